@@ -1,0 +1,45 @@
+/**
+ * The Pulumi program: validated config → the selected platform's component → stack outputs.
+ * Exported as a function so the CLI entry point, the Automation API and the tests all run the
+ * same code.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { splitWeights } from "../components/routing";
+import { loadConfig } from "./config";
+import { platformModule } from "./platforms";
+
+/** The stack outputs every platform shares; dashboards and the rollout driver read these. */
+export interface StackOutputs {
+  readonly service: string;
+  readonly platform: string;
+  /** The configured canary weight, percent. */
+  readonly canaryWeight: number;
+  /** The stable weight derived from it, percent. */
+  readonly stableWeight: number;
+  readonly stableVersion: string;
+  /** The canary's version, or null when no canary is deployed. */
+  readonly canaryVersion: string | null;
+  /** The canary weight as rendered into the platform's traffic resource (read back from its outputs). */
+  readonly appliedCanaryWeight: pulumi.Output<number>;
+  /** Platform identifiers: target group and rule ARNs, resource names and namespace, URLs. */
+  readonly [name: string]: pulumi.Input<unknown>;
+}
+
+/**
+ * Runs the program. Config is validated first, so invalid config fails before any resource is
+ * registered.
+ */
+export function program(): StackOutputs {
+  const config = loadConfig();
+  const split = splitWeights(config.weight);
+  const platformOutputs = platformModule(config.platform).deploy(config);
+  return {
+    ...platformOutputs,
+    service: config.service,
+    platform: config.platform,
+    canaryWeight: split.canary,
+    stableWeight: split.stable,
+    stableVersion: config.stable.version,
+    canaryVersion: config.canary?.version ?? null,
+  };
+}
