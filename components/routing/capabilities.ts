@@ -140,7 +140,7 @@ export function capabilityViolations(platform: string, spec: TrafficSpec): Capab
       .map((c) => c.platform);
     violations.push({
       key: FEATURE_KEYS[feature],
-      message: `${FEATURE_NAMES[feature]} is not supported on ${platform}: ${support.why}; platforms that support it: ${others.join(", ") || "none"}`,
+      message: `${platform} does not support ${FEATURE_NAMES[feature]}: ${support.why}; platforms that do: ${others.join(", ") || "none"}`,
     });
   }
   return violations;

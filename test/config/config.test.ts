@@ -138,7 +138,7 @@ describe("stack config", () => {
       [
         "mirror on ALB",
         { ...aws, ...canary, "canary:mirror": "10" },
-        "canary:mirror: mirroring is not supported on aws: ALB listener rules cannot copy requests; platforms that support it: istio, gateway-api",
+        "canary:mirror: aws does not support mirroring: ALB listener rules cannot copy requests; platforms that do: istio, gateway-api",
       ],
       ["aws without its block", { ...aws, "canary:aws": undefined }, "canary:aws: is required when canary:platform is aws"],
       ["aws block without subnets or listener", { ...aws, "canary:aws": { vpcId: "vpc-0abc1234" } }, "canary:aws.subnetIds: is required when no listenerArn is given (an ALB is created)"],
