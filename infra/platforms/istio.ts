@@ -1,5 +1,6 @@
 /** The Istio platform: `canary:istio` block and the IstioCanary component. */
 import { z } from "zod";
+import { IstioCanary } from "../../components/istio";
 import { dnsLabel } from "../schema";
 import { definePlatform } from "./types";
 
@@ -10,7 +11,11 @@ const int = (min: number, max: number) => {
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const quantity = z.string({ error: "must be a Kubernetes quantity such as 100m or 128Mi" }).regex(QUANTITY, { error: "must be a Kubernetes quantity such as 100m or 128Mi" });
 const DURATION = /^[0-9]+(ms|s|m|h)$/;
-const duration = z.string({ error: "must be a duration such as 30s or 1m" }).regex(DURATION, { error: "must be a duration such as 30s or 1m" });
+// Istio's CRD refuses durations under 1ms (a CEL rule the schema check alone would not catch).
+const duration = z
+  .string({ error: "must be a duration such as 30s or 1m" })
+  .regex(DURATION, { error: "must be a duration such as 30s or 1m" })
+  .refine((d) => !/^0+[a-z]+$/.test(d), { error: "must be a duration of at least 1ms" });
 const hostName = z.string({ error: "must be a host name" }).regex(/^(\*\.)?[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, { error: "must be a host name" });
 
 const defaultResources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
@@ -54,12 +59,40 @@ export const istioBlockSchema = z
 /** The validated `canary:istio` block. */
 export type IstioBlock = z.output<typeof istioBlockSchema>;
 
-/** The Istio platform module. */
+/**
+ * The Istio platform module: one IstioCanary named after the service. Its outputs name every
+ * Kubernetes object it manages, and `appliedCanaryWeight` is read back from the VirtualService.
+ */
 export const istio = definePlatform({
   platform: "istio",
   blockKey: "istio",
   blockSchema: istioBlockSchema,
-  deploy: () => {
-    throw new Error("the istio platform's component is not built yet");
+  deploy: (config, block) => {
+    const canary = new IstioCanary(config.service, {
+      service: config.service,
+      namespace: block.namespace,
+      stableVersion: config.stable.version,
+      stableImage: config.stable.image,
+      canaryVersion: config.canary?.version,
+      canaryImage: config.canary?.image,
+      traffic: config.traffic,
+      hosts: block.hosts,
+      gateways: block.gateways,
+      port: block.port,
+      targetPort: block.targetPort,
+      replicas: block.replicas,
+      healthPath: block.healthPath,
+      resources: block.resources,
+      outlierDetection: block.outlierDetection,
+    });
+    return {
+      namespace: block.namespace,
+      virtualServiceName: canary.virtualService.metadata.name,
+      destinationRuleName: canary.destinationRule.metadata.name,
+      serviceName: canary.service.metadata.name,
+      stableDeploymentName: canary.stableDeployment.metadata.name,
+      canaryDeploymentName: canary.canaryDeployment ? canary.canaryDeployment.metadata.name : null,
+      appliedCanaryWeight: canary.appliedCanaryWeight,
+    };
   },
 });

@@ -1,0 +1,182 @@
+/**
+ * The Istio canary: stable and canary Deployments behind one Service, split by a
+ * VirtualService over the subsets of a DestinationRule.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { TrafficSpec } from "../routing";
+import {
+  canaryReplicas,
+  canaryWeightOf,
+  ContainerResources,
+  DEFAULT_OUTLIER_DETECTION,
+  DEFAULT_RESOURCES,
+  ISTIO_API_VERSION,
+  IstioCanaryError,
+  OutlierDetection,
+  renderDeploymentSpec,
+  renderDestinationRule,
+  renderServiceSpec,
+  renderVirtualService,
+  VirtualServiceSpec,
+} from "./render";
+
+/** Arguments of {@link IstioCanary}. */
+export interface IstioCanaryArgs {
+  /** Service name: the `app` label, the Kubernetes Service, VirtualService and DestinationRule name. A DNS label. */
+  readonly service: string;
+  /** Namespace of every resource; it must exist and have sidecar injection on. Defaults to "default". */
+  readonly namespace?: pulumi.Input<string>;
+  /** The stable version: its `version` label and DestinationRule subset selector. */
+  readonly stableVersion: string;
+  /** The stable container image. */
+  readonly stableImage: pulumi.Input<string>;
+  /** The canary version; without it no canary Deployment is created. Must differ from stableVersion. */
+  readonly canaryVersion?: string;
+  /** The canary container image; required exactly when canaryVersion is given. */
+  readonly canaryImage?: pulumi.Input<string>;
+  /** The traffic model: canary weight, override, segments, stickiness, mirror. `hasCanary` must match canaryVersion. */
+  readonly traffic: TrafficSpec;
+  /** VirtualService hosts. Defaults to [service]. */
+  readonly hosts?: readonly string[];
+  /** Gateways the VirtualService binds to. Defaults to none (the mesh only); list `mesh` too to keep in-mesh routing. */
+  readonly gateways?: readonly string[];
+  /** Service port. Defaults to 80. */
+  readonly port?: number;
+  /** Container port, also probed. Defaults to 8080. */
+  readonly targetPort?: number;
+  /** Stable replicas; the canary runs ceil(replicas × weight / 100), at least 1. Defaults to 3. */
+  readonly replicas?: number;
+  /** Path of the readiness and liveness probes. Defaults to "/health". */
+  readonly healthPath?: string;
+  /** Container resources of both versions. Defaults to requests 100m/128Mi, limits 500m/256Mi. */
+  readonly resources?: ContainerResources;
+  /** DestinationRule outlier detection. Defaults to 5 consecutive 5xx, interval 30s, base ejection 30s, at most 50% ejected. */
+  readonly outlierDetection?: Partial<OutlierDetection>;
+}
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** Checks the arguments that the renderers cannot check themselves; throws naming the argument. */
+export function validateIstioCanaryArgs(name: string, args: IstioCanaryArgs): void {
+  const fail = (message: string): never => {
+    throw new IstioCanaryError(`IstioCanary ${name}: ${message}`);
+  };
+  if (!DNS_LABEL.test(args.service)) fail(`service must be a DNS label, got ${JSON.stringify(args.service)}`);
+  if (!LABEL_VALUE.test(args.stableVersion)) fail(`stableVersion must be a label value, got ${JSON.stringify(args.stableVersion)}`);
+  if (args.canaryVersion !== undefined) {
+    if (!LABEL_VALUE.test(args.canaryVersion)) fail(`canaryVersion must be a label value, got ${JSON.stringify(args.canaryVersion)}`);
+    if (args.canaryVersion === args.stableVersion) fail(`canaryVersion must differ from stableVersion, got ${JSON.stringify(args.canaryVersion)}`);
+  }
+  if ((args.canaryVersion === undefined) !== (args.canaryImage === undefined)) fail("canaryVersion and canaryImage must be given together");
+  if (args.traffic.hasCanary !== (args.canaryVersion !== undefined)) {
+    fail(`traffic.hasCanary is ${args.traffic.hasCanary} but canaryVersion is ${args.canaryVersion === undefined ? "not given" : "given"}`);
+  }
+  for (const [key, value] of [["port", args.port], ["targetPort", args.targetPort]] as const) {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 65535)) fail(`${key} must be an integer from 1 to 65535, got ${value}`);
+  }
+  if (args.replicas !== undefined && (!Number.isInteger(args.replicas) || args.replicas < 1)) fail(`replicas must be a positive integer, got ${args.replicas}`);
+  if (args.healthPath !== undefined && !args.healthPath.startsWith("/")) fail(`healthPath must start with /, got ${JSON.stringify(args.healthPath)}`);
+}
+
+/**
+ * A canary on Istio. Creates, all in one namespace and named after the service:
+ * - Deployments `<service>-stable` and (with a canary) `<service>-canary`;
+ * - Service `<service>` selecting both;
+ * - DestinationRule `<service>` with subsets `stable` and `canary` by version label, outlier
+ *   detection and, with stickiness, consistent hashing;
+ * - VirtualService `<service>` with the traffic model's routes, applied after the others.
+ */
+export class IstioCanary extends pulumi.ComponentResource {
+  /** The stable Deployment. */
+  public readonly stableDeployment: k8s.apps.v1.Deployment;
+  /** The canary Deployment; undefined without a canary. */
+  public readonly canaryDeployment: k8s.apps.v1.Deployment | undefined;
+  /** The Service selecting both versions. */
+  public readonly service: k8s.core.v1.Service;
+  /** The DestinationRule with the `stable` and `canary` subsets. */
+  public readonly destinationRule: k8s.apiextensions.CustomResource;
+  /** The VirtualService carrying the routes and weights. */
+  public readonly virtualService: k8s.apiextensions.CustomResource;
+  /** The default route's canary weight as read back from the VirtualService's outputs. */
+  public readonly appliedCanaryWeight: pulumi.Output<number>;
+
+  constructor(name: string, args: IstioCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("canary:istio:IstioCanary", name, {}, opts);
+
+    validateIstioCanaryArgs(name, args);
+
+    const { service, traffic } = args;
+    const namespace = args.namespace ?? "default";
+    const port = args.port ?? 80;
+    const targetPort = args.targetPort ?? 8080;
+    const replicas = args.replicas ?? 3;
+    const healthPath = args.healthPath ?? "/health";
+    const resources = args.resources ?? DEFAULT_RESOURCES;
+    const outlierDetection: OutlierDetection = { ...DEFAULT_OUTLIER_DETECTION, ...args.outlierDetection };
+    const vsSpec = renderVirtualService({ service, hosts: args.hosts, gateways: args.gateways, traffic });
+    const drSpec = renderDestinationRule({ service, stableVersion: args.stableVersion, canaryVersion: args.canaryVersion, outlierDetection, stickiness: traffic.stickiness });
+    const meta = (k8sName: string, labels: Record<string, string>) => ({ name: k8sName, namespace, labels });
+
+    const stableDeployment = new k8s.apps.v1.Deployment(
+      `${name}-stable`,
+      {
+        metadata: meta(`${service}-stable`, { app: service, version: args.stableVersion, track: "stable" }),
+        spec: renderDeploymentSpec({ service, track: "stable", version: args.stableVersion, image: args.stableImage, replicas, targetPort, healthPath, resources }),
+      },
+      { parent: this },
+    );
+    let canaryDeployment: k8s.apps.v1.Deployment | undefined;
+    if (args.canaryVersion !== undefined && args.canaryImage !== undefined) {
+      canaryDeployment = new k8s.apps.v1.Deployment(
+        `${name}-canary`,
+        {
+          metadata: meta(`${service}-canary`, { app: service, version: args.canaryVersion, track: "canary" }),
+          spec: renderDeploymentSpec({
+            service,
+            track: "canary",
+            version: args.canaryVersion,
+            image: args.canaryImage,
+            replicas: canaryReplicas(replicas, traffic.canaryWeight),
+            targetPort,
+            healthPath,
+            resources,
+          }),
+        },
+        { parent: this },
+      );
+    }
+    const k8sService = new k8s.core.v1.Service(`${name}-svc`, { metadata: meta(service, { app: service }), spec: renderServiceSpec(service, port, targetPort) }, { parent: this });
+    // Applied first on every update: its subsets always exist (see renderDestinationRule), so
+    // the old VirtualService keeps working while the new one waits for the Deployments.
+    const destinationRule = new k8s.apiextensions.CustomResource(
+      `${name}-dr`,
+      { apiVersion: ISTIO_API_VERSION, kind: "DestinationRule", metadata: meta(service, { app: service }), spec: drSpec },
+      { parent: this },
+    );
+    // Routes change last, once the canary's pods are ready (the provider awaits Deployment readiness).
+    const virtualService = new k8s.apiextensions.CustomResource(
+      `${name}-vs`,
+      { apiVersion: ISTIO_API_VERSION, kind: "VirtualService", metadata: meta(service, { app: service }), spec: vsSpec },
+      { parent: this, dependsOn: [destinationRule, k8sService, stableDeployment, ...(canaryDeployment ? [canaryDeployment] : [])] },
+    );
+    // CustomResource exposes every input field as an output, but its typings only declare metadata.
+    const renderedSpec = (virtualService as unknown as { spec: pulumi.Output<VirtualServiceSpec | undefined> }).spec;
+
+    this.stableDeployment = stableDeployment;
+    this.canaryDeployment = canaryDeployment;
+    this.service = k8sService;
+    this.destinationRule = destinationRule;
+    this.virtualService = virtualService;
+    this.appliedCanaryWeight = renderedSpec.apply(canaryWeightOf);
+    this.registerOutputs({
+      stableDeployment: this.stableDeployment,
+      canaryDeployment: this.canaryDeployment,
+      service: this.service,
+      destinationRule: this.destinationRule,
+      virtualService: this.virtualService,
+      appliedCanaryWeight: this.appliedCanaryWeight,
+    });
+  }
+}
