@@ -1,0 +1,266 @@
+/**
+ * The rollout plan: which canary weights to step through, how long each step may take, how
+ * often to judge, how the judge is configured and what to do when it cannot decide.
+ *
+ * A plan is data (YAML on disk, validated with zod). Every field has a default, so an empty
+ * file is the default plan 5 → 25 → 50 → 100. An invalid plan is rejected with every problem
+ * named by its exact path and value (`steps[2].weight: must be ≤ 100, got 120`) before anything
+ * is applied.
+ */
+import { z } from "zod";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { Judge, JudgeConfigError, JudgeConfigInput, judgeConfigSchema } from "./analysis/judge";
+
+/** One problem with a plan: the field path (`steps[2].weight`) and what is wrong. */
+export interface PlanProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** An invalid plan. The message lists every problem, one per line, as `path: message`. */
+export class PlanError extends Error {
+  constructor(
+    public readonly problems: readonly PlanProblem[],
+    /** Where the plan came from (a file name), for the message. */
+    public readonly source?: string,
+  ) {
+    super(`${source ? `invalid plan ${source}:\n` : ""}${problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join("\n")}`);
+    this.name = "PlanError";
+  }
+}
+
+/** Seconds per duration unit. */
+const UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const DURATION_MESSAGE = "must be a duration such as 30s, 5m or 1h (or a number of seconds)";
+
+/**
+ * A duration: a number of seconds or a string such as `30s`, `5m`, `1h`, `500ms`. Parsed to
+ * seconds.
+ */
+const duration = z.union([z.number(), z.string()], { error: DURATION_MESSAGE }).transform((v, ctx) => {
+  let seconds: number;
+  if (typeof v === "number") seconds = v;
+  else {
+    const m = DURATION.exec(v.trim());
+    if (!m) {
+      ctx.addIssue({ code: "custom", message: DURATION_MESSAGE });
+      return z.NEVER;
+    }
+    seconds = Number(m[1]) * UNITS[m[2]];
+  }
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    ctx.addIssue({ code: "custom", message: "must be a positive duration" });
+    return z.NEVER;
+  }
+  return seconds;
+});
+
+const weight = z
+  .number({ error: "must be an integer percent" })
+  .int({ error: "must be an integer percent" })
+  .min(1, { error: "must be ≥ 1" })
+  .max(100, { error: "must be ≤ 100" });
+
+/** Default minimum time a step must be observed with traffic before it can pass. */
+export const DEFAULT_MIN_DURATION_SECONDS = 60;
+/** Default wall-clock limit of a step; past it the judge's verdict is inconclusive. */
+export const DEFAULT_MAX_DURATION_SECONDS = 600;
+/** Default time between two metric readings. */
+export const DEFAULT_TICK_SECONDS = 30;
+/** The default weights. */
+export const DEFAULT_WEIGHTS: readonly number[] = [5, 25, 50, 100];
+
+const stepSchema = z.strictObject({
+  /** Canary percent of the step, 1–100. Required. */
+  weight,
+  /** Observed time with canary traffic before the step may pass. Defaults to 60s. */
+  minDuration: duration.default(DEFAULT_MIN_DURATION_SECONDS),
+  /** Wall-clock limit; past it the verdict is inconclusive. Defaults to 10m. */
+  maxDuration: duration.default(DEFAULT_MAX_DURATION_SECONDS),
+});
+
+const defaultSteps = DEFAULT_WEIGHTS.map((w) => ({ weight: w, minDuration: DEFAULT_MIN_DURATION_SECONDS, maxDuration: DEFAULT_MAX_DURATION_SECONDS }));
+
+/** What an inconclusive verdict (a step reached its maximum duration undecided) leads to. */
+export const INCONCLUSIVE_ACTIONS = ["hold", "rollback"] as const;
+/** How a rollback leaves the canary. */
+export const ROLLBACK_MODES = ["keepCanary", "restore"] as const;
+
+const planSchema = z.strictObject({
+  /**
+   * The weights to step through, strictly increasing and ending at 100. Every step before the
+   * last is judged; the final 100 is the promotion (with all traffic on the canary there is no
+   * baseline left to compare with). Defaults to 5 → 25 → 50 → 100.
+   */
+  steps: z.array(stepSchema, { error: "must be a list of steps" }).default(defaultSteps),
+  /** Time between two metric readings (one judge tick). Defaults to 30s. */
+  tick: duration.default(DEFAULT_TICK_SECONDS),
+  /** Analysis configuration. */
+  analysis: z
+    .strictObject({
+      /** Judge configuration, validated by the judge module. Defaults to the judge's own defaults. */
+      judge: z.looseObject({}, { error: "must be a map of judge settings" }).default({}),
+      /** Metrics provider settings (Prometheus URL, selectors), passed through to the provider. */
+      metrics: z.looseObject({}, { error: "must be a map of metrics provider settings" }).default({}),
+    })
+    .default({ judge: {}, metrics: {} }),
+  /** `rollback` (default) rolls back at an inconclusive step; `hold` keeps the weight and keeps judging. */
+  inconclusive: z.enum(INCONCLUSIVE_ACTIONS, { error: `must be one of ${INCONCLUSIVE_ACTIONS.join(", ")}` }).default("rollback"),
+  rollback: z
+    .strictObject({
+      /**
+       * `keepCanary` (default): restore the snapshot but keep the canary deployed at weight 0
+       * (reachable through the header route) for debugging. `restore`: the exact snapshot.
+       */
+      mode: z.enum(ROLLBACK_MODES, { error: `must be one of ${ROLLBACK_MODES.join(", ")}` }).default("keepCanary"),
+    })
+    .default({ mode: "keepCanary" }),
+  /** Print every action without applying any. Defaults to false. */
+  dryRun: z.boolean({ error: "must be true or false" }).default(false),
+});
+
+/** One validated step; durations in seconds. */
+export interface PlanStep {
+  readonly weight: number;
+  readonly minDurationSeconds: number;
+  readonly maxDurationSeconds: number;
+}
+
+/** A validated plan with every default filled in. */
+export interface Plan {
+  /** Strictly increasing weights ending at 100; all but the last are judged. */
+  readonly steps: readonly PlanStep[];
+  readonly tickSeconds: number;
+  readonly analysis: {
+    /** Judge settings, already validated against the judge's schema. */
+    readonly judge: JudgeConfigInput;
+    /** Provider settings, passed through unvalidated to the metrics provider. */
+    readonly metrics: Readonly<Record<string, unknown>>;
+  };
+  readonly inconclusive: (typeof INCONCLUSIVE_ACTIONS)[number];
+  readonly rollback: { readonly mode: (typeof ROLLBACK_MODES)[number] };
+  readonly dryRun: boolean;
+}
+
+/** Formats a value for a message, cut short so a huge value cannot flood the log. */
+function formatValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
+  return out;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const key of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+function problemsOf(error: z.ZodError, input: unknown, prefix: readonly PropertyKey[] = []): PlanProblem[] {
+  return error.issues.flatMap((issue): PlanProblem | PlanProblem[] => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((k) => ({ path: formatPath([...path, k]), message: "unknown key" }));
+    }
+    const value = valueAt(input, issue.path);
+    if (value === undefined) return { path: formatPath(path), message: "is required" };
+    return { path: formatPath(path), message: `${issue.message}, got ${formatValue(value)}` };
+  });
+}
+
+function seconds(s: number): string {
+  return `${s}s`;
+}
+
+/**
+ * Validates a plan object (parsed YAML or JSON; `undefined`/`null` is the default plan).
+ * @throws PlanError listing every problem.
+ */
+export function validatePlan(input: unknown, source?: string): Plan {
+  const parsed = planSchema.safeParse(input ?? {});
+  if (!parsed.success) throw new PlanError(problemsOf(parsed.error, input ?? {}), source);
+  const p = parsed.data;
+  const problems: PlanProblem[] = [];
+
+  const steps = p.steps;
+  if (steps.length < 2) {
+    problems.push({ path: "steps", message: `must list at least 2 steps (a judged step, then the final 100), got ${steps.length}` });
+  }
+  steps.forEach((s, i) => {
+    if (i > 0 && s.weight <= steps[i - 1].weight) {
+      problems.push({ path: `steps[${i}].weight`, message: `must be greater than steps[${i - 1}].weight (${steps[i - 1].weight}), got ${s.weight}` });
+    }
+    if (s.minDuration > s.maxDuration) {
+      problems.push({ path: `steps[${i}].maxDuration`, message: `must be ≥ minDuration (${seconds(s.minDuration)}), got ${seconds(s.maxDuration)}` });
+    }
+  });
+  const last = steps[steps.length - 1];
+  if (last && last.weight !== 100) problems.push({ path: `steps[${steps.length - 1}].weight`, message: `the last step must be 100, got ${last.weight}` });
+
+  // The judge module owns its schema; run it here so a bad judge setting fails before
+  // anything is applied, with its path inside the plan.
+  const judged = judgeConfigSchema.safeParse(p.analysis.judge);
+  if (!judged.success) problems.push(...problemsOf(judged.error, p.analysis.judge, ["analysis", "judge"]));
+  else {
+    try {
+      new Judge(p.analysis.judge as JudgeConfigInput);
+    } catch (e) {
+      if (!(e instanceof JudgeConfigError)) throw e;
+      // The judge names the field inside its config (`metrics[0].margin: …`); prefix it.
+      const m = /^invalid judge config: ([A-Za-z0-9_.[\]]+): (.*)$/s.exec(e.message);
+      problems.push(m ? { path: `analysis.judge.${m[1]}`, message: m[2] } : { path: "analysis.judge", message: e.message });
+    }
+  }
+  for (const s of steps) {
+    if (s.maxDuration < p.tick) {
+      problems.push({ path: `steps[${steps.indexOf(s)}].maxDuration`, message: `must be ≥ tick (${seconds(p.tick)}), got ${seconds(s.maxDuration)}` });
+    }
+  }
+  if (problems.length > 0) throw new PlanError(problems, source);
+
+  return {
+    steps: steps.map((s) => ({ weight: s.weight, minDurationSeconds: s.minDuration, maxDurationSeconds: s.maxDuration })),
+    tickSeconds: p.tick,
+    analysis: { judge: p.analysis.judge as JudgeConfigInput, metrics: p.analysis.metrics },
+    inconclusive: p.inconclusive,
+    rollback: p.rollback,
+    dryRun: p.dryRun,
+  };
+}
+
+/**
+ * Parses and validates a plan from YAML text (JSON is YAML too). Empty text is the default plan.
+ * @throws PlanError for YAML syntax errors and for every invalid field.
+ */
+export function parsePlan(text: string, source?: string): Plan {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    if (e instanceof YAMLParseError) throw new PlanError([{ path: "", message: `not valid YAML: ${e.message.split("\n")[0].replace(/:$/, "")}` }], source);
+    throw e;
+  }
+  if (doc !== null && doc !== undefined && (typeof doc !== "object" || Array.isArray(doc))) {
+    throw new PlanError([{ path: "", message: `must be a map of plan settings, got ${formatValue(doc)}` }], source);
+  }
+  return validatePlan(doc, source);
+}
+
+/** The default plan. */
+export function defaultPlan(): Plan {
+  return validatePlan({});
+}
+
+/** The judged steps: every step but the final 100 (which is the promotion). */
+export function judgedSteps(plan: Plan): readonly PlanStep[] {
+  return plan.steps.slice(0, -1);
+}

@@ -1,0 +1,244 @@
+/**
+ * Rollout phases and their transitions. {@link transition} is a pure function from a record and
+ * an event to the next record: it refuses an illegal transition with a named error and appends
+ * every legal one to the record's history with its time, reason and evidence. The driver
+ * persists the record after every transition, so a killed driver leaves a record the next run
+ * (on any machine that can read the store) can act on.
+ *
+ * ```
+ * Idle → Initializing → Progressing(0) → … → Progressing(n) → Promoting → Succeeded
+ *          any active phase → RollingBack → RolledBack
+ *          Progressing ⇄ Paused, Progressing/Paused → Frozen → Progressing   (control verbs)
+ * ```
+ */
+
+/** Every phase a rollout can be in. */
+export const PHASES = ["Idle", "Initializing", "Progressing", "Paused", "Frozen", "Promoting", "Succeeded", "RollingBack", "RolledBack"] as const;
+/** A rollout phase. */
+export type Phase = (typeof PHASES)[number];
+
+/** Phases in which the rollout is under way and may still change traffic. */
+export const ACTIVE_PHASES: readonly Phase[] = ["Initializing", "Progressing", "Paused", "Frozen", "Promoting"];
+/** Phases a rollout ends in. */
+export const TERMINAL_PHASES: readonly Phase[] = ["Succeeded", "RolledBack"];
+
+/** Who asked for a rollback: the judge, an operator (control verb), or a failure of the driver or target. */
+export type RollbackTrigger = "analysis" | "operator" | "error";
+
+/** The inputs of {@link transition}; every one carries its time and a human-readable reason. */
+export type RolloutEvent =
+  | { readonly type: "start"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  | { readonly type: "advance"; readonly at: string; readonly reason: string; readonly step: number; readonly weight: number; readonly evidence?: unknown }
+  | { readonly type: "promote"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  | { readonly type: "complete"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  | { readonly type: "rollback"; readonly at: string; readonly reason: string; readonly trigger: RollbackTrigger; readonly evidence?: unknown }
+  | { readonly type: "rolledBack"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  | { readonly type: "rollbackFailed"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  | { readonly type: "pause"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  | { readonly type: "resume"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  | { readonly type: "freeze"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  | { readonly type: "unfreeze"; readonly at: string; readonly reason: string; readonly evidence?: unknown };
+
+/** The kind of an event. */
+export type EventType = RolloutEvent["type"];
+
+/**
+ * The transition table: for each event, the phases it is legal from and the phase it leads to.
+ * `rollbackFailed` keeps the rollout in RollingBack (the restore must be retried); `advance`
+ * from Progressing moves to the next step.
+ */
+export const TRANSITIONS: Readonly<Record<EventType, { readonly from: readonly Phase[]; readonly to: Phase }>> = {
+  start: { from: ["Idle"], to: "Initializing" },
+  advance: { from: ["Initializing", "Progressing"], to: "Progressing" },
+  promote: { from: ["Progressing"], to: "Promoting" },
+  complete: { from: ["Promoting"], to: "Succeeded" },
+  rollback: { from: ACTIVE_PHASES, to: "RollingBack" },
+  rolledBack: { from: ["RollingBack"], to: "RolledBack" },
+  rollbackFailed: { from: ["RollingBack"], to: "RollingBack" },
+  pause: { from: ["Progressing"], to: "Paused" },
+  resume: { from: ["Paused"], to: "Progressing" },
+  freeze: { from: ["Progressing", "Paused"], to: "Frozen" },
+  unfreeze: { from: ["Frozen"], to: "Progressing" },
+};
+
+/** One entry of a rollout's history. */
+export interface HistoryEntry {
+  readonly at: string;
+  readonly type: EventType;
+  readonly from: Phase;
+  readonly to: Phase;
+  readonly reason: string;
+  /** The step and weight in force after the transition, when one is. */
+  readonly step?: number;
+  readonly weight?: number;
+  readonly trigger?: RollbackTrigger;
+  /** The numbers behind the transition (a judge verdict, an error, a verified weight). */
+  readonly evidence?: unknown;
+}
+
+/** The step in force. */
+export interface StepState {
+  readonly index: number;
+  readonly weight: number;
+  /** When the step's weight was applied and verified, ISO time. */
+  readonly startedAt: string;
+}
+
+/** The latest judge verdict, kept for `status` (not every tick is a transition). */
+export interface VerdictSummary {
+  readonly at: string;
+  readonly decision: string;
+  readonly reasons: readonly string[];
+  readonly hold?: string;
+  readonly stepElapsedSeconds: number;
+  readonly stepObservedSeconds: number;
+}
+
+/** The durable record of one rollout. Plain JSON. */
+export interface RolloutRecord {
+  readonly schema: 1;
+  /** Unique per rollout (time-based), so two records are never confused. */
+  readonly id: string;
+  /** The stack (or sandbox) the rollout changes. */
+  readonly stack: string;
+  /** The target type, such as `pulumi` or `haproxy`. */
+  readonly target: string;
+  readonly version: string;
+  readonly image: string;
+  /** Every weight of the plan; all but the last are judged. */
+  readonly steps: readonly number[];
+  readonly phase: Phase;
+  readonly step?: StepState;
+  /** The target's snapshot taken before anything changed; what a rollback restores. */
+  readonly snapshot?: unknown;
+  /** The judge's state (plain JSON), so a resumed driver keeps its evidence. */
+  readonly judge?: unknown;
+  readonly lastVerdict?: VerdictSummary;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly history: readonly HistoryEntry[];
+}
+
+/** Thrown for an event that is not legal in the record's phase. */
+export class IllegalTransitionError extends Error {
+  constructor(
+    public readonly phase: Phase,
+    public readonly event: EventType,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = "IllegalTransitionError";
+  }
+}
+
+/** What a new record needs to know. */
+export interface NewRecord {
+  readonly id: string;
+  readonly stack: string;
+  readonly target: string;
+  readonly version: string;
+  readonly image: string;
+  readonly steps: readonly number[];
+  readonly at: string;
+}
+
+/** A new rollout, Idle, with an empty history. */
+export function newRecord(r: NewRecord): RolloutRecord {
+  return { schema: 1, id: r.id, stack: r.stack, target: r.target, version: r.version, image: r.image, steps: [...r.steps], phase: "Idle", createdAt: r.at, updatedAt: r.at, history: [] };
+}
+
+/** Whether a rollout in this phase is still under way (including an unfinished rollback). */
+export function isUnfinished(phase: Phase): boolean {
+  return phase !== "Idle" && !TERMINAL_PHASES.includes(phase);
+}
+
+/**
+ * Applies one event. Pure: returns a new record with the phase changed and the event appended
+ * to the history; the input is not modified.
+ * @throws IllegalTransitionError when the event is not legal in the record's phase, naming the
+ *   rollout, the phase and the legal ones.
+ */
+export function transition(record: RolloutRecord, event: RolloutEvent): RolloutRecord {
+  const rule = TRANSITIONS[event.type];
+  const where = `rollout ${record.id} of ${record.version} on ${record.stack}`;
+  if (!rule.from.includes(record.phase)) {
+    throw new IllegalTransitionError(record.phase, event.type, `cannot ${event.type} from ${record.phase} (${where}); ${event.type} is legal from ${rule.from.join(", ")}`);
+  }
+  let step = record.step;
+  switch (event.type) {
+    case "advance": {
+      const expected = record.phase === "Initializing" ? 0 : (record.step?.index ?? -1) + 1;
+      const judged = record.steps.length - 1;
+      if (event.step !== expected) {
+        throw new IllegalTransitionError(record.phase, event.type, `cannot advance to step ${event.step} from ${describe(record)} (${where}); the next step is ${expected}`);
+      }
+      if (event.step >= judged) {
+        throw new IllegalTransitionError(record.phase, event.type, `cannot advance to step ${event.step} (${where}): the plan judges steps 0–${judged - 1}; the final ${record.steps[judged]} is the promotion`);
+      }
+      if (event.weight !== record.steps[event.step]) {
+        throw new IllegalTransitionError(record.phase, event.type, `cannot advance to step ${event.step} at weight ${event.weight} (${where}): the plan's weight is ${record.steps[event.step]}`);
+      }
+      step = { index: event.step, weight: event.weight, startedAt: event.at };
+      break;
+    }
+    case "promote": {
+      const last = record.steps.length - 2;
+      if (record.step?.index !== last) {
+        throw new IllegalTransitionError(record.phase, event.type, `cannot promote from ${describe(record)} (${where}): the last judged step is ${last}`);
+      }
+      break;
+    }
+    case "rollback":
+      if (record.phase === "Frozen" && event.trigger === "analysis") {
+        throw new IllegalTransitionError(record.phase, event.type, `cannot rollback from Frozen on the analysis' verdict (${where}); a frozen rollout only rolls back when an operator asks`);
+      }
+      break;
+    default:
+      break;
+  }
+  const entry: HistoryEntry = {
+    at: event.at,
+    type: event.type,
+    from: record.phase,
+    to: rule.to,
+    reason: event.reason,
+    ...(step ? { step: step.index, weight: step.weight } : {}),
+    ...(event.type === "rollback" ? { trigger: event.trigger } : {}),
+    ...(event.evidence !== undefined ? { evidence: event.evidence } : {}),
+  };
+  return { ...record, phase: rule.to, ...(step ? { step } : {}), updatedAt: event.at, history: [...record.history, entry] };
+}
+
+/** `Progressing(step 1, weight 25)` and the like, for messages and status lines. */
+export function describe(record: Pick<RolloutRecord, "phase" | "step">): string {
+  return record.step && record.phase !== "Idle" && record.phase !== "Initializing" ? `${record.phase}(step ${record.step.index}, weight ${record.step.weight})` : record.phase;
+}
+
+/** Thrown when a stored record cannot be read back. */
+export class RecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RecordError";
+  }
+}
+
+/**
+ * Checks that parsed JSON is a rollout record this code understands. Shallow on purpose: the
+ * fields the driver and `status` rely on are checked; evidence stays opaque.
+ * @throws RecordError naming the source and the first problem.
+ */
+export function checkRecord(value: unknown, source: string): RolloutRecord {
+  const fail = (what: string): never => {
+    throw new RecordError(`rollout record in ${source}: ${what}`);
+  };
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return fail("must be a JSON object");
+  const r = value as Record<string, unknown>;
+  if (r.schema !== 1) fail(`unsupported schema ${JSON.stringify(r.schema)}; this driver reads schema 1`);
+  if (!PHASES.includes(r.phase as Phase)) fail(`unknown phase ${JSON.stringify(r.phase)}`);
+  for (const k of ["id", "stack", "target", "version", "image", "createdAt", "updatedAt"]) {
+    if (typeof r[k] !== "string") fail(`${k} must be a string, got ${JSON.stringify(r[k])}`);
+  }
+  if (!Array.isArray(r.steps) || !r.steps.every((w) => typeof w === "number")) fail("steps must be a list of weights");
+  if (!Array.isArray(r.history)) fail("history must be a list");
+  return value as RolloutRecord;
+}
