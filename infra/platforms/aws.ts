@@ -1,6 +1,8 @@
 /** The AWS ALB platform: `canary:aws` block and the AlbCanary component. */
 import { z } from "zod";
-import { definePlatform } from "./types";
+import { AlbCanary } from "../../components/aws";
+import { TrafficSpec } from "../../components/routing";
+import { definePlatform, PlatformOutputs } from "./types";
 
 const int = (min: number, max: number) => {
   const message = `must be an integer from ${min} to ${max}`;
@@ -23,6 +25,8 @@ export const awsBlockSchema = z
     securityGroupIds: z.array(id("sg"), { error: "must be a list of security group ids" }).optional(),
     /** ACM certificate for an HTTPS listener on a created ALB; HTTP on port 80 without one. */
     certificateArn: arn("acm").optional(),
+    /** Whether a created ALB is internal (reachable only inside the VPC). Defaults to false. */
+    internal: z.boolean({ error: "must be true or false" }).optional(),
     /** Port the targets listen on. Defaults to 80. */
     port: int(1, 65535).default(80),
     /** Protocol to the targets. Defaults to HTTP. */
@@ -31,10 +35,17 @@ export const awsBlockSchema = z
     targetType: z.enum(["ip", "instance"], { error: "must be ip or instance" }).default("ip"),
     /** Priority of the first listener rule; the rules take consecutive priorities. Defaults to 100. */
     priority: int(1, 50000).default(100),
-    /** Path patterns every rule is scoped to. Defaults to ["/*"]. */
-    pathPatterns: z.array(z.string({ error: "must be a path pattern" }).min(1).max(128), { error: "must be a list of path patterns" }).min(1).max(5).default(["/*"]),
-    /** Host headers every rule is scoped to, for a listener shared by several services. */
-    hostHeaders: z.array(z.string({ error: "must be a host name" }).min(1).max(128), { error: "must be a list of host names" }).max(5).optional(),
+    /** Path patterns every rule is scoped to, at most 3 (ALB's limit per condition). Defaults to ["/*"]. */
+    pathPatterns: z
+      .array(z.string({ error: "must be a path pattern" }).min(1).max(128), { error: "must be a list of path patterns" })
+      .min(1, { error: "must list at least 1 path pattern" })
+      .max(3, { error: "must list at most 3 path patterns (ALB allows 3 values per condition)" })
+      .default(["/*"]),
+    /** Host headers every rule is scoped to, for a listener shared by several services; at most 3. */
+    hostHeaders: z
+      .array(z.string({ error: "must be a host name" }).min(1).max(128), { error: "must be a list of host names" })
+      .max(3, { error: "must list at most 3 host names (ALB allows 3 values per condition)" })
+      .optional(),
     /** Target-group health check. Defaults: /health, healthy 2, unhealthy 3, every 10 s, timeout 5 s, 200-399. */
     healthCheck: z
       .strictObject({
@@ -70,6 +81,19 @@ export const awsBlockSchema = z
     if (block.listenerArn && block.certificateArn) {
       ctx.addIssue({ code: "custom", path: ["certificateArn"], message: "only applies to a created ALB; the listener given by listenerArn has its own certificate" });
     }
+    for (const key of ["subnetIds", "securityGroupIds", "internal"] as const) {
+      if (block.listenerArn && block[key] !== undefined) {
+        ctx.addIssue({ code: "custom", path: [key], message: "only applies to a created ALB; the listener given by listenerArn belongs to an existing one" });
+      }
+    }
+    // The header rules add one value to the path and host conditions; ALB allows 5 per rule.
+    const scoped = block.pathPatterns.length + (block.hostHeaders?.length ?? 0);
+    if (scoped > 4) {
+      ctx.addIssue({ code: "custom", path: ["hostHeaders"], message: `together with pathPatterns must have at most 4 values (ALB allows 5 per rule and the header rules need one), got ${scoped}` });
+    }
+    if (block.healthCheck.timeout >= block.healthCheck.interval) {
+      ctx.addIssue({ code: "custom", path: ["healthCheck", "timeout"], message: `must be less than healthCheck.interval (${block.healthCheck.interval}), got ${block.healthCheck.timeout}` });
+    }
   });
 
 /** The validated `canary:aws` block. */
@@ -80,7 +104,50 @@ export const aws = definePlatform({
   platform: "aws",
   blockKey: "aws",
   blockSchema: awsBlockSchema,
-  deploy: () => {
-    throw new Error("the aws platform's component is not built yet");
-  },
+  deploy: (config, block) => deployAws(config.service, config.traffic, block),
 });
+
+/**
+ * Creates the AlbCanary for the service and returns its stack outputs: target group ARNs, the
+ * listener rules in route order, the listener, the created ALB's DNS name, the alarm names and
+ * the canary weight read back from the default rule.
+ */
+export function deployAws(service: string, traffic: TrafficSpec, block: AwsBlock): PlatformOutputs {
+  const alb = new AlbCanary(service, {
+    traffic,
+    vpcId: block.vpcId,
+    listenerArn: block.listenerArn,
+    subnetIds: block.subnetIds,
+    securityGroupIds: block.securityGroupIds,
+    certificateArn: block.certificateArn,
+    internal: block.internal,
+    port: block.port,
+    protocol: block.protocol,
+    targetType: block.targetType,
+    priority: block.priority,
+    pathPatterns: block.pathPatterns,
+    hostHeaders: block.hostHeaders,
+    healthCheckPath: block.healthCheck.path,
+    healthCheckHealthyThreshold: block.healthCheck.healthyThreshold,
+    healthCheckUnhealthyThreshold: block.healthCheck.unhealthyThreshold,
+    healthCheckInterval: block.healthCheck.interval,
+    healthCheckTimeout: block.healthCheck.timeout,
+    healthCheckMatcher: block.healthCheck.matcher,
+    alarmsEnabled: block.alarms.enabled,
+    alarmMax5xxPerMinute: block.alarms.max5xxPerMinute,
+    alarmMaxResponseTimeSeconds: block.alarms.maxResponseTimeSeconds,
+    alarmEvaluationPeriods: block.alarms.evaluationPeriods,
+    alarmActions: block.alarms.actions,
+    tags: block.tags,
+  });
+  const alarms = [alb.errorAlarm, alb.latencyAlarm].filter((a) => a !== undefined);
+  return {
+    stableTargetGroupArn: alb.stableTargetGroup.arn,
+    canaryTargetGroupArn: alb.canaryTargetGroup.arn,
+    listenerRuleArns: alb.listenerRules.map((rule, i) => ({ name: alb.renderedRules[i]!.name, priority: alb.renderedRules[i]!.priority, arn: rule.arn })),
+    listenerArn: alb.listenerArn,
+    ...(alb.loadBalancer ? { loadBalancerDnsName: alb.loadBalancer.dnsName } : {}),
+    alarmNames: alarms.map((a) => a.name),
+    appliedCanaryWeight: alb.appliedCanaryWeight,
+  };
+}
