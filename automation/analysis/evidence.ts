@@ -88,10 +88,15 @@ export function tickLogLikelihood(
   rho: number,
 ): number[] {
   if (canaryEvents + baselineEvents === 0 || !(rho > 0 && rho < 1)) return grid.map(() => 0);
-  return grid.map((psi) => {
+  const logRho = Math.log(rho);
+  const log1mRho = Math.log(1 - rho);
+  const out = new Array<number>(grid.length);
+  for (let k = 0; k < grid.length; k++) {
+    const psi = grid[k];
     const denom = Math.log(rho * psi + 1 - rho);
-    return canaryEvents * (Math.log(rho * psi) - denom) + baselineEvents * (Math.log(1 - rho) - denom);
-  });
+    out[k] = canaryEvents * (logRho + Math.log(psi) - denom) + baselineEvents * (log1mRho - denom);
+  }
+  return out;
 }
 
 /** log Σ exp(x_i), stable for very negative inputs; -Infinity for an empty list. */
@@ -128,16 +133,25 @@ export function lowerAlternativeLogWeights(grid: readonly number[], allowed: num
  * applies to every term.
  */
 export function logEValueUp(logLik: readonly number[], logWeights: readonly number[], j: number): number {
-  const terms: number[] = [];
-  for (let k = j + 1; k < logLik.length; k++) terms.push(logWeights[k] + logLik[k] - logLik[j]);
-  return logSumExp(terms);
+  return logSumRange(logLik, logWeights, j + 1, logLik.length) - logLik[j];
 }
 
 /** log of the mixture e-value against "ψ ≥ grid[j]": alternatives below only. */
 export function logEValueDown(logLik: readonly number[], logWeights: readonly number[], j: number): number {
-  const terms: number[] = [];
-  for (let k = 0; k < j; k++) terms.push(logWeights[k] + logLik[k] - logLik[j]);
-  return logSumExp(terms);
+  return logSumRange(logLik, logWeights, 0, j) - logLik[j];
+}
+
+/** log Σ_{from ≤ k < to} exp(w_k + T_k), stable. */
+function logSumRange(logLik: readonly number[], logWeights: readonly number[], from: number, to: number): number {
+  let m = -Infinity;
+  for (let k = from; k < to; k++) {
+    const t = logWeights[k] + logLik[k];
+    if (t > m) m = t;
+  }
+  if (m === -Infinity) return -Infinity;
+  let s = 0;
+  for (let k = from; k < to; k++) s += Math.exp(logWeights[k] + logLik[k] - m);
+  return m + Math.log(s);
 }
 
 /**
@@ -148,30 +162,30 @@ export function logEValueDown(logLik: readonly number[], logWeights: readonly nu
  * E(j*) ≥ E(j), so any such rejection is a rejection of the true null, which Ville bounds.
  */
 export function lowerBoundIndex(logLik: readonly number[], logWeights: readonly number[], logThreshold: number): number {
-  // Suffix log-sums of w_k e^{T_k} make the scan O(grid) instead of O(grid²).
   const n = logLik.length;
-  let suffix = -Infinity;
-  const above: number[] = new Array<number>(n);
-  for (let k = n - 1; k >= 0; k--) {
-    above[k] = suffix; // Σ over indices strictly above k
-    const t = logWeights[k] + logLik[k];
-    suffix = suffix === -Infinity ? t : t === -Infinity ? suffix : Math.max(suffix, t) + Math.log1p(Math.exp(-Math.abs(suffix - t)));
+  let m = -Infinity;
+  for (let k = 0; k < n; k++) m = Math.max(m, logWeights[k] + logLik[k]);
+  if (m === -Infinity) return -1;
+  // Suffix sums (in units of e^m) of w_k e^{T_k} make the scan O(grid) instead of O(grid²).
+  let above = 0;
+  for (let j = n - 1; j >= 0; j--) {
+    if (above > 0 && Math.log(above) + m - logLik[j] >= logThreshold) return j;
+    above += Math.exp(logWeights[j] + logLik[j] - m);
   }
-  for (let j = n - 1; j >= 0; j--) if (above[j] - logLik[j] >= logThreshold) return j;
   return -1;
 }
 
 /** Mirror of {@link lowerBoundIndex}: the smallest grid ratio whose null "ψ ≥ grid[j]" is rejected, or -1. */
 export function upperBoundIndex(logLik: readonly number[], logWeights: readonly number[], logThreshold: number): number {
   const n = logLik.length;
-  let prefix = -Infinity;
-  const below: number[] = new Array<number>(n);
-  for (let k = 0; k < n; k++) {
-    below[k] = prefix;
-    const t = logWeights[k] + logLik[k];
-    prefix = prefix === -Infinity ? t : t === -Infinity ? prefix : Math.max(prefix, t) + Math.log1p(Math.exp(-Math.abs(prefix - t)));
+  let m = -Infinity;
+  for (let k = 0; k < n; k++) m = Math.max(m, logWeights[k] + logLik[k]);
+  if (m === -Infinity) return -1;
+  let below = 0;
+  for (let j = 0; j < n; j++) {
+    if (below > 0 && Math.log(below) + m - logLik[j] >= logThreshold) return j;
+    below += Math.exp(logWeights[j] + logLik[j] - m);
   }
-  for (let j = 0; j < n; j++) if (below[j] - logLik[j] >= logThreshold) return j;
   return -1;
 }
 
@@ -240,10 +254,13 @@ export function updateDispersion(state: DispersionState, tick: BlockTick, psiHat
   return { sumPearson: state.sumPearson + ((x - e) * (x - e)) / v, blocks: state.blocks + 1, open: [] };
 }
 
+function xLogXOverY(a: number, b: number): number {
+  return a === 0 ? 0 : a * Math.log(a / b);
+}
+
 /** Bernoulli relative entropy KL(p ‖ q) in nats. */
 export function klBernoulli(p: number, q: number): number {
-  const term = (a: number, b: number): number => (a === 0 ? 0 : a * Math.log(a / b));
-  return term(p, q) + term(1 - p, 1 - q);
+  return xLogXOverY(p, q) + xLogXOverY(1 - p, 1 - q);
 }
 
 /**
@@ -258,7 +275,8 @@ export function proportionLowerBound(k: number, n: number, delta: number): numbe
   const budget = Math.log(1 / delta) / n;
   let lo = 0;
   let hi = p;
-  for (let i = 0; i < 60; i++) {
+  // 45 halvings: far below any difference a limit comparison or a report can show.
+  for (let i = 0; i < 45; i++) {
     const mid = (lo + hi) / 2;
     if (klBernoulli(p, mid) > budget) lo = mid;
     else hi = mid;

@@ -95,7 +95,7 @@ export const judgeConfigSchema = z.object({
       maxRatio: z.number().positive().default(64),
       pointsPerDoubling: z.number().int().min(1).max(48).default(6),
       /** Mixture alternatives span (margin, margin·span]. */
-      alternativeSpan: z.number().gt(1).default(32),
+      alternativeSpan: z.number().gt(1).default(8),
     })
     .prefault({}),
   dispersion: z
@@ -133,6 +133,15 @@ export const judgeConfigSchema = z.object({
       maxOutageSeconds: z.number().positive().default(120),
     })
     .prefault({}),
+  /**
+   * The most evidence a single tick may contribute, as a fraction of the log rollback
+   * threshold (so below 1, no single tick can trigger a rollback on its own). Overdispersed
+   * traffic has rare, huge one-tick excursions (one pod's bad five seconds) that no
+   * dispersion estimate can anticipate before it has seen one; a broken canary keeps
+   * producing evidence on the next tick. Capping each tick's likelihood ratio, min(LR, c),
+   * only lowers it, so the capped mixture is still an e-process.
+   */
+  tickEvidenceCap: z.number().gt(0).default(0.75),
   /** Canary requests a step must have seen before it can promote. */
   minCanaryRequestsToPromote: z.number().int().min(0).default(200),
 });
@@ -176,6 +185,8 @@ export interface MetricState {
   readonly name: string;
   /** Tempered log-likelihood on the ratio grid, oriented so that larger is worse. */
   readonly logLik: readonly number[];
+  /** Per grid ratio, Σ over ticks of min(tempered tick log-LR against the margin, cap). */
+  readonly cappedGain: readonly number[];
   readonly canaryEvents: number;
   readonly canaryRequests: number;
   readonly baselineEvents: number;
@@ -218,6 +229,11 @@ interface GuardrailSpec {
 
 const fmtPct = (x: number): string => `${(100 * x).toFixed(x < 0.001 && x > 0 ? 3 : 2)}%`;
 const fmtNum = (x: number): string => (Number.isFinite(x) ? (x >= 1e6 ? x.toExponential(2) : x >= 100 ? x.toFixed(0) : x.toPrecision(3)) : String(x));
+
+/** Errors beyond the request count are a scrape misalignment, not more failures. */
+function clampEvents(events: number, requests: number): number {
+  return Math.max(0, Math.min(events, requests));
+}
 
 /** Bad and total requests above a latency bucket; undefined when the histogram lacks that bucket. */
 export function slowerThan(v: VersionCounts, le: number): readonly [number, number] | undefined {
@@ -297,6 +313,7 @@ export class Judge {
       metrics: this.config.metrics.map((m) => ({
         name: m.name,
         logLik: this.grid.map(() => 0),
+        cappedGain: this.grid.map(() => 0),
         canaryEvents: 0,
         canaryRequests: 0,
         baselineEvents: 0,
@@ -456,10 +473,9 @@ export class Judge {
   /** Extracts (canary events, canary total, baseline events, baseline total) in the original orientation. */
   private counts(i: number, canary: VersionCounts, baseline: VersionCounts): readonly [number, number, number, number] | undefined {
     const src = this.perMetric[i].cfg.source;
-    const clamp = (e: number, n: number): number => Math.max(0, Math.min(e, n));
     switch (src.kind) {
       case "errors":
-        return [clamp(canary.errors, canary.requests), canary.requests, clamp(baseline.errors, baseline.requests), baseline.requests];
+        return [clampEvents(canary.errors, canary.requests), canary.requests, clampEvents(baseline.errors, baseline.requests), baseline.requests];
       case "latencyAbove": {
         const c = slowerThan(canary, src.le);
         const b = slowerThan(baseline, src.le);
@@ -488,16 +504,21 @@ export class Judge {
     const phi = dispersionFactor(ms.dispersion, this.dispersionOptions);
     const ll = tickLogLikelihood(this.grid, x, y, rho);
     const logLik = ms.logLik.map((t, k) => t + ll[k] / phi);
+    const atMargin = ll[this.perMetric[i].marginIndex] / phi;
+    const cap = this.config.tickEvidenceCap * this.perMetric[i].logRollback;
+    const cappedGain = ms.cappedGain.map((g, k) => g + Math.min(cap, ll[k] / phi - atMargin));
     const psiHat = this.grid[argMax(logLik)];
     const dispersion = updateDispersion(ms.dispersion, { rho, n: x + y, x }, psiHat, this.dispersionOptions);
-    return { ...updated, logLik, dispersion };
+    return { ...updated, logLik, cappedGain, dispersion };
   }
 
   private reportMetric(ms: MetricState, i: number, m: TickMeasurement): RelativeMetricReport {
     const pm = this.perMetric[i];
     const c = this.config;
     const T = ms.logLik;
-    const logE = logEValueUp(T, pm.upWeights, pm.marginIndex);
+    // The rollback e-value: the mixture of capped likelihood ratios against the margin
+    // (cappedGain is already relative to the margin, whose own entry is 0).
+    const logE = logEValueUp(ms.cappedGain, pm.upWeights, pm.marginIndex);
     const logP = logEValueDown(T, pm.downWeights, pm.allowedIndex);
     const lo = lowerBoundIndex(T, pm.upWeights, pm.logRollback);
     const hi = upperBoundIndex(T, pm.downWeights, Math.log(1 / c.promoteAlpha));

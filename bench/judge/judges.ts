@@ -1,0 +1,279 @@
+/**
+ * The judges the benchmark compares, behind one small interface: ours, and three
+ * baselines implemented after their documented behaviour.
+ *
+ *  - Flagger-like: every `interval` (default 1m) each metric is checked on the canary
+ *    alone over the last interval (request-success-rate ≥ min, request-duration p99 ≤
+ *    max via histogram_quantile); a failed check — including "no values" — increments
+ *    failedChecks, which is not reset by later successes; rollback at `threshold` (5).
+ *  - Argo-like: an AnalysisRun measuring every `interval` (1m) with a successCondition on
+ *    canary-only rates; failureLimit (default 0: the first failed measurement fails the
+ *    run), consecutiveErrorLimit (default 4: a run of query errors beyond it fails too).
+ *  - Kayenta-like: every `interval` (1m) compares the canary's and baseline's per-tick
+ *    series over the whole run with NetflixACAJudge's Mann–Whitney classifier at 98%
+ *    confidence (High when the Hodges–Lehmann confidence interval's lower end exceeds
+ *    25% of the estimate); any High metric scores 50 < 75 (marginal) and fails.
+ *
+ * Thresholds for the canary-only checks are what an operator would pick for this
+ * service: success ≥ 98% (twice the 1% baseline error rate) and p99 ≤ 500 ms (the
+ * documented example; the baseline's p99 is ≈ 320 ms).
+ */
+import { Judge, JudgeConfigInput, JudgeState } from "../../automation/analysis/judge";
+import { LatencyBucket, TickMeasurement, VersionCounts } from "../../automation/analysis/types";
+import { SLO_BUCKET } from "./simulator";
+
+/** A judge as the benchmark drives it: one call per tick. */
+export interface BenchJudge {
+  readonly name: string;
+  /** Resets for a new run. */
+  reset(): void;
+  /** A new canary weight took effect at `at` (seconds). */
+  stepChanged(at: number): void;
+  /** Consumes a tick; returns the decision. */
+  tick(m: TickMeasurement): "continue" | "promote" | "rollback";
+}
+
+/** Prometheus's histogram_quantile over cumulative buckets (linear interpolation within a bucket). */
+export function histogramQuantile(q: number, buckets: readonly LatencyBucket[]): number {
+  const total = buckets.find((b) => b.le === Infinity)?.count ?? 0;
+  if (total <= 0) return NaN;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return prevLe;
+      return prevLe + ((b.le - prevLe) * (rank - prevCount)) / Math.max(1e-12, b.count - prevCount);
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return prevLe;
+}
+
+function addCounts(a: VersionCounts | undefined, b: VersionCounts): VersionCounts {
+  if (!a) return b;
+  return {
+    requests: a.requests + b.requests,
+    errors: a.errors + b.errors,
+    latencyBuckets: (b.latencyBuckets ?? []).map((x, i) => ({ le: x.le, count: x.count + (a.latencyBuckets?.[i]?.count ?? 0) })),
+  };
+}
+
+/** Counts accumulated over a check interval, and whether the query at check time worked. */
+class IntervalWindow {
+  private acc: VersionCounts | undefined;
+  private nextCheck: number;
+  constructor(private readonly interval: number) {
+    this.nextCheck = interval;
+  }
+  reset(): void {
+    this.acc = undefined;
+    this.nextCheck = this.interval;
+  }
+  /** Returns the interval's canary counts when a check is due ("failed" for a failed query). */
+  add(m: TickMeasurement): VersionCounts | "failed" | "noValues" | undefined {
+    if (m.kind === "ok") this.acc = addCounts(this.acc, m.canary);
+    if (m.end < this.nextCheck) return undefined;
+    this.nextCheck += this.interval;
+    const acc = this.acc;
+    this.acc = undefined;
+    if (m.kind === "queryFailed") return "failed";
+    if (!acc || acc.requests === 0) return "noValues";
+    return acc;
+  }
+}
+
+/** Canary-only threshold checks shared by the Flagger- and Argo-like judges. */
+function checkPasses(c: VersionCounts, minSuccess: number, maxP99: number): boolean {
+  const success = 1 - c.errors / c.requests;
+  const p99 = histogramQuantile(0.99, c.latencyBuckets ?? []);
+  return success >= minSuccess && !(p99 > maxP99);
+}
+
+/** Flagger-like judge (see module comment). */
+export class FlaggerLike implements BenchJudge {
+  readonly name = "flagger-like";
+  private failed = 0;
+  private readonly window: IntervalWindow;
+  constructor(private readonly opts = { interval: 60, threshold: 5, minSuccess: 0.98, maxP99: 0.5 }) {
+    this.window = new IntervalWindow(opts.interval);
+  }
+  reset(): void {
+    this.failed = 0;
+    this.window.reset();
+  }
+  stepChanged(): void {}
+  tick(m: TickMeasurement): "continue" | "rollback" {
+    const c = this.window.add(m);
+    if (c === undefined) return "continue";
+    if (typeof c === "string" || !checkPasses(c, this.opts.minSuccess, this.opts.maxP99)) this.failed++;
+    return this.failed >= this.opts.threshold ? "rollback" : "continue";
+  }
+}
+
+/** Argo-Rollouts-like background analysis (see module comment). */
+export class ArgoLike implements BenchJudge {
+  readonly name = "argo-like";
+  private failed = 0;
+  private consecutiveErrors = 0;
+  private readonly window: IntervalWindow;
+  constructor(private readonly opts = { interval: 60, failureLimit: 0, consecutiveErrorLimit: 4, minSuccess: 0.98, maxP99: 0.5 }) {
+    this.window = new IntervalWindow(opts.interval);
+  }
+  reset(): void {
+    this.failed = 0;
+    this.consecutiveErrors = 0;
+    this.window.reset();
+  }
+  stepChanged(): void {}
+  tick(m: TickMeasurement): "continue" | "rollback" {
+    const c = this.window.add(m);
+    if (c === undefined) return "continue";
+    if (c === "failed") {
+      this.consecutiveErrors++;
+    } else {
+      this.consecutiveErrors = 0;
+      // No canary requests makes the success-rate query NaN, and NaN >= 0.98 is false: a failure.
+      if (c === "noValues" || !checkPasses(c, this.opts.minSuccess, this.opts.maxP99)) this.failed++;
+    }
+    return this.failed > this.opts.failureLimit || this.consecutiveErrors > this.opts.consecutiveErrorLimit ? "rollback" : "continue";
+  }
+}
+
+/** Number of pairwise differences x_i − y_j ≤ v (both sorted ascending). */
+function countAtMost(x: readonly number[], y: readonly number[], v: number): number {
+  let count = 0;
+  let j = y.length; // y[j..] are the ones with x_i − y ≤ v, i.e. y ≥ x_i − v
+  for (let i = 0; i < x.length; i++) {
+    while (j > 0 && y[j - 1] >= x[i] - v) j--;
+    count += y.length - j;
+  }
+  return count;
+}
+
+/** The k-th smallest (1-based) pairwise difference, by bisection on the value. */
+function kthDifference(x: readonly number[], y: readonly number[], k: number): number {
+  let lo = x[0] - y[y.length - 1];
+  let hi = x[x.length - 1] - y[0];
+  for (let it = 0; it < 60 && hi - lo > 1e-12 * Math.max(1, Math.abs(hi)); it++) {
+    const mid = (lo + hi) / 2;
+    if (countAtMost(x, y, mid) >= k) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/**
+ * Mann–Whitney (Wilcoxon rank-sum) Hodges–Lehmann estimate and confidence interval of the
+ * shift experiment − control, normal approximation (as R's wilcox.test with conf.int for
+ * large samples, which Kayenta's implementation follows).
+ */
+export function mannWhitneyShift(experiment: readonly number[], control: readonly number[], confLevel: number): { estimate: number; lower: number; upper: number } {
+  const x = [...experiment].sort((a, b) => a - b);
+  const y = [...control].sort((a, b) => a - b);
+  const n = x.length * y.length;
+  const z = quantileNormal(1 - (1 - confLevel) / 2);
+  const sd = Math.sqrt((x.length * y.length * (x.length + y.length + 1)) / 12);
+  const kLow = Math.max(1, Math.floor(n / 2 - z * sd));
+  const kHigh = Math.min(n, Math.ceil(n / 2 + z * sd));
+  const estimate = n % 2 === 1 ? kthDifference(x, y, (n + 1) / 2) : (kthDifference(x, y, n / 2) + kthDifference(x, y, n / 2 + 1)) / 2;
+  return { estimate, lower: kthDifference(x, y, kLow), upper: kthDifference(x, y, kHigh) };
+}
+
+function quantileNormal(p: number): number {
+  // Acklam's rational approximation is overkill here; bisection on the CDF is exact enough.
+  let lo = -10;
+  let hi = 10;
+  for (let i = 0; i < 80; i++) {
+    const mid = (lo + hi) / 2;
+    const cdf = 0.5 * (1 + erf(mid / Math.SQRT2));
+    if (cdf < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+function erf(x: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return x >= 0 ? y : -y;
+}
+
+/** Kayenta-like judge (see module comment). */
+export class KayentaLike implements BenchJudge {
+  readonly name = "kayenta-like";
+  private readonly series: { canary: number[]; baseline: number[] }[] = [];
+  private nextCheck: number;
+  constructor(private readonly opts = { interval: 60, confLevel: 0.98, tolerance: 0.25, marginalScore: 75 }) {
+    this.nextCheck = opts.interval;
+    this.reset();
+  }
+  reset(): void {
+    this.series.length = 0;
+    this.series.push({ canary: [], baseline: [] }, { canary: [], baseline: [] });
+    this.nextCheck = this.opts.interval;
+  }
+  stepChanged(): void {}
+  tick(m: TickMeasurement): "continue" | "rollback" {
+    if (m.kind === "ok" && m.canary.requests > 0 && m.baseline.requests > 0) {
+      // Per-tick points, as Kayenta fetches them at the metric's step; NaN points are removed.
+      this.series[0].canary.push(m.canary.errors / m.canary.requests);
+      this.series[0].baseline.push(m.baseline.errors / m.baseline.requests);
+      const pc = histogramQuantile(0.99, m.canary.latencyBuckets ?? []);
+      const pb = histogramQuantile(0.99, m.baseline.latencyBuckets ?? []);
+      if (Number.isFinite(pc) && Number.isFinite(pb)) {
+        this.series[1].canary.push(pc);
+        this.series[1].baseline.push(pb);
+      }
+    }
+    if (m.end < this.nextCheck) return "continue";
+    this.nextCheck += this.opts.interval;
+    let passed = 0;
+    for (const s of this.series) {
+      if (s.canary.length < 3 || s.baseline.length < 3) {
+        passed++; // Nodata is not a failure in Kayenta's scoring by default
+        continue;
+      }
+      const r = mannWhitneyShift(s.canary, s.baseline, this.opts.confLevel);
+      const high = r.lower > this.opts.tolerance * Math.abs(r.estimate);
+      if (!high) passed++;
+    }
+    const score = (100 * passed) / this.series.length;
+    return score < this.opts.marginalScore ? "rollback" : "continue";
+  }
+}
+
+/** The judge configuration the benchmark uses for our judge (the documented defaults plus latency). */
+export const OUR_CONFIG: JudgeConfigInput = {
+  metrics: [
+    { name: "errors", source: { kind: "errors" } },
+    { name: "latency>250ms", source: { kind: "latencyAbove", le: SLO_BUCKET } },
+  ],
+  guardrails: { latency: [{ name: "p99≤1s", le: 1, maxFraction: 0.01 }] },
+};
+
+/** Our judge behind the benchmark interface. */
+export class OurJudge implements BenchJudge {
+  readonly name = "ours";
+  private readonly judge: Judge;
+  private state!: JudgeState;
+  private step = 0;
+  constructor(config: JudgeConfigInput = OUR_CONFIG) {
+    this.judge = new Judge(config);
+    this.reset();
+  }
+  reset(): void {
+    this.step = 0;
+    this.state = this.judge.initialState({ index: 0, startedAt: 0, minDurationSeconds: 60, maxDurationSeconds: 3600 });
+  }
+  stepChanged(at: number): void {
+    this.step++;
+    this.state = this.judge.startStep(this.state, { index: this.step, startedAt: at, minDurationSeconds: 60, maxDurationSeconds: 3600 });
+  }
+  tick(m: TickMeasurement): "continue" | "promote" | "rollback" {
+    const r = this.judge.tick(this.state, m);
+    this.state = r.state;
+    return r.verdict.decision === "inconclusive" ? "continue" : r.verdict.decision;
+  }
+}
