@@ -4,10 +4,13 @@
  */
 import { Platform } from "../../components/routing";
 import { aws } from "./aws";
+import { gatewayApi } from "./gatewayApi";
+import { gcp } from "./gcp";
 import { istio } from "./istio";
+import { linkerd } from "./linkerd";
 import { PlatformModule } from "./types";
 
-const MODULES: Readonly<Partial<Record<Platform, PlatformModule>>> = { aws, istio };
+const MODULES: Readonly<Partial<Record<Platform, PlatformModule>>> = { aws, istio, linkerd, "gateway-api": gatewayApi, gcp };
 
 /** Every platform the program can deploy, by `canary:platform` value. */
 export function platformModules(): Readonly<Partial<Record<Platform, PlatformModule>>> {

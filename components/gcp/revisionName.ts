@@ -1,0 +1,77 @@
+/**
+ * Cloud Run revision names derived from versions. A revision name must be the service name, a
+ * '-', and a suffix; the whole name an RFC 1035 label of at most 63 characters (lowercase
+ * letters, digits and '-', starting with a letter, not ending with '-'). Naming revisions after
+ * versions is what lets traffic be pinned to "the stable version" and "the canary version".
+ */
+
+/** Thrown when a service or version cannot name a Cloud Run service or revision; says which rule it breaks. */
+export class RevisionNameError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RevisionNameError";
+  }
+}
+
+/** Longest Cloud Run service name (so that generated revision names fit in 63). */
+export const MAX_SERVICE_NAME = 49;
+
+/** Longest Cloud Run revision name. */
+export const MAX_REVISION_NAME = 63;
+
+const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Checks a Cloud Run service name: lowercase letters, digits and '-', starting with a letter, at most 49 characters. */
+export function assertServiceName(service: string): void {
+  if (!SERVICE_NAME.test(service)) {
+    throw new RevisionNameError(`service name ${JSON.stringify(service)} is not a Cloud Run service name: use lowercase letters, digits and '-', starting with a letter and not ending with '-'`);
+  }
+  if (service.length > MAX_SERVICE_NAME) {
+    throw new RevisionNameError(`service name ${JSON.stringify(service)} has ${service.length} characters; Cloud Run service names have at most ${MAX_SERVICE_NAME}`);
+  }
+}
+
+/**
+ * The revision-name suffix for a version: lower-cased, every run of characters other than letters
+ * and digits replaced by one '-', leading and trailing '-' removed (`V2.5.0_rc1` → `v2-5-0-rc1`).
+ * May be empty; {@link revisionName} refuses that.
+ */
+export function sanitiseVersion(version: string): string {
+  return version
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+}
+
+/**
+ * The revision name of `version` of `service`: `<service>-<sanitised version>`.
+ * @throws RevisionNameError when the service name is invalid, the version has no letter or digit,
+ *   or the name would be longer than 63 characters (never truncated: two versions could collide).
+ */
+export function revisionName(service: string, version: string): string {
+  assertServiceName(service);
+  const suffix = sanitiseVersion(version);
+  if (suffix === "") {
+    throw new RevisionNameError(`version ${JSON.stringify(version)} has no letters or digits, so it cannot name a Cloud Run revision (<service>-<version> in lowercase letters, digits and '-')`);
+  }
+  const name = `${service}-${suffix}`;
+  if (name.length > MAX_REVISION_NAME) {
+    throw new RevisionNameError(
+      `version ${JSON.stringify(version)} makes the Cloud Run revision name ${JSON.stringify(name)} with ${name.length} characters; revision names have at most ${MAX_REVISION_NAME}, so with service ${JSON.stringify(service)} the version may have at most ${MAX_REVISION_NAME - service.length - 1} (after lower-casing and replacing other characters with '-')`,
+    );
+  }
+  return name;
+}
+
+/** The revision names of both versions; refuses two versions that make the same name. */
+export function revisionNames(service: string, stableVersion: string, canaryVersion?: string): { stable: string; canary?: string } {
+  const stable = revisionName(service, stableVersion);
+  if (canaryVersion === undefined) return { stable };
+  const canary = revisionName(service, canaryVersion);
+  if (canary === stable) {
+    throw new RevisionNameError(
+      `stable version ${JSON.stringify(stableVersion)} and canary version ${JSON.stringify(canaryVersion)} both make the Cloud Run revision name ${JSON.stringify(stable)}; versions must still differ after lower-casing and replacing characters other than letters and digits with '-'`,
+    );
+  }
+  return { stable, canary };
+}
