@@ -73,9 +73,10 @@ export function renderMatch(match: RequestMatch): Record<string, StringMatch> {
 
 /**
  * One route's destinations. With a canary both subsets are always listed, stable first, even
- * at weight 0: the CRD allows a 0 weight (int32, no minimum) and Istio only refuses a route
- * whose weights total 0, so every step renders the same shape and the canary weight can be
- * read back from the default route at 0 as at 100. Without a canary only stable is listed.
+ * at weight 0: the CRD allows a 0 weight (int32, no minimum), and Istio's validating webhook
+ * accepts it (it checks each weight is 0–100 and the total is 100 — older releases — or not 0),
+ * so every step renders the same shape and the canary weight can be read back from the default
+ * route at 0 as at 100. Without a canary only stable is listed.
  */
 function renderDestinations(route: Route, host: string, hasCanary: boolean): HttpRoute["route"] {
   const { stable, canary } = scaleSplit(route.split, SCALES.percent);

@@ -66,7 +66,7 @@ describe("renderVirtualService", () => {
   });
 
   // Weight 0 keeps the canary destination at weight 0: the v1 CRD's weight is an int32 with no
-  // minimum (checked by crdErrors below), and Istio only refuses routes whose weights total 0.
+  // minimum (checked by crdErrors below), and the two weights still total 100.
   const weights: Array<[number, number, number]> = [
     [0, 100, 0],
     [5, 95, 5],
