@@ -13,9 +13,26 @@ const minimal = {
   "canary:stable": { version: "v1", image: "registry.example.com/checkout:v1" },
 };
 
-/** Every stack output with its Outputs resolved. */
+/** The shared outputs and the istio platform's; other layers (monitoring) add their own beside them. */
+const OUTPUT_KEYS = [
+  "service",
+  "platform",
+  "canaryWeight",
+  "stableWeight",
+  "stableVersion",
+  "canaryVersion",
+  "namespace",
+  "virtualServiceName",
+  "destinationRuleName",
+  "serviceName",
+  "stableDeploymentName",
+  "canaryDeploymentName",
+  "appliedCanaryWeight",
+];
+
+/** The shared and istio stack outputs with their Outputs resolved; a missing key resolves to undefined. */
 async function resolved(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const entries = await Promise.all(Object.entries(outputs).map(async ([k, v]) => [k, await unwrap(v)] as const));
+  const entries = await Promise.all(OUTPUT_KEYS.map(async (k) => [k, await unwrap(outputs[k])] as const));
   return Object.fromEntries(entries);
 }
 
