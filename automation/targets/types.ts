@@ -1,0 +1,79 @@
+/**
+ * The seam between the driver and whatever carries the traffic split: a Pulumi stack, or the
+ * local sandbox's HAProxy. One interface, one file per implementation, and a factory
+ * ({@link createTarget} in ./index.ts) that throws on an unknown type.
+ */
+
+/** How a rollback leaves the canary (the plan's `rollback.mode`). */
+export type RollbackMode = "keepCanary" | "restore";
+
+/**
+ * A snapshot of everything the rollout may change, taken before it changes anything. Plain
+ * JSON, stored in the rollout record so a rollback can be run by a later process. `type`
+ * names the target that took it; the rest is the target's own.
+ */
+export interface TargetSnapshot {
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
+/** What the rollout changes traffic through. Every method either completes or throws. */
+export interface Target {
+  /** The target type (`pulumi`, `haproxy`): the factory's key. */
+  readonly type: string;
+  /** What is being changed, for messages: the stack name, the sandbox's address. */
+  readonly name: string;
+  /**
+   * Checks the target can be changed now and snapshots its current state. Nothing is changed.
+   * @throws ConcurrentUpdateRefusedError when another update is running.
+   */
+  prepare(): Promise<TargetSnapshot>;
+  /** Deploys `version` as the canary at weight 0 (reachable through the header route only). */
+  setCanary(version: string, image: string): Promise<void>;
+  /** Sends `weight` percent of the traffic to the canary. */
+  setWeight(weight: number): Promise<void>;
+  /**
+   * The canary weight actually in effect, read back from the platform; `undefined` when the
+   * target cannot tell (not an error: the driver records it and carries on).
+   */
+  verify(): Promise<number | undefined>;
+  /** Makes the canary the stable version and removes the canary. */
+  promote(): Promise<void>;
+  /**
+   * Restores `snapshot`; with `keepCanary`, the canary stays deployed at weight 0.
+   * @throws RestoreError when the target could not be brought back to the snapshot.
+   */
+  rollback(snapshot: TargetSnapshot, mode: RollbackMode): Promise<void>;
+}
+
+/** A target operation failed. The message names the target, the action and the cause. */
+export class TargetError extends Error {
+  constructor(
+    message: string,
+    public readonly cause?: unknown,
+  ) {
+    super(message);
+    this.name = "TargetError";
+  }
+}
+
+/** Another update of the same stack is running; the rollout refuses rather than retrying blindly. */
+export class ConcurrentUpdateRefusedError extends TargetError {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause);
+    this.name = "ConcurrentUpdateRefusedError";
+  }
+}
+
+/** A rollback could not restore the snapshot: the target may be left at a canary weight. */
+export class RestoreError extends TargetError {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause);
+    this.name = "RestoreError";
+  }
+}
+
+/** The message of anything thrown, for wrapping it in a message with context. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
