@@ -410,12 +410,16 @@ export class Judge {
     const badMetrics = metricReports.filter((r) => r.status === "breached");
     if (breached.length > 0) {
       decision = "rollback";
-      for (const g of breached) {
-        reasons.unshift(`guardrail ${g.name}: canary bad fraction ≥ ${fmtPct(g.lowerBound)} (observed ${fmtPct(g.observed)} of ${g.requests} requests) exceeds limit ${fmtPct(g.limit)}`);
-      }
+      reasons.unshift(
+        ...breached.map((g) =>
+          g.name === "successRate"
+            ? `guardrail successRate: canary success ≤ ${fmtPct(1 - g.lowerBound)} (observed ${fmtPct(1 - g.observed)} of ${g.requests} requests) below minimum ${fmtPct(1 - g.limit)}`
+            : `guardrail ${g.name}: canary bad fraction ≥ ${fmtPct(g.lowerBound)} (observed ${fmtPct(g.observed)} of ${g.requests} requests) exceeds limit ${fmtPct(g.limit)}`,
+        ),
+      );
     } else if (badMetrics.length > 0) {
       decision = "rollback";
-      for (const r of badMetrics) {
+      for (const r of [...badMetrics].reverse()) {
         const bound = r.direction === "higherIsWorse" ? `≥ ${fmtNum(r.ratioLower)} > margin ${r.margin}` : `≤ ${fmtNum(r.ratioUpper)} < ${fmtNum(1 / r.margin)}`;
         reasons.unshift(
           `${r.name}: canary/baseline ratio ${bound} (e-value ${fmtNum(r.eValue)} ≥ ${fmtNum(r.rollbackThreshold)}); canary ${fmtPct(r.canaryRate)} vs baseline ${fmtPct(r.baselineRate)}`,
