@@ -83,8 +83,8 @@ describe("stack config", () => {
       ["fractional weight", { ...istio, ...canary, "canary:weight": "2.5" }, "canary:weight: must be an integer from 0 to 100, got 2.5"],
       ["non-numeric weight", { ...istio, ...canary, "canary:weight": "five" }, 'canary:weight: must be an integer from 0 to 100, got "five"'],
       ["weight without a canary", { ...istio, "canary:weight": "5" }, "canary:weight: must be 0 when no canary is configured (canary:canary is not set), got 5"],
-      ["unknown platform", { ...istio, "canary:platform": "gcloud" }, 'canary:platform: must be one of aws, istio, got "gcloud"'],
-      ["missing platform", { ...istio, "canary:platform": undefined }, "canary:platform: is required; one of aws, istio"],
+      ["unknown platform", { ...istio, "canary:platform": "gcloud" }, 'canary:platform: must be one of aws, istio, linkerd, gateway-api, gcp, got "gcloud"'],
+      ["missing platform", { ...istio, "canary:platform": undefined }, "canary:platform: is required; one of aws, istio, linkerd, gateway-api, gcp"],
       ["missing service", { ...istio, "canary:service": undefined }, "canary:service: is required"],
       [
         "service not a DNS label",
@@ -101,7 +101,7 @@ describe("stack config", () => {
       [
         "misspelt top-level key",
         { ...istio, "canary:wieght": "5" },
-        "canary:wieght: unknown key; known keys: platform, service, stable, canary, weight, override, segments, stickiness, mirror, aws, istio",
+        "canary:wieght: unknown key; known keys: platform, service, stable, canary, weight, override, segments, stickiness, mirror, monitoring, aws, istio, linkerd, gateway, gcp",
       ],
       ["canary version equal to stable", { ...istio, "canary:canary": { version: "v1", image: "x:2" } }, 'canary:canary.version: must differ from canary:stable.version, got "v1"'],
       [
