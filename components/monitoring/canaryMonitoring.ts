@@ -10,7 +10,7 @@ import { buildDashboard, dashboardUrl } from "./dashboard";
 import { RawQueries, rawQueries } from "./promql";
 import { renderDashboardConfigMap, renderPrometheusRule, renderServiceMonitor } from "./resources";
 import { buildRuleGroups, renderRulesFile } from "./rules";
-import { resolveSettings } from "./settings";
+import { MonitoringSettings, resolveSettings } from "./settings";
 
 /** The arguments of {@link CanaryMonitoring}. Only service and stableVersion are required. */
 export interface CanaryMonitoringArgs {
@@ -90,6 +90,14 @@ export interface MonitoringQueries {
   readonly baseline: RawQueries;
 }
 
+/** The raw counter selectors of the settings' canary (if any) and stable version. */
+export function monitoringQueries(s: MonitoringSettings): MonitoringQueries {
+  return {
+    canary: s.canaryVersion !== undefined ? rawQueries(s.metrics, { service: s.service, version: s.canaryVersion }) : null,
+    baseline: rawQueries(s.metrics, { service: s.service, version: s.stableVersion }),
+  };
+}
+
 /** Prometheus rules, ServiceMonitor and Grafana dashboard for one service's canary. */
 export class CanaryMonitoring extends pulumi.ComponentResource {
   /** The PrometheusRule; undefined without Kubernetes. */
@@ -117,10 +125,7 @@ export class CanaryMonitoring extends pulumi.ComponentResource {
     const groups = buildRuleGroups(s);
     const rulesYaml = renderRulesFile(groups);
     const dashboardJson = JSON.stringify(buildDashboard(s), null, 2);
-    const queries: MonitoringQueries = {
-      canary: s.canaryVersion !== undefined ? rawQueries(s.metrics, { service: s.service, version: s.canaryVersion }) : null,
-      baseline: rawQueries(s.metrics, { service: s.service, version: s.stableVersion }),
-    };
+    const queries = monitoringQueries(s);
 
     const configMap = renderDashboardConfigMap(s, dashboardJson);
 

@@ -193,7 +193,7 @@ export function alertingRules(s: MonitoringSettings): AlertingRule[] {
       annotations: annotations(
         "CanaryPodCrashLooping",
         `A pod of ${who} is restarting`,
-        `Pod {{ $labels.namespace }}/{{ $labels.pod }} of ${who} restarted {{ $value | printf "%.0f" }} times in the last ${s.restartsWindow} (allowed ${s.maxRestarts}).`,
+        `Pod {{ $labels.namespace }}/{{ $labels.pod }} of ${who} restarted {{ $value | printf "%.0f" }} time(s) in the last ${s.restartsWindow}; at most ${s.maxRestarts} allowed.`,
       ),
     },
   ];

@@ -1,0 +1,380 @@
+import * as assert from "node:assert/strict";
+import { parse } from "yaml";
+import {
+  ALERT_NAMES,
+  AlertingRule,
+  alertingRules,
+  buildRuleGroups,
+  CanaryMonitoringArgs,
+  DEFAULT_METRICS,
+  kubePodLabelName,
+  percentText,
+  recordedNames,
+  recordingRules,
+  renderRulesFile,
+  resolveSettings,
+  runbookUrl,
+} from "../../components/monitoring";
+import { checkRules, HAVE_PROMTOOL, PROMTOOL, RuleTest, testRules } from "./promtool";
+
+const base: CanaryMonitoringArgs = { service: "checkout", stableVersion: "v2.4.1", canaryVersion: "v2.5.0", canaryWeight: 5 };
+const settings = (over: Partial<CanaryMonitoringArgs> = {}) => resolveSettings({ ...base, ...over });
+const alert = (name: string, over: Partial<CanaryMonitoringArgs> = {}): AlertingRule => {
+  const found = alertingRules(settings(over)).find((r) => r.alert === name);
+  assert.ok(found, name);
+  return found;
+};
+
+describe("monitoring rules", () => {
+  describe("recording-rule names follow level:metric:operations", () => {
+    const cases: [string, Parameters<typeof recordedNames>, ReturnType<typeof recordedNames>][] = [
+      [
+        "defaults, 1m",
+        [DEFAULT_METRICS, "1m"],
+        {
+          requestRate: "service_version:http_requests:rate1m",
+          errorRate: "service_version:http_requests_errors:rate1m",
+          errorRatio: "service_version:http_requests_errors:ratio_rate1m",
+          bucketRate: "service_version_le:http_request_duration_seconds_bucket:rate1m",
+          p50: "service_version:http_request_duration_seconds:p50_rate1m",
+          p95: "service_version:http_request_duration_seconds:p95_rate1m",
+          p99: "service_version:http_request_duration_seconds:p99_rate1m",
+        },
+      ],
+      [
+        "custom names without _total/_bucket suffixes, 5m",
+        [{ requests: "requests", statusLabel: "status", durationBuckets: "latency", serviceLabel: "app", versionLabel: "track" }, "5m"],
+        {
+          requestRate: "app_track:requests:rate5m",
+          errorRate: "app_track:requests_errors:rate5m",
+          errorRatio: "app_track:requests_errors:ratio_rate5m",
+          bucketRate: "app_track_le:latency_bucket:rate5m",
+          p50: "app_track:latency:p50_rate5m",
+          p95: "app_track:latency:p95_rate5m",
+          p99: "app_track:latency:p99_rate5m",
+        },
+      ],
+    ];
+    for (const [name, args, expected] of cases) it(name, () => assert.deepEqual(recordedNames(...args), expected));
+  });
+
+  it("records every version of the service, aggregated by service and version", () => {
+    assert.deepEqual(recordingRules(settings()), [
+      { record: "service_version:http_requests:rate1m", expr: 'sum by (service, version) (rate(http_requests_total{service="checkout"}[1m]))' },
+      {
+        record: "service_version:http_requests_errors:rate1m",
+        expr: 'sum by (service, version) (rate(http_requests_total{service="checkout",code=~"5.."}[1m])) or 0 * service_version:http_requests:rate1m{service="checkout"}',
+      },
+      { record: "service_version:http_requests_errors:ratio_rate1m", expr: 'service_version:http_requests_errors:rate1m{service="checkout"} / service_version:http_requests:rate1m{service="checkout"}' },
+      { record: "service_version_le:http_request_duration_seconds_bucket:rate1m", expr: 'sum by (service, version, le) (rate(http_request_duration_seconds_bucket{service="checkout"}[1m]))' },
+      { record: "service_version:http_request_duration_seconds:p50_rate1m", expr: 'histogram_quantile(0.5, service_version_le:http_request_duration_seconds_bucket:rate1m{service="checkout"})' },
+      { record: "service_version:http_request_duration_seconds:p95_rate1m", expr: 'histogram_quantile(0.95, service_version_le:http_request_duration_seconds_bucket:rate1m{service="checkout"})' },
+      { record: "service_version:http_request_duration_seconds:p99_rate1m", expr: 'histogram_quantile(0.99, service_version_le:http_request_duration_seconds_bucket:rate1m{service="checkout"})' },
+    ]);
+  });
+
+  describe("alert expressions", () => {
+    const cases: [string, Partial<CanaryMonitoringArgs>, string, string][] = [
+      ["CanaryHighErrorRate", {}, 'service_version:http_requests_errors:ratio_rate1m{service="checkout",version="v2.5.0"} > 0.05', "1m"],
+      ["CanaryHighErrorRate", { errorRateThreshold: 0.01, errorRateFor: "30s" }, 'service_version:http_requests_errors:ratio_rate1m{service="checkout",version="v2.5.0"} > 0.01', "30s"],
+      [
+        "CanaryErrorRateHigherThanStable",
+        {},
+        '(service_version:http_requests_errors:ratio_rate1m{service="checkout",version="v2.5.0"} > on (service) (2 * service_version:http_requests_errors:ratio_rate1m{service="checkout",version="v2.4.1"})) and on (service) (service_version:http_requests:rate1m{service="checkout",version="v2.5.0"} >= 1)',
+        "2m",
+      ],
+      [
+        "CanaryErrorRateHigherThanStable",
+        { errorRatioVsStable: 3, minRequestRate: 0.2, errorRateVsStableFor: "5m" },
+        '(service_version:http_requests_errors:ratio_rate1m{service="checkout",version="v2.5.0"} > on (service) (3 * service_version:http_requests_errors:ratio_rate1m{service="checkout",version="v2.4.1"})) and on (service) (service_version:http_requests:rate1m{service="checkout",version="v2.5.0"} >= 0.2)',
+        "5m",
+      ],
+      [
+        "CanaryLatencyHigherThanStable",
+        {},
+        '(service_version:http_request_duration_seconds:p95_rate1m{service="checkout",version="v2.5.0"} > on (service) (1.5 * service_version:http_request_duration_seconds:p95_rate1m{service="checkout",version="v2.4.1"})) and on (service) (service_version:http_requests:rate1m{service="checkout",version="v2.5.0"} >= 1)',
+        "2m",
+      ],
+      [
+        "CanaryPodCrashLooping",
+        {},
+        'sum by (namespace, pod) (increase(kube_pod_container_status_restarts_total{namespace="default"}[5m])) * on (namespace, pod) max by (namespace, pod) (kube_pod_labels{namespace="default",label_app="checkout",label_version="v2.5.0"}) > 0',
+        "1m",
+      ],
+      [
+        "CanaryPodCrashLooping",
+        { serviceNamespace: "shop", podServiceLabel: "app.kubernetes.io/name", podVersionLabel: "app.kubernetes.io/version", maxRestarts: 2, restartsWindow: "10m", crashLoopingFor: "0s" },
+        'sum by (namespace, pod) (increase(kube_pod_container_status_restarts_total{namespace="shop"}[10m])) * on (namespace, pod) max by (namespace, pod) (kube_pod_labels{namespace="shop",label_app_kubernetes_io_name="checkout",label_app_kubernetes_io_version="v2.5.0"}) > 2',
+        "0s",
+      ],
+      ["CanaryHighErrorRate", { serviceLabel: "app", versionLabel: "track", window: "2m" }, 'app_track:http_requests_errors:ratio_rate2m{app="checkout",track="v2.5.0"} > 0.05', "1m"],
+    ];
+    for (const [name, over, expr, forDuration] of cases) {
+      it(`${name} ${JSON.stringify(over)}`, () => {
+        const rule = alert(name, over);
+        assert.equal(rule.expr, expr);
+        assert.equal(rule.for, forDuration);
+      });
+    }
+  });
+
+  it("every alert has severity, the service and canary version, a summary, a description with {{ $value }} and a runbook URL", () => {
+    const rules = alertingRules(settings({ runbookBaseUrl: "https://wiki.example.com/runbooks/" }));
+    assert.deepEqual(
+      rules.map((r) => r.alert),
+      [...ALERT_NAMES],
+    );
+    assert.deepEqual(
+      rules.map((r) => [r.alert, r.labels]),
+      [
+        ["CanaryHighErrorRate", { severity: "critical", service: "checkout", version: "v2.5.0" }],
+        ["CanaryErrorRateHigherThanStable", { severity: "critical", service: "checkout", version: "v2.5.0" }],
+        ["CanaryLatencyHigherThanStable", { severity: "warning", service: "checkout", version: "v2.5.0" }],
+        ["CanaryPodCrashLooping", { severity: "warning", service: "checkout", version: "v2.5.0" }],
+      ],
+    );
+    for (const r of rules) {
+      assert.deepEqual(Object.keys(r.annotations), ["summary", "description", "runbook_url"], r.alert);
+      assert.match(r.annotations.description!, /\{\{ \$value \| [a-zA-Z]+( "%\.0f")? \}\}/, r.alert);
+      assert.equal(r.annotations.runbook_url, `https://wiki.example.com/runbooks/${r.alert.toLowerCase()}`);
+    }
+    assert.deepEqual(alert("CanaryHighErrorRate").annotations, {
+      summary: "checkout canary v2.5.0 fails more than 5% of requests",
+      description: "{{ $value | humanizePercentage }} of requests to checkout canary v2.5.0 returned 5xx over the last 1m (threshold 5%).",
+      runbook_url: "https://runbooks.example.com/canary/canaryhigherrorrate",
+    });
+  });
+
+  describe("helpers", () => {
+    const percents: [number, string][] = [
+      [0.05, "5%"],
+      [0.005, "0.5%"],
+      [0.123456789, "12.3457%"],
+      [1, "100%"],
+    ];
+    for (const [f, text] of percents) it(`percentText(${f}) = ${text}`, () => assert.equal(percentText(f), text));
+    it("runbookUrl trims the base's trailing slashes", () => assert.equal(runbookUrl("https://r.example.com/x//", "CanaryPodCrashLooping"), "https://r.example.com/x/canarypodcrashlooping"));
+    it("kubePodLabelName sanitises like kube-state-metrics", () => assert.equal(kubePodLabelName("app.kubernetes.io/name"), "label_app_kubernetes_io_name"));
+  });
+
+  it("without a canary there are only the recording rules", () => {
+    const groups = buildRuleGroups(settings({ canaryVersion: undefined }));
+    assert.deepEqual(
+      groups.map((g) => [g.name, g.rules.length]),
+      [["canary-checkout-recording", 7]],
+    );
+  });
+
+  it("renders a rule file that parses back to the same groups", () => {
+    const groups = buildRuleGroups(settings());
+    assert.deepEqual(parse(renderRulesFile(groups)), { groups: JSON.parse(JSON.stringify(groups)) });
+  });
+
+  describe("with the real promtool", function () {
+    before(function () {
+      if (!HAVE_PROMTOOL) {
+        console.warn(`    skipping promtool tests: ${PROMTOOL} is missing (install the Debian prometheus package; CI does)`);
+        this.skip();
+      }
+    });
+
+    const checks: [string, Partial<CanaryMonitoringArgs>, number][] = [
+      ["defaults, with a canary", {}, 11],
+      ["no canary", { canaryVersion: undefined }, 7],
+      [
+        "custom metric, label and pod names, thresholds and durations",
+        { requestsMetric: "requests", statusLabel: "status", durationBucketsMetric: "latency_bucket", serviceLabel: "app", versionLabel: "track", podVersionLabel: "app.kubernetes.io/version", window: "2m", errorRateFor: "0s", maxRestarts: 3 },
+        11,
+      ],
+      ["a service name full of PromQL and YAML syntax, harmless inside quotes", { service: "x or vector(1) # - : [ ] | > ! % & * @", serviceSelector: { app: "x" } }, 11],
+    ];
+    for (const [name, over, count] of checks) {
+      it(`promtool check rules: ${name}`, () => {
+        const r = checkRules(renderRulesFile(buildRuleGroups(settings(over))));
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, new RegExp(`SUCCESS: ${count} rules found`));
+      });
+    }
+
+    const series = (labels: Record<string, string>, values: string) => ({
+      series: `${labels.__name__}{${Object.entries(labels)
+        .filter(([k]) => k !== "__name__")
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(",")}}`,
+      values,
+    });
+    /** Requests of one version per 15 s: `ok` 2xx and `failed` 5xx. */
+    const requests = (version: string, ok: number, failed: number) => [
+      series({ __name__: "http_requests_total", service: "checkout", version, code: "200" }, `0+${ok}x60`),
+      ...(failed > 0 ? [series({ __name__: "http_requests_total", service: "checkout", version, code: "500" }, `0+${failed}x60`)] : []),
+    ];
+    /** Latency buckets of one version: `perStep` requests every 15 s, all falling in the bucket ending at `le`. */
+    const latency = (version: string, perStep: number, le: string) =>
+      ["0.1", "0.25", "0.5", "1", "+Inf"].map((b) =>
+        series({ __name__: "http_request_duration_seconds_bucket", service: "checkout", version, le: b }, `0+${b === "+Inf" || Number(b) >= Number(le) ? perStep : 0}x60`),
+      );
+    const canaryLabels = { service: "checkout", version: "v2.5.0" };
+    const runbook = (name: string) => `https://runbooks.example.com/canary/${name.toLowerCase()}`;
+    const quiet = (alertname: string) => ({ eval_time: "10m", alertname, exp_alerts: [] });
+
+    const tests: RuleTest[] = [
+      {
+        name: "canary at 10% errors (4 req/s), stable clean: both error alerts fire",
+        interval: "15s",
+        input_series: [...requests("v2.5.0", 54, 6), ...requests("v2.4.1", 150, 0)],
+        promql_expr_test: [
+          {
+            expr: "service_version:http_requests_errors:rate1m",
+            eval_time: "10m",
+            exp_samples: [
+              { labels: 'service_version:http_requests_errors:rate1m{service="checkout",version="v2.5.0"}', value: 0.4 },
+              { labels: 'service_version:http_requests_errors:rate1m{service="checkout",version="v2.4.1"}', value: 0 },
+            ],
+          },
+        ],
+        alert_rule_test: [
+          {
+            eval_time: "10m",
+            alertname: "CanaryHighErrorRate",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", ...canaryLabels },
+                exp_annotations: {
+                  summary: "checkout canary v2.5.0 fails more than 5% of requests",
+                  description: "10% of requests to checkout canary v2.5.0 returned 5xx over the last 1m (threshold 5%).",
+                  runbook_url: runbook("CanaryHighErrorRate"),
+                },
+              },
+            ],
+          },
+          {
+            eval_time: "10m",
+            alertname: "CanaryErrorRateHigherThanStable",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", ...canaryLabels },
+                exp_annotations: {
+                  summary: "checkout canary v2.5.0 fails more than 2× as often as stable v2.4.1",
+                  description: "10% of requests to checkout canary v2.5.0 returned 5xx over the last 1m, more than 2× stable v2.4.1 (0%).",
+                  runbook_url: runbook("CanaryErrorRateHigherThanStable"),
+                },
+              },
+            ],
+          },
+        ],
+      },
+      {
+        name: "canary at 4%, stable at 1%: higher than stable fires, the absolute threshold does not",
+        interval: "15s",
+        input_series: [...requests("v2.5.0", 57.6, 2.4), ...requests("v2.4.1", 148.5, 1.5)],
+        alert_rule_test: [
+          quiet("CanaryHighErrorRate"),
+          {
+            eval_time: "10m",
+            alertname: "CanaryErrorRateHigherThanStable",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", ...canaryLabels },
+                exp_annotations: {
+                  summary: "checkout canary v2.5.0 fails more than 2× as often as stable v2.4.1",
+                  description: "4% of requests to checkout canary v2.5.0 returned 5xx over the last 1m, more than 2× stable v2.4.1 (1%).",
+                  runbook_url: runbook("CanaryErrorRateHigherThanStable"),
+                },
+              },
+            ],
+          },
+        ],
+      },
+      {
+        name: "canary at 1.5%, stable at 1%: neither error alert fires",
+        interval: "15s",
+        input_series: [...requests("v2.5.0", 197, 3), ...requests("v2.4.1", 148.5, 1.5)],
+        alert_rule_test: [quiet("CanaryHighErrorRate"), quiet("CanaryErrorRateHigherThanStable")],
+      },
+      {
+        name: "canary at 10% errors but only 0.5 req/s: below the minimum rate, higher than stable stays quiet",
+        interval: "15s",
+        input_series: [...requests("v2.5.0", 6.75, 0.75), ...requests("v2.4.1", 148.5, 1.5)],
+        alert_rule_test: [quiet("CanaryErrorRateHigherThanStable")],
+      },
+      {
+        name: "canary p95 ≈ 0.49 s against stable's 0.095 s: the latency alert fires",
+        interval: "15s",
+        input_series: [...requests("v2.5.0", 60, 0), ...requests("v2.4.1", 150, 0), ...latency("v2.5.0", 60, "0.5"), ...latency("v2.4.1", 150, "0.1")],
+        alert_rule_test: [
+          {
+            eval_time: "10m",
+            alertname: "CanaryLatencyHigherThanStable",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "warning", ...canaryLabels },
+                exp_annotations: {
+                  summary: "checkout canary v2.5.0 p95 latency is more than 1.5× stable v2.4.1's",
+                  description: "p95 latency of checkout canary v2.5.0 is 487.5ms over the last 1m, more than 1.5× stable v2.4.1 (95ms).",
+                  runbook_url: runbook("CanaryLatencyHigherThanStable"),
+                },
+              },
+            ],
+          },
+        ],
+      },
+      {
+        name: "canary and stable equally fast: the latency alert stays quiet",
+        interval: "15s",
+        input_series: [...requests("v2.5.0", 60, 0), ...requests("v2.4.1", 150, 0), ...latency("v2.5.0", 60, "0.1"), ...latency("v2.4.1", 150, "0.1")],
+        alert_rule_test: [quiet("CanaryLatencyHigherThanStable")],
+      },
+      {
+        name: "a canary pod restarts: the crash-loop alert fires for that pod",
+        interval: "15s",
+        input_series: [
+          series({ __name__: "kube_pod_container_status_restarts_total", namespace: "default", pod: "checkout-canary-abc", container: "app" }, "0+0x10 1+0x50"),
+          series({ __name__: "kube_pod_labels", namespace: "default", pod: "checkout-canary-abc", label_app: "checkout", label_version: "v2.5.0" }, "1+0x60"),
+          series({ __name__: "kube_pod_container_status_restarts_total", namespace: "default", pod: "checkout-stable-xyz", container: "app" }, "0+0x60"),
+          series({ __name__: "kube_pod_labels", namespace: "default", pod: "checkout-stable-xyz", label_app: "checkout", label_version: "v2.4.1" }, "1+0x60"),
+        ],
+        alert_rule_test: [
+          {
+            eval_time: "5m",
+            alertname: "CanaryPodCrashLooping",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "warning", ...canaryLabels, namespace: "default", pod: "checkout-canary-abc" },
+                exp_annotations: {
+                  summary: "A pod of checkout canary v2.5.0 is restarting",
+                  description: "Pod default/checkout-canary-abc of checkout canary v2.5.0 restarted 1 time(s) in the last 5m; at most 0 allowed.",
+                  runbook_url: runbook("CanaryPodCrashLooping"),
+                },
+              },
+            ],
+          },
+        ],
+      },
+      {
+        name: "only stable pods restart, and canary pods in another namespace: the crash-loop alert stays quiet",
+        interval: "15s",
+        input_series: [
+          series({ __name__: "kube_pod_container_status_restarts_total", namespace: "default", pod: "checkout-stable-xyz", container: "app" }, "0+1x60"),
+          series({ __name__: "kube_pod_labels", namespace: "default", pod: "checkout-stable-xyz", label_app: "checkout", label_version: "v2.4.1" }, "1+0x60"),
+          series({ __name__: "kube_pod_container_status_restarts_total", namespace: "other", pod: "checkout-canary-abc", container: "app" }, "0+1x60"),
+          series({ __name__: "kube_pod_labels", namespace: "other", pod: "checkout-canary-abc", label_app: "checkout", label_version: "v2.5.0" }, "1+0x60"),
+        ],
+        alert_rule_test: [quiet("CanaryPodCrashLooping")],
+      },
+    ];
+
+    it("promtool test rules: each alert fires on synthetic series that should trip it, and not otherwise", () => {
+      const r = testRules(renderRulesFile(buildRuleGroups(settings())), tests);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /Unit Testing:\s+tests\.yaml\s+SUCCESS/);
+    });
+
+    it("promtool test rules fails when an expectation is wrong (the harness can fail)", () => {
+      const wrong: RuleTest = { ...tests[2]!, name: "wrongly expecting an alert", alert_rule_test: [{ eval_time: "10m", alertname: "CanaryHighErrorRate", exp_alerts: [{ exp_labels: { severity: "critical", ...canaryLabels } }] }] };
+      const r = testRules(renderRulesFile(buildRuleGroups(settings())), [wrong]);
+      assert.equal(r.status, 1);
+      assert.match(r.stdout + r.stderr, /FAILED/);
+      assert.match(r.stdout + r.stderr, /alertname: CanaryHighErrorRate/);
+    });
+  });
+});
