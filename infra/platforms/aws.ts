@@ -61,13 +61,13 @@ export const awsBlockSchema = z
     alarms: z
       .strictObject({
         enabled: z.boolean({ error: "must be true or false" }).default(true),
-        /** 5xx responses from canary targets per minute that trip the alarm. Defaults to 10. */
+        /** 5xx responses from canary targets in one minute that trip the alarm (at or over). Defaults to 10. */
         max5xxPerMinute: int(1, 1_000_000).default(10),
-        /** Average target response time in seconds that trips the alarm. Defaults to 1. */
+        /** Average target response time in seconds that trips the alarm (at or over). Defaults to 1. */
         maxResponseTimeSeconds: z.number({ error: "must be a number of seconds from 0.001 to 60" }).min(0.001, { error: "must be a number of seconds from 0.001 to 60" }).max(60, { error: "must be a number of seconds from 0.001 to 60" }).default(1),
-        /** Consecutive minutes over the threshold before the alarm fires. Defaults to 2. */
+        /** Consecutive minutes at or over the threshold before the alarm fires. Defaults to 2. */
         evaluationPeriods: int(1, 60).default(2),
-        /** SNS topic ARNs notified when an alarm fires. */
+        /** SNS topic ARNs notified when an alarm fires and when it recovers. Defaults to none. */
         actions: z.array(arn("sns"), { error: "must be a list of SNS topic ARNs" }).default([]),
       })
       .default({ enabled: true, max5xxPerMinute: 10, maxResponseTimeSeconds: 1, evaluationPeriods: 2, actions: [] }),
@@ -87,12 +87,11 @@ export const awsBlockSchema = z
       }
     }
     // The header rules add one value to the path and host conditions; ALB allows 5 per rule.
-    const scoped = block.pathPatterns.length + (block.hostHeaders?.length ?? 0);
-    if (scoped > 4) {
-      ctx.addIssue({ code: "custom", path: ["hostHeaders"], message: `together with pathPatterns must have at most 4 values (ALB allows 5 per rule and the header rules need one), got ${scoped}` });
+    if (block.pathPatterns.length + (block.hostHeaders?.length ?? 0) > 4) {
+      ctx.addIssue({ code: "custom", path: ["hostHeaders"], message: `together with pathPatterns must have at most 4 values (ALB allows 5 per rule and the header rules need one); pathPatterns has ${block.pathPatterns.length}` });
     }
     if (block.healthCheck.timeout >= block.healthCheck.interval) {
-      ctx.addIssue({ code: "custom", path: ["healthCheck", "timeout"], message: `must be less than healthCheck.interval (${block.healthCheck.interval}), got ${block.healthCheck.timeout}` });
+      ctx.addIssue({ code: "custom", path: ["healthCheck", "timeout"], message: `must be less than healthCheck.interval (${block.healthCheck.interval})` });
     }
   });
 

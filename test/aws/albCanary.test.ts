@@ -133,7 +133,7 @@ describe("aws: AlbCanary", () => {
   it("creates the target groups, ALB, security group, HTTP listener and alarms with exact inputs", async () => {
     const name = "checkout";
     const alb = new AlbCanary(name, created(5, { alarmActions: [TOPIC] }));
-    const tg = (role: string, physical: string) => ({
+    const tg = (physical: string) => ({
       name: physical,
       vpcId: VPC,
       port: 8080,
@@ -142,8 +142,8 @@ describe("aws: AlbCanary", () => {
       healthCheck: { enabled: true, path: "/health", protocol: "HTTP", port: "traffic-port", healthyThreshold: 2, unhealthyThreshold: 3, interval: 10, timeout: 5, matcher: "200-399" },
       tags: TAGS,
     });
-    assert.deepStrictEqual(await inputsOf(name, T.targetGroup, "checkout-stable-tg"), tg("stable", "checkout-stable-eb552fd"));
-    assert.deepStrictEqual(await inputsOf(name, T.targetGroup, "checkout-canary-tg"), tg("canary", "checkout-canary-eb552fd"));
+    assert.deepStrictEqual(await inputsOf(name, T.targetGroup, "checkout-stable-tg"), tg("checkout-stable-eb552fd"));
+    assert.deepStrictEqual(await inputsOf(name, T.targetGroup, "checkout-canary-tg"), tg("checkout-canary-eb552fd"));
     assert.deepStrictEqual(await inputsOf(name, T.securityGroup, "checkout-alb-sg"), {
       description: "ALB of checkout: HTTP 80 in, targets on 8080 out",
       vpcId: VPC,
@@ -167,7 +167,7 @@ describe("aws: AlbCanary", () => {
       defaultActions: [{ type: "fixed-response", fixedResponse: { contentType: "text/plain", messageBody: "Not Found", statusCode: "404" } }],
       tags: TAGS,
     });
-    const alarm = (suffix: string, physical: string, description: string, metricName: string, statistic: string, threshold: number) => ({
+    const alarm = (physical: string, description: string, metricName: string, statistic: string, threshold: number) => ({
       name: physical,
       alarmDescription: description,
       namespace: "AWS/ApplicationELB",
@@ -186,11 +186,11 @@ describe("aws: AlbCanary", () => {
     });
     assert.deepStrictEqual(
       await inputsOf(name, T.alarm, "checkout-canary-5xx"),
-      alarm("5xx", "checkout-canary-5xx-e25efe7", "checkout canary: at least 10 5xx responses from canary targets per minute for 2 minute(s)", "HTTPCode_Target_5XX_Count", "Sum", 10),
+      alarm("checkout-canary-5xx-e25efe7", "checkout canary: at least 10 5xx responses from canary targets per minute for 2 minute(s)", "HTTPCode_Target_5XX_Count", "Sum", 10),
     );
     assert.deepStrictEqual(
       await inputsOf(name, T.alarm, "checkout-canary-latency"),
-      alarm("latency", "checkout-canary-latency-e25efe7", "checkout canary: average target response time at least 1 s for 2 minute(s)", "TargetResponseTime", "Average", 1),
+      alarm("checkout-canary-latency-e25efe7", "checkout canary: average target response time at least 1 s for 2 minute(s)", "TargetResponseTime", "Average", 1),
     );
     assert.equal(await unwrap(alb.listenerArn), mockArn("Listener", "checkout-listener"));
     assert.equal(await unwrap(alb.loadBalancer!.dnsName), "checkout-alb.elb.example.com");
