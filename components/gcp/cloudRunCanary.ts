@@ -28,7 +28,7 @@ export const INGRESS: Readonly<Record<CloudRunIngress, string>> = {
 
 /** Arguments of {@link CloudRunCanary}. */
 export interface CloudRunCanaryArgs {
-  /** The Cloud Run service name and the prefix of every revision name (at most 49 characters). */
+  /** The Cloud Run service name and the prefix of every revision name (at most 40 characters, so the canary tag fits beside it). */
   readonly service: string;
   /** GCP project. */
   readonly project: pulumi.Input<string>;

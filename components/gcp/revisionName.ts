@@ -4,6 +4,7 @@
  * letters, digits and '-', starting with a letter, not ending with '-'). Naming revisions after
  * versions is what lets traffic be pinned to "the stable version" and "the canary version".
  */
+import { CANARY_TAG } from "./traffic";
 
 /** Thrown when a service or version cannot name a Cloud Run service or revision; says which rule it breaks. */
 export class RevisionNameError extends Error {
@@ -13,21 +14,30 @@ export class RevisionNameError extends Error {
   }
 }
 
-/** Longest Cloud Run service name (so that generated revision names fit in 63). */
-export const MAX_SERVICE_NAME = 49;
+/** Cloud Run's limit on a traffic tag and the service name together (they form the tag URL's DNS label). */
+export const MAX_TAG_AND_SERVICE = 46;
+
+/**
+ * Longest service name: Cloud Run allows 49, but the canary tag must fit beside it. Checked with or
+ * without a canary, so a name that could never take a canary fails on the first deploy rather
+ * than in the middle of a rollout.
+ */
+export const MAX_SERVICE_NAME = MAX_TAG_AND_SERVICE - CANARY_TAG.length;
 
 /** Longest Cloud Run revision name. */
 export const MAX_REVISION_NAME = 63;
 
 const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
-/** Checks a Cloud Run service name: lowercase letters, digits and '-', starting with a letter, at most 49 characters. */
+/** Checks a Cloud Run service name: lowercase letters, digits and '-', starting with a letter, at most {@link MAX_SERVICE_NAME} characters. */
 export function assertServiceName(service: string): void {
   if (!SERVICE_NAME.test(service)) {
     throw new RevisionNameError(`service name ${JSON.stringify(service)} is not a Cloud Run service name: use lowercase letters, digits and '-', starting with a letter and not ending with '-'`);
   }
   if (service.length > MAX_SERVICE_NAME) {
-    throw new RevisionNameError(`service name ${JSON.stringify(service)} has ${service.length} characters; Cloud Run service names have at most ${MAX_SERVICE_NAME}`);
+    throw new RevisionNameError(
+      `service name ${JSON.stringify(service)} has ${service.length} characters; Cloud Run allows at most ${MAX_TAG_AND_SERVICE} for a traffic tag and the service name together, so beside the tag ${JSON.stringify(CANARY_TAG)} the service name may have at most ${MAX_SERVICE_NAME}`,
+    );
   }
 }
 

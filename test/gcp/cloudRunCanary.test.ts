@@ -69,6 +69,7 @@ describe("gcp", () => {
       const longest = "v".repeat(54);
       assert.equal(revisionName("checkout", longest), `checkout-${longest}`);
       assert.equal(revisionName("checkout", longest).length, 63);
+      assert.equal(revisionName("c".repeat(40), "v1"), `${"c".repeat(40)}-v1`);
     });
 
     const refused: Array<[string, string, string, string]> = [
@@ -80,7 +81,12 @@ describe("gcp", () => {
         `version "v${"1".repeat(54)}" makes the Cloud Run revision name "checkout-v${"1".repeat(54)}" with 64 characters; revision names have at most 63, so with service "checkout" the version may have at most 54 (after lower-casing and replacing other characters with '-')`,
       ],
       ["an upper-case service name", "Checkout", "v1", `service name "Checkout" is not a Cloud Run service name: use lowercase letters, digits and '-', starting with a letter and not ending with '-'`],
-      ["a service name over 49 characters", "c".repeat(50), "v1", `service name "${"c".repeat(50)}" has 50 characters; Cloud Run service names have at most 49`],
+      [
+        "a service name too long for the canary tag beside it",
+        "c".repeat(41),
+        "v1",
+        `service name "${"c".repeat(41)}" has 41 characters; Cloud Run allows at most 46 for a traffic tag and the service name together, so beside the tag "canary" the service name may have at most 40`,
+      ],
     ];
     for (const [what, service, version, message] of refused) {
       it(`refuses ${what}, naming the rule`, () => assert.throws(() => revisionName(service, version), new RevisionNameError(message)));
@@ -318,8 +324,16 @@ describe("gcp", () => {
     });
 
     it("fails the program on a version that cannot name a revision, under its key, before registering anything", async () => {
-      setConfig({ ...stack, "canary:service": "c".repeat(50) });
-      assert.throws(() => program(), new CloudRunConfigError([{ path: "canary:service", message: `service name "${"c".repeat(50)}" has 50 characters; Cloud Run service names have at most 49` }]));
+      setConfig({ ...stack, "canary:service": "c".repeat(41) });
+      assert.throws(
+        () => program(),
+        new CloudRunConfigError([
+          {
+            path: "canary:service",
+            message: `service name "${"c".repeat(41)}" has 41 characters; Cloud Run allows at most 46 for a traffic tag and the service name together, so beside the tag "canary" the service name may have at most 40`,
+          },
+        ]),
+      );
       setConfig({ ...stack, "canary:canary": { version: "V2.4.1", image: "europe-docker.pkg.dev/shop-prod-123/apps/checkout:v2.4.1-hotfix" } });
       assert.throws(
         () => program(),
