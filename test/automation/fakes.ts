@@ -1,0 +1,107 @@
+/**
+ * Test doubles for the driver: a clock that does not wait, scripted metrics and analysis, and a
+ * target that records every call.
+ */
+import { StepWindow } from "../../automation/analysis/judge";
+import { Decision, TickMeasurement, Verdict } from "../../automation/analysis/types";
+import { Analysis, Clock, MetricsSource } from "../../automation/driver";
+import { RollbackMode, Target, TargetSnapshot } from "../../automation/targets/types";
+
+/** A clock whose `sleep` advances time at once. Starts at 2026-01-01T00:00:00Z. */
+export class FakeClock implements Clock {
+  constructor(public ms = Date.UTC(2026, 0, 1)) {}
+  now(): number {
+    return this.ms;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.ms += ms;
+  }
+}
+
+/** Metrics that report one ok tick of fixed counts per read, timed by the clock. */
+export class FakeMetrics implements MetricsSource {
+  public reads = 0;
+  private last?: number;
+  constructor(private readonly clock: Clock) {}
+  async read(): Promise<TickMeasurement> {
+    this.reads++;
+    const end = this.clock.now() / 1000;
+    const start = this.last;
+    this.last = end;
+    if (start === undefined || start === end) return { kind: "priming", end };
+    return { kind: "ok", start, end, canary: { requests: 100, errors: 0 }, baseline: { requests: 900, errors: 0 } };
+  }
+}
+
+/** A verdict with just a decision and a reason. */
+export function verdict(decision: Decision, reason: string, at = 0): Verdict {
+  return { decision, at, reasons: [reason], stepElapsedSeconds: 0, stepObservedSeconds: 0, metrics: [], guardrails: [] };
+}
+
+/**
+ * Analysis that returns scripted decisions: `script[step]` lists the decisions of that step's
+ * ticks in order (the last one repeats). Records every step it was asked to begin.
+ */
+export class ScriptedAnalysis implements Analysis {
+  public readonly steps: StepWindow[] = [];
+  public readonly ticks: { step: number; kind: string }[] = [];
+  private tickInStep = 0;
+  constructor(private readonly script: readonly (readonly Decision[])[]) {}
+  beginStep(step: StepWindow): void {
+    this.steps.push(step);
+    this.tickInStep = 0;
+  }
+  tick(m: TickMeasurement): Verdict {
+    const step = this.steps[this.steps.length - 1].index;
+    const decisions = this.script[step] ?? ["promote"];
+    const decision = decisions[Math.min(this.tickInStep, decisions.length - 1)];
+    this.tickInStep++;
+    this.ticks.push({ step, kind: m.kind });
+    return verdict(decision, `step ${step} tick ${this.tickInStep}: ${decision}`, m.end);
+  }
+  state(): unknown {
+    return { steps: this.steps.length, ticks: this.ticks.length };
+  }
+}
+
+/** A target that records every call; `fail` makes a named call throw. */
+export class FakeTarget implements Target {
+  public readonly type = "fake";
+  public readonly name = "fake-target";
+  public readonly calls: string[] = [];
+  public weight = 0;
+  /** Method name (or `setWeight:25`) → error to throw. */
+  public readonly fail = new Map<string, Error>();
+  /** What verify returns; `applied` echoes the weight set. */
+  public verifyMode: "applied" | "unknown" | number = "applied";
+
+  private check(call: string): void {
+    this.calls.push(call);
+    const e = this.fail.get(call) ?? this.fail.get(call.split(":")[0]);
+    if (e) throw e;
+  }
+  async prepare(): Promise<TargetSnapshot> {
+    this.check("prepare");
+    return { type: "fake", weight: this.weight };
+  }
+  async setCanary(version: string): Promise<void> {
+    this.check(`setCanary:${version}`);
+    this.weight = 0;
+  }
+  async setWeight(weight: number): Promise<void> {
+    this.check(`setWeight:${weight}`);
+    this.weight = weight;
+  }
+  async verify(): Promise<number | undefined> {
+    this.calls.push("verify");
+    return this.verifyMode === "applied" ? this.weight : this.verifyMode === "unknown" ? undefined : this.verifyMode;
+  }
+  async promote(): Promise<void> {
+    this.check("promote");
+    this.weight = 0;
+  }
+  async rollback(snapshot: TargetSnapshot, mode: RollbackMode): Promise<void> {
+    this.check(`rollback:${mode}`);
+    this.weight = snapshot.weight as number;
+  }
+}
