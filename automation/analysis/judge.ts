@@ -39,6 +39,7 @@ import {
   Verdict,
   VersionCounts,
 } from "./types";
+import { formatIssues } from "./validation";
 
 /** Thrown when a judge configuration does not validate; the message names the exact path. */
 export class JudgeConfigError extends Error {
@@ -157,8 +158,7 @@ export type RelativeMetricConfig = JudgeConfig["metrics"][number];
 export function parseJudgeConfig(input: unknown): JudgeConfig {
   const result = judgeConfigSchema.safeParse(input ?? {});
   if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`);
-    throw new JudgeConfigError(`invalid judge config: ${issues.join("; ")}`);
+    throw new JudgeConfigError(`invalid judge config: ${formatIssues(result.error.issues)}`);
   }
   const names = new Set<string>();
   result.data.metrics.forEach((m, i) => {
@@ -547,7 +547,7 @@ export class Judge {
       ratioLower: lower ? 1 / upperS : lowerS,
       ratioUpper: lower ? (lowerS > 0 ? 1 / lowerS : Infinity) : upperS,
       eValue: Math.exp(logE),
-      rollbackThreshold: Math.exp(pm.logRollback),
+      rollbackThreshold: c.metrics.length / c.alpha,
       promoteEValue: Math.exp(logP),
       promoteThreshold: 1 / c.promoteAlpha,
       margin: lower ? 1 / pm.cfg.margin : pm.cfg.margin,

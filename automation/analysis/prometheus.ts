@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { counterDelta, Labels, SeriesReading, Snapshot, snapshotOf } from "./counters";
 import { LatencyBucket, TickMeasurement, VersionCounts } from "./types";
+import { formatIssues } from "./validation";
 
 /** Thrown for an invalid provider configuration (names the exact field). */
 export class ProviderConfigError extends Error {
@@ -93,7 +94,7 @@ export type PrometheusConfigInput = z.input<typeof prometheusConfigSchema>;
 export function parsePrometheusConfig(input: unknown): PrometheusConfig {
   const r = prometheusConfigSchema.safeParse(input);
   if (!r.success) {
-    throw new ProviderConfigError(`invalid prometheus provider config: ${r.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+    throw new ProviderConfigError(`invalid prometheus provider config: ${formatIssues(r.error.issues)}`);
   }
   try {
     new RegExp(r.data.requests.errorCodes);

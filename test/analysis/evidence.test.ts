@@ -1,0 +1,136 @@
+import { strict as assert } from "node:assert";
+import {
+  buildRatioGrid,
+  dispersionFactor,
+  DispersionOptions,
+  klBernoulli,
+  logEValueDown,
+  logEValueUp,
+  lowerAlternativeLogWeights,
+  lowerBoundIndex,
+  proportionLowerBound,
+  proportionUpperBound,
+  shareTheta,
+  tickLogLikelihood,
+  updateDispersion,
+  upperAlternativeLogWeights,
+  upperBoundIndex,
+  wilsonInterval,
+} from "../../automation/analysis/evidence";
+
+const close = (actual: number, expected: number, tol = 1e-12): void =>
+  assert.ok(Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)), `${actual} ≠ ${expected}`);
+
+describe("evidence: conditional-binomial model", () => {
+  it("θ(ψ) is the canary's expected share of bad events", () => {
+    const table: [number, number, number][] = [
+      [0.05, 1, 0.05],
+      [0.05, 2, 0.1 / 1.05],
+      [0.5, 3, 0.75],
+      [0.2, 0.5, 0.1 / 0.9],
+    ];
+    for (const [rho, psi, theta] of table) close(shareTheta(rho, psi), theta);
+  });
+
+  it("tick log-likelihood matches the binomial formula (coefficient dropped)", () => {
+    // Canary 3 of 10 bad events, request share 0.2: θ(1) = 0.2, θ(2) = 1/3.
+    const ll = tickLogLikelihood([1, 2], 3, 7, 0.2);
+    close(ll[0], 3 * Math.log(0.2) + 7 * Math.log(0.8));
+    close(ll[0], -6.390318596501769);
+    close(ll[1], -6.13409262276148);
+    assert.deepEqual(tickLogLikelihood([1, 2], 0, 0, 0.2), [0, 0]);
+    assert.deepEqual(tickLogLikelihood([1, 2], 3, 7, 1), [0, 0]);
+  });
+
+  it("mixture e-value of a known two-tick sequence equals the hand-computed product", () => {
+    // Ticks (canary, baseline bad events, canary request share): (3, 7, 0.2), (5, 5, 0.25).
+    // E = ½·Π LR(2) + ½·Π LR(4) against ψ0 = 1; LR(2) = 4.43943…, LR(4) = 2.21258… (mpmath).
+    const grid = [1, 2, 4];
+    const t1 = tickLogLikelihood(grid, 3, 7, 0.2);
+    const t2 = tickLogLikelihood(grid, 5, 5, 0.25);
+    const T = grid.map((_, k) => t1[k] + t2[k]);
+    const w = upperAlternativeLogWeights(grid, 1, 4);
+    assert.deepEqual(w.map(Math.exp), [0, 0.5, 0.5]);
+    close(Math.exp(T[1] - T[0]), 4.43943165845314907957797761182, 1e-12);
+    close(Math.exp(T[2] - T[0]), 2.2125832341508972348936667368, 1e-12);
+    close(Math.exp(logEValueUp(T, w, 0)), 3.32600744630202315723582217431, 1e-12);
+  });
+
+  it("bounds: rejecting ψ ≤ grid[j] and the e-value at the margin are the same event", () => {
+    const grid = buildRatioGrid({ include: [1, 1.5] });
+    const up = upperAlternativeLogWeights(grid, 1, 8);
+    const down = lowerAlternativeLogWeights(grid, 1.5, 8);
+    // 20 ticks of a canary at twice the baseline rate: 5 of 52 bad events at a 5% share.
+    const one = tickLogLikelihood(grid, 5, 47, 0.05);
+    const T = one.map((x) => 20 * x);
+    const logThr = Math.log(100);
+    const lo = lowerBoundIndex(T, up, logThr);
+    const iOne = grid.indexOf(1);
+    assert.ok(lo > iOne, "lower bound above 1");
+    assert.ok(logEValueUp(T, up, iOne) >= logThr);
+    // Every null at or below the bound is rejected, the next one up is not.
+    for (let j = 0; j <= lo; j++) assert.ok(logEValueUp(T, up, j) >= logThr, `j=${j}`);
+    assert.ok(logEValueUp(T, up, lo + 1) < logThr);
+    close(grid[lo], 2 ** (2 / 6));
+    const hi = upperBoundIndex(T, down, Math.log(20));
+    assert.equal(hi, -1, "nothing below 1.5 can reject 'ψ ≥ x' when the data say 2");
+    assert.equal(logEValueDown(T, down, grid.indexOf(1.5)) < Math.log(20), true);
+  });
+
+  it("grid includes the exact ratios tests are against", () => {
+    const g = buildRatioGrid({ minRatio: 0.5, maxRatio: 2, pointsPerDoubling: 2, include: [1.5, 1.4142] });
+    // 2^(k/2) for k = -2..2, with 1.4142 replacing √2 (within 0.1%) and 1.5 added.
+    assert.deepEqual(g, [0.5, 2 ** -0.5, 1, 1.4142, 1.5, 2]);
+  });
+});
+
+describe("evidence: overdispersion estimate", () => {
+  const opts: DispersionOptions = { enabled: true, prior: 1, priorBlocks: 3, minBlockVariance: 5, max: 20 };
+
+  it("closes a block once its binomial variance reaches the minimum, with the Pearson statistic", () => {
+    let s = { sumPearson: 0, blocks: 0, open: [] as { rho: number; n: number; x: number }[] };
+    // θ = 0.5 at ρ = 0.5, ψ̂ = 1: variance n/4 per tick; 10 events → 2.5, two ticks → 5.
+    s = updateDispersion(s, { rho: 0.5, n: 10, x: 9 }, 1, opts);
+    assert.deepEqual(s, { sumPearson: 0, blocks: 0, open: [{ rho: 0.5, n: 10, x: 9 }] });
+    s = updateDispersion(s, { rho: 0.5, n: 10, x: 9 }, 1, opts);
+    // X = 18, E = 10, V = 5 → (18 − 10)² / 5 = 12.8.
+    assert.deepEqual(s, { sumPearson: 12.8, blocks: 1, open: [] });
+    close(dispersionFactor(s, opts), (3 + 12.8) / 4);
+  });
+
+  it("is at least 1, at most max, and exactly 1 when disabled", () => {
+    assert.equal(dispersionFactor({ sumPearson: 0, blocks: 10, open: [] }, opts), 1);
+    assert.equal(dispersionFactor({ sumPearson: 1e6, blocks: 1, open: [] }, opts), 20);
+    assert.equal(dispersionFactor({ sumPearson: 1e6, blocks: 1, open: [] }, { ...opts, enabled: false }), 1);
+  });
+});
+
+describe("evidence: proportion bounds", () => {
+  it("one bad request in three is not 33%", () => {
+    const lb = proportionLowerBound(1, 3, 0.001);
+    assert.ok(lb < 0.001, String(lb));
+    // The bound is where n·KL(p̂ ‖ q) reaches log(1/δ).
+    close(3 * klBernoulli(1 / 3, lb), Math.log(1000), 1e-9);
+  });
+
+  it("table", () => {
+    const table: [number, number, number, number, number][] = [
+      // k, n, δ, lower, upper  (n·KL = log 1/δ, solved independently by bisection in mpmath)
+      [0, 100, 0.001, 0, 0.0667456992030089],
+      [125, 250, 0.001, 0.384065925377602, 0.615934074622398],
+      [2, 52, 0.001, 0.000461535793493426, 0.218792446563106],
+    ];
+    for (const [k, n, d, lo, hi] of table) {
+      close(proportionLowerBound(k, n, d), lo, 1e-9);
+      close(proportionUpperBound(k, n, d), hi, 1e-9);
+    }
+    assert.equal(proportionLowerBound(0, 0, 0.01), 0);
+    assert.equal(proportionUpperBound(5, 5, 0.01), 1);
+  });
+
+  it("Wilson interval for 0 of 50 is [0, z²/(n+z²)]", () => {
+    const w = wilsonInterval(0, 50);
+    close(w.low, 0, 1e-12);
+    close(w.high, 3.841458820694124 / 53.841458820694124, 1e-9);
+  });
+});
