@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RoutingError, TrafficSpec } from "../routing";
-import { assertWorkloadNames, canaryReplicas, ContainerResources, renderDeployment, renderService, trackName, WorkloadSettings } from "../linkerd/workloads";
+import { assertWorkloadNames, canaryReplicas, ComponentArgsError, ContainerResources, renderDeployment, renderService, trackName, WorkloadSettings } from "../linkerd/workloads";
 import { appliedCanaryPercent, GatewayRef, HTTP_ROUTE_API_VERSION, HttpRouteSpec, renderHttpRoute } from "./httpRoute";
 
 /** Resources used when none are given. */
@@ -16,7 +16,7 @@ export interface GatewayCanaryArgs {
   /** The service name: the HTTPRoute's name, the `app` label and the prefix of every object name (at most 56 characters). */
   readonly service: string;
   /** Namespace of the route, Services and Deployments. Defaults to default. */
-  readonly namespace?: string;
+  readonly namespace?: pulumi.Input<string>;
   /** The Gateway the route attaches to; its listener must allow routes from `namespace`. */
   readonly gateway: GatewayRef;
   /** Host names the route serves. Defaults to every host name the listener accepts. */
@@ -108,7 +108,7 @@ export class GatewayCanary extends pulumi.ComponentResource {
 export function validateGatewayCanaryArgs(args: GatewayCanaryArgs): void {
   assertWorkloadNames(args.service);
   if (args.traffic.hasCanary !== (args.canaryVersion !== undefined && args.canaryImage !== undefined)) {
-    throw new RoutingError(`canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is ${args.traffic.hasCanary})`);
+    throw new ComponentArgsError(`canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is ${args.traffic.hasCanary})`);
   }
   if (args.traffic.stickiness.enabled) {
     throw new RoutingError("the Gateway API standard channel has no session persistence: traffic must not use stickiness");

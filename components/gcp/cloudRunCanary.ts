@@ -12,7 +12,7 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { TrafficSpec } from "../routing";
+import { RoutingError, TrafficSpec } from "../routing";
 import { revisionNames } from "./revisionName";
 import { appliedCanaryPercent, CANARY_TAG, renderTraffic, Revisions, tagUri, templateRevision } from "./traffic";
 
@@ -80,7 +80,7 @@ export class CloudRunCanary extends pulumi.ComponentResource {
     // Validate and derive before registering anything, so a bad version leaves no half-made component.
     const revisions = revisionNames(args.service, args.stableVersion, args.canaryVersion);
     if (args.traffic.hasCanary !== (args.canaryImage !== undefined)) {
-      throw new Error(`canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is ${args.traffic.hasCanary})`);
+      throw new RoutingError(`canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is ${args.traffic.hasCanary})`);
     }
     const traffics = renderTraffic(args.traffic, revisions);
     super("canary:gcp:CloudRunCanary", name, {}, opts);

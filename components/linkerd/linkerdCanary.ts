@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RoutingError, TrafficSpec } from "../routing";
 import { appliedCanaryPercent, renderTrafficSplit, SplitServices, TRAFFIC_SPLIT_API_VERSION, TrafficSplitSpec } from "./trafficSplit";
-import { assertWorkloadNames, canaryReplicas, ContainerResources, renderDeployment, renderService, trackName, WorkloadSettings } from "./workloads";
+import { assertWorkloadNames, canaryReplicas, ComponentArgsError, ContainerResources, renderDeployment, renderService, trackName, WorkloadSettings } from "./workloads";
 
 /** Resources used when none are given. */
 export const DEFAULT_RESOURCES: ContainerResources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
@@ -107,7 +107,7 @@ export class LinkerdCanary extends pulumi.ComponentResource {
 export function validateLinkerdCanaryArgs(args: LinkerdCanaryArgs): void {
   assertWorkloadNames(args.service);
   if (args.traffic.hasCanary !== (args.canaryVersion !== undefined && args.canaryImage !== undefined)) {
-    throw new RoutingError(`canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is ${args.traffic.hasCanary})`);
+    throw new ComponentArgsError(`canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is ${args.traffic.hasCanary})`);
   }
   if (args.traffic.override || args.traffic.segments.length > 0) {
     throw new RoutingError("Linkerd's TrafficSplit cannot route on headers or cookies: traffic must have no override and no segments");

@@ -219,6 +219,14 @@ describe("linkerd", () => {
       assert.deepEqual(await registrations(), []);
     });
 
+    it("refuses a canary version without a canary in the traffic model", async () => {
+      assert.throws(
+        () => new LinkerdCanary("checkout", { ...args(0), traffic: traffic(0, false) }),
+        new ComponentArgsError("canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is false)"),
+      );
+      assert.deepEqual(await registrations(), []);
+    });
+
     it("refuses a service name whose canary Service name would pass 63 characters", async () => {
       const long = "a".repeat(57);
       assert.throws(
