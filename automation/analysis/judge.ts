@@ -420,7 +420,8 @@ export class Judge {
     } else if (badMetrics.length > 0) {
       decision = "rollback";
       for (const r of [...badMetrics].reverse()) {
-        const bound = r.direction === "higherIsWorse" ? `≥ ${fmtNum(r.ratioLower)} > margin ${r.margin}` : `≤ ${fmtNum(r.ratioUpper)} < ${fmtNum(1 / r.margin)}`;
+        // Confidence-sequence bounds are strict: the ratio is above the largest rejected null.
+        const bound = r.direction === "higherIsWorse" ? `above ${fmtNum(r.ratioLower)} (margin ${fmtNum(r.margin)})` : `below ${fmtNum(r.ratioUpper)} (margin ${fmtNum(r.margin)})`;
         reasons.unshift(
           `${r.name}: canary/baseline ratio ${bound} (e-value ${fmtNum(r.eValue)} ≥ ${fmtNum(r.rollbackThreshold)}); canary ${fmtPct(r.canaryRate)} vs baseline ${fmtPct(r.baselineRate)}`,
         );

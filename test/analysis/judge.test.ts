@@ -183,7 +183,7 @@ describe("judge: relative evidence", () => {
       ["continue", "continue", "continue", "continue", "continue", "continue", "rollback"],
     );
     assert.equal(verdicts[6].metrics[0].rollbackThreshold, 100);
-    assert.match(verdicts[6].reasons[0], /^errors: canary\/baseline ratio ≥ 1\.\d+ > margin 1 \(e-value 145 ≥ 100\); canary 2\.00% vs baseline 0\.99%$/);
+    assert.match(verdicts[6].reasons[0], /^errors: canary\/baseline ratio above 1\.\d+ \(margin 1\.00\) \(e-value 145 ≥ 100\); canary 2\.00% vs baseline 0\.99%$/);
     // The lower bound and the e-value agree: rejected at the margin means bound ≥ margin.
     assert.ok(verdicts[6].metrics[0].ratioLower >= 1);
     assert.ok(verdicts[5].metrics[0].ratioLower < 1);
@@ -212,7 +212,7 @@ describe("judge: relative evidence", () => {
     assert.equal(m.baselineRate, 0.04);
     // Bounds are strict: the canary's ratio is below ratioUpper (rejected at the margin, 1).
     assert.ok(m.ratio < 1 && m.ratioUpper <= 1, JSON.stringify(m));
-    assert.match(verdicts[first].reasons[0], /^checkouts: canary\/baseline ratio ≤ 0\.\d+ < 1\.00 \(e-value \d+ ≥ 100\); canary 2\.00% vs baseline 4\.00%$/);
+    assert.match(verdicts[first].reasons[0], /^checkouts: canary\/baseline ratio below 1\.00 \(margin 1\.00\) \(e-value 101 ≥ 100\); canary 2\.00% vs baseline 4\.00%$/);
     // The same counts with the versions swapped are a healthy canary: no rollback.
     const healthy = run(judge, repeat(40, b.counts.checkouts === 190 ? { ...c, counts: { checkouts: 10 } } : c, b));
     assert.ok(healthy.verdicts.every((v) => v.decision !== "rollback"));
