@@ -78,6 +78,7 @@ export class MemoryStack implements StackLike {
     if (!last && !this.updateInProgress) return undefined;
     return {
       kind: "update",
+      version: this.deployments.length,
       startTime: new Date(0),
       endTime: new Date(0),
       message: last?.message ?? "",
