@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { splitWeights } from "../components/routing";
 import { loadConfig } from "./config";
+import { deployMonitoring } from "./monitoring";
 import { platformModule } from "./platforms";
 
 /** The stack outputs every platform shares; dashboards and the rollout driver read these. */
@@ -33,8 +34,10 @@ export function program(): StackOutputs {
   const config = loadConfig();
   const split = splitWeights(config.weight);
   const platformOutputs = platformModule(config.platform).deploy(config);
+  const monitoringOutputs = deployMonitoring(config);
   return {
     ...platformOutputs,
+    ...monitoringOutputs,
     service: config.service,
     platform: config.platform,
     canaryWeight: split.canary,

@@ -6,6 +6,7 @@
  * `<key path>: <message>, got <value>`.
  */
 import { z } from "zod";
+import { monitoringSchema } from "./monitoring";
 
 /** Messages reused by several keys. */
 export const MESSAGES = {
@@ -105,6 +106,7 @@ export const commonShape = {
   segments: z.array(segmentSchema, { error: "must be a list of segments" }).max(20, { error: "must have at most 20 segments" }).default([]),
   stickiness: stickinessSchema.default({ enabled: false, duration: 3600, hashKey: { type: "header", name: "x-user-id" } }),
   mirror: percent.default(0),
+  monitoring: monitoringSchema,
 } as const;
 
 /** Keys whose raw config value is a plain string, never JSON. */
