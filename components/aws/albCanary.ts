@@ -211,7 +211,8 @@ export class AlbCanary extends pulumi.ComponentResource {
         securityGroup = new aws.ec2.SecurityGroup(
           `${name}-alb-sg`,
           {
-            description: `ALB of ${name}: ${tls ? "HTTPS" : "HTTP"} ${listenerPort} in, targets on ${port} out`,
+            // Fixed text: a security group's description cannot change without replacing it.
+            description: `ALB of the ${name} canary`,
             vpcId: args.vpcId,
             ingress: [{ description: `${tls ? "HTTPS" : "HTTP"} from clients`, protocol: "tcp", fromPort: listenerPort, toPort: listenerPort, cidrBlocks: ["0.0.0.0/0"] }],
             egress: [{ description: "to targets and their health checks", protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: ["0.0.0.0/0"] }],

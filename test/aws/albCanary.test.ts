@@ -145,7 +145,7 @@ describe("aws: AlbCanary", () => {
     assert.deepStrictEqual(await inputsOf(name, T.targetGroup, "checkout-stable-tg"), tg("checkout-stable-eb552fd"));
     assert.deepStrictEqual(await inputsOf(name, T.targetGroup, "checkout-canary-tg"), tg("checkout-canary-eb552fd"));
     assert.deepStrictEqual(await inputsOf(name, T.securityGroup, "checkout-alb-sg"), {
-      description: "ALB of checkout: HTTP 80 in, targets on 8080 out",
+      description: "ALB of the checkout canary",
       vpcId: VPC,
       ingress: [{ description: "HTTP from clients", protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["0.0.0.0/0"] }],
       egress: [{ description: "to targets and their health checks", protocol: "tcp", fromPort: 8080, toPort: 8080, cidrBlocks: ["0.0.0.0/0"] }],
@@ -272,7 +272,7 @@ describe("aws: AlbCanary", () => {
     });
     const sg = (await inputsOf(name, T.securityGroup, "tls-alb-sg")) as { description: string; ingress: unknown; egress: unknown };
     assert.deepStrictEqual([sg.description, sg.ingress, sg.egress], [
-      "ALB of tls: HTTPS 443 in, targets on 80 out",
+      "ALB of the tls canary",
       [{ description: "HTTPS from clients", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }],
       [{ description: "to targets and their health checks", protocol: "tcp", fromPort: 80, toPort: 80, cidrBlocks: ["0.0.0.0/0"] }],
     ]);
