@@ -96,6 +96,9 @@ function conditionInput(c: AlbCondition): aws.types.input.lb.ListenerRuleConditi
  * then the default split) with weighted forward actions, and CloudWatch alarms on the canary
  * target group's 5xx count and response time. Without `listenerArn` it also creates the ALB, a
  * security group and a listener whose default action is a fixed 404.
+ *
+ * Physical names (target groups, ALB, alarms) are derived from `name` plus a hash of the Pulumi
+ * project and stack, so stacks sharing an account and region never collide.
  */
 export class AlbCanary extends pulumi.ComponentResource {
   /** Target group of the stable version. */
