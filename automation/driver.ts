@@ -8,6 +8,7 @@
  * Time comes from an injected {@link Clock}, so tests run a whole rollout in milliseconds.
  */
 import { Judge, JudgeConfigInput, JudgeState, StepWindow } from "./analysis/judge";
+import { createMetricsProvider, MetricsProvider } from "./analysis/prometheus";
 import { TickMeasurement, Verdict } from "./analysis/types";
 import { judgedSteps, Plan } from "./plan";
 import { MemoryRecordStore } from "./record/memory";
@@ -29,12 +30,32 @@ export const systemClock: Clock = {
 };
 
 /**
- * Where tick measurements come from (the Prometheus provider, or a fake). `read` never throws:
- * an unreachable backend is a `queryFailed` measurement, so the judge can hold and, past its
- * limit, roll back. The first reading primes the counters.
+ * Where tick measurements come from: the analysis module's provider interface (Prometheus, or a
+ * fake). `measure` never rejects: an unreachable backend is a `queryFailed` measurement, so the
+ * judge can hold and, past its limit, roll back. The first reading primes the counters.
  */
-export interface MetricsSource {
-  read(): Promise<TickMeasurement>;
+export type MetricsSource = Pick<MetricsProvider, "measure">;
+
+/** The versions the metrics compare: the canary being rolled out and the stable baseline. */
+export interface ComparedVersions {
+  readonly canary: string;
+  /** The stable version, when the target knows it (from its snapshot). */
+  readonly baseline?: string;
+}
+
+/**
+ * Builds the plan's metrics provider (`analysis.metrics`), filling in the canary and baseline
+ * label values from the rollout when the plan does not set them.
+ * @throws ProviderConfigError naming the invalid field.
+ */
+export function metricsFromPlan(plan: Plan, versions: ComparedVersions): MetricsProvider {
+  const m = plan.analysis.metrics;
+  return createMetricsProvider({
+    type: "prometheus",
+    ...m,
+    ...(m.canary === undefined ? { canary: versions.canary } : {}),
+    ...(m.baseline === undefined && versions.baseline !== undefined ? { baseline: versions.baseline } : {}),
+  });
 }
 
 /**
@@ -111,7 +132,11 @@ export interface RolloutOptions {
   readonly image: string;
   readonly target: Target;
   readonly store: RecordStore;
-  readonly metrics: MetricsSource;
+  /**
+   * The metrics, or a factory called once the target is prepared with the versions to compare
+   * (the baseline comes from the target's snapshot).
+   */
+  readonly metrics: MetricsSource | ((versions: ComparedVersions) => MetricsSource);
   /** Defaults to the judge configured by `plan.analysis.judge`. */
   readonly analysis?: Analysis;
   readonly clock?: Clock;
@@ -184,6 +209,9 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   if (dryRun) return dryRunRollout(o, iso);
 
   const snapshot = await o.target.prepare();
+  // Built before anything changes, so an invalid provider config fails with nothing applied.
+  const metrics = typeof o.metrics === "function" ? o.metrics({ canary: o.version, baseline: snapshot.stableVersion }) : o.metrics;
+  const measure = (): ReturnType<MetricsSource["measure"]> => metrics.measure(clock.now() / 1000);
   const analysis = o.analysis ?? new JudgeAnalysis(plan.analysis.judge);
   let record = newRecord({
     id: o.id ?? `${new Date(clock.now()).toISOString().replace(/[-:.]/g, "")}-${o.version}`,
@@ -232,13 +260,13 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
 
       // The reading at the step's start marks the boundary: the ticks after it judge only
       // traffic at this step's weight.
-      await o.metrics.read();
+      await measure();
       const startedAt = clock.now();
       analysis.beginStep({ index: i, startedAt: startedAt / 1000, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds });
       let heldInconclusive = false;
       for (;;) {
         await clock.sleep(plan.tickSeconds * 1000);
-        const verdict = analysis.tick(await o.metrics.read());
+        const verdict = analysis.tick(await measure());
         record = { ...record, lastVerdict: summarize(verdict), judge: analysis.state() };
         await o.store.save(record);
         report({ kind: "tick", record, verdict, stepSeconds: (clock.now() - startedAt) / 1000 });

@@ -1,68 +1,62 @@
 /**
  * The local target: the sandbox's HAProxy, changed through its runtime API (no reload) and read
- * back the same way. Both versions run as the `stable` and `canary` servers of the default
- * route's backend; the rollout only moves the weight between them, so:
- *  - setCanary checks the canary server runs the requested version and sets weight 0;
+ * back the same way, using the sandbox's own weight setter (`Sandbox.setWeight`, which verifies
+ * its read-back) and reader (`Sandbox.readWeights`). Both versions run as the `stable` and
+ * `canary` servers; the rollout only moves the default route's weight between them, so:
+ *  - setCanary checks the canary server runs the requested version and sets weight 0 (the
+ *    override route, rendered at 100% canary, is the header route);
  *  - promote puts all traffic on the canary (weight 100): the sandbox has no deployment to
  *    rewrite, so the new version serving everything is what a promotion means here;
- *  - rollback sets weight 0 (`keepCanary`) or the snapshotted weights (`restore`).
+ *  - rollback sets weight 0 (`keepCanary`) or the snapshotted weight (`restore`).
  */
-import { scaleSplit, ScaledWeights, SCALES, splitWeights } from "../../components/routing";
+import type { Sandbox } from "../../local/sandbox";
 import { errorMessage, RestoreError, RollbackMode, Target, TargetError, TargetSnapshot } from "./types";
 
-/** The runtime API operations the target needs, on one backend's `stable` and `canary` servers. */
-export interface HaproxyRuntime {
-  /** The address (socket path) for messages. */
-  readonly address: string;
-  /** The weights in effect, as HAProxy reports them. */
-  getWeights(backend: string): Promise<ScaledWeights>;
-  /** Applies `next` (given `current`, so the order never leaves both servers at 0). */
-  setWeights(backend: string, current: ScaledWeights, next: ScaledWeights): Promise<void>;
-}
+/** The part of the sandbox handle the target uses. */
+export type SandboxLike = Pick<Sandbox, "setWeight" | "readWeights" | "versions" | "urls">;
 
 /** Options of {@link HaproxyTarget}. */
 export interface HaproxyTargetOptions {
-  /** The backend whose split the rollout steps. Defaults to `be_default` (the default route). */
-  readonly backend?: string;
-  /** The version the sandbox's canary server runs; setCanary refuses any other. */
-  readonly canaryVersion?: string;
+  /** The route whose split the rollout steps. Defaults to `default`. */
+  readonly route?: string;
   readonly log?: (line: string) => void;
 }
 
-/** What the HAProxy target snapshots: the weights before the rollout. */
+/** What the HAProxy target snapshots: the route's canary weight before the rollout. */
 export interface HaproxySnapshot extends TargetSnapshot {
   readonly type: "haproxy";
-  readonly backend: string;
-  readonly weights: ScaledWeights;
+  readonly route: string;
+  /** Canary percent, undefined when both servers were at weight 0. */
+  readonly canaryPercent?: number;
 }
 
-/** HAProxy through its runtime API. */
+/** HAProxy of the local sandbox. */
 export class HaproxyTarget implements Target {
   public readonly type = "haproxy";
-  private readonly backend: string;
+  private readonly route: string;
   private readonly log: (line: string) => void;
 
   constructor(
-    private readonly runtime: HaproxyRuntime,
-    private readonly options: HaproxyTargetOptions = {},
+    private readonly sandbox: SandboxLike,
+    options: HaproxyTargetOptions = {},
   ) {
-    this.backend = options.backend ?? "be_default";
+    this.route = options.route ?? "default";
     this.log = options.log ?? (() => undefined);
   }
 
-  /** The runtime API address and backend. */
+  /** The sandbox's traffic URL. */
   get name(): string {
-    return `haproxy ${this.runtime.address} ${this.backend}`;
+    return `haproxy ${this.sandbox.urls.traffic}`;
   }
 
   async prepare(): Promise<HaproxySnapshot> {
-    const weights = await this.call("read the weights", () => this.runtime.getWeights(this.backend));
-    return { type: "haproxy", backend: this.backend, weights };
+    const percent = await this.read();
+    return { type: "haproxy", route: this.route, stableVersion: this.sandbox.versions.stable, ...(percent !== undefined ? { canaryPercent: percent } : {}) };
   }
 
   async setCanary(version: string): Promise<void> {
-    if (this.options.canaryVersion !== undefined && this.options.canaryVersion !== version) {
-      throw new TargetError(`${this.name}: the sandbox's canary server runs ${this.options.canaryVersion}, not ${version}`);
+    if (this.sandbox.versions.canary !== version) {
+      throw new TargetError(`${this.name}: the sandbox's canary server runs ${this.sandbox.versions.canary}, not ${version}`);
     }
     await this.apply(0);
   }
@@ -72,10 +66,8 @@ export class HaproxyTarget implements Target {
   }
 
   async verify(): Promise<number | undefined> {
-    const w = await this.call("read the weights", () => this.runtime.getWeights(this.backend));
-    const total = w.canary + w.stable;
-    // Both servers at 0 (or drained) carry no split to verify.
-    return total > 0 ? Math.round((100 * w.canary) / total) : undefined;
+    const percent = await this.read();
+    return percent === undefined ? undefined : Math.round(percent);
   }
 
   async promote(): Promise<void> {
@@ -85,23 +77,25 @@ export class HaproxyTarget implements Target {
   async rollback(snapshot: TargetSnapshot, mode: RollbackMode): Promise<void> {
     if (snapshot.type !== "haproxy") throw new RestoreError(`${this.name}: cannot roll back from a ${snapshot.type} snapshot`);
     const s = snapshot as HaproxySnapshot;
-    const next = mode === "keepCanary" ? scaleSplit(splitWeights(0), SCALES.haproxy) : s.weights;
+    const weight = mode === "keepCanary" ? 0 : Math.round(s.canaryPercent ?? 0);
     try {
-      const current = await this.runtime.getWeights(s.backend);
-      await this.runtime.setWeights(s.backend, current, next);
-      this.log(`${this.name}: weights restored to stable ${next.stable}, canary ${next.canary}`);
+      await this.sandbox.setWeight(weight, s.route);
     } catch (e) {
-      throw new RestoreError(`${this.name}: rollback failed: ${errorMessage(e)}`, e);
+      throw new RestoreError(`${this.name}: rollback to canary weight ${weight} failed: ${errorMessage(e)}`, e);
     }
+    this.log(`${this.name}: route ${s.route} back to canary weight ${weight}`);
+  }
+
+  private async read(): Promise<number | undefined> {
+    const routes = await this.call("read the weights", () => this.sandbox.readWeights());
+    const r = routes.find((x) => x.route === this.route);
+    if (!r) throw new TargetError(`${this.name}: no route ${this.route}; routes: ${routes.map((x) => x.route).join(", ")}`);
+    return r.canaryPercent;
   }
 
   private async apply(weight: number): Promise<void> {
-    const next = scaleSplit(splitWeights(weight), SCALES.haproxy);
-    await this.call(`set the canary weight to ${weight}`, async () => {
-      const current = await this.runtime.getWeights(this.backend);
-      await this.runtime.setWeights(this.backend, current, next);
-    });
-    this.log(`${this.name}: canary weight ${weight} (stable ${next.stable}, canary ${next.canary})`);
+    const applied = await this.call(`set the canary weight to ${weight}`, () => this.sandbox.setWeight(weight, this.route));
+    this.log(`${this.name}: route ${this.route} canary weight ${weight} (HAProxy: stable ${applied.stable}, canary ${applied.canary})`);
   }
 
   private async call<T>(action: string, f: () => Promise<T>): Promise<T> {

@@ -2,13 +2,13 @@
  * The target factory: `type` selects one implementation. An unknown type throws, naming the
  * known ones; there is no default target to fall back to.
  */
-import { HaproxyRuntime, HaproxyTarget } from "./haproxy";
+import { HaproxyTarget, SandboxLike } from "./haproxy";
 import { PulumiStackTarget, selectStack, StackLike } from "./pulumiStack";
 import { Target, TargetError } from "./types";
 
 export * from "./types";
 export { HaproxyTarget } from "./haproxy";
-export type { HaproxyRuntime, HaproxySnapshot, HaproxyTargetOptions } from "./haproxy";
+export type { HaproxySnapshot, HaproxyTargetOptions, SandboxLike } from "./haproxy";
 export { PulumiStackTarget, selectStack, KEYS } from "./pulumiStack";
 export type { PulumiSnapshot, PulumiStackTargetOptions, StackLike } from "./pulumiStack";
 
@@ -21,12 +21,14 @@ export interface PulumiTargetSpec {
   readonly log?: (line: string) => void;
 }
 
-/** The sandbox's HAProxy through its runtime API. */
+/** The sandbox's HAProxy through its runtime API: a running sandbox, or its state file. */
 export interface HaproxyTargetSpec {
   readonly type: "haproxy";
-  readonly runtime: HaproxyRuntime;
-  readonly backend?: string;
-  readonly canaryVersion?: string;
+  readonly sandbox?: SandboxLike;
+  /** The state file `canary sandbox up` (startSandbox({ stateFile })) wrote. */
+  readonly stateFile?: string;
+  /** The route the rollout steps. Defaults to `default`. */
+  readonly route?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -42,7 +44,20 @@ const FACTORIES: Readonly<Record<TargetSpec["type"], (spec: never) => Promise<Ta
     }
     return new PulumiStackTarget(stack, { log: spec.log });
   },
-  haproxy: async (spec: HaproxyTargetSpec) => new HaproxyTarget(spec.runtime, { backend: spec.backend, canaryVersion: spec.canaryVersion, log: spec.log }),
+  haproxy: async (spec: HaproxyTargetSpec) => {
+    let sandbox = spec.sandbox;
+    if (!sandbox) {
+      if (!spec.stateFile) throw new TargetError("the haproxy target needs a running sandbox's state file (--sandbox)");
+      // Loaded on demand: the sandbox module is only needed on machines that run it.
+      const { attachSandbox } = await import("../../local/sandbox");
+      try {
+        sandbox = attachSandbox(spec.stateFile);
+      } catch (e) {
+        throw new TargetError(`cannot attach to the sandbox: ${e instanceof Error ? e.message : String(e)}`, e);
+      }
+    }
+    return new HaproxyTarget(sandbox, { route: spec.route, log: spec.log });
+  },
 };
 
 /** The known target types. */

@@ -37,6 +37,16 @@ export interface PulumiSnapshot extends TargetSnapshot {
   readonly config: Readonly<Record<string, SnapshotValue>>;
 }
 
+/** `{ stableVersion }` from `canary:stable`, or nothing when it is not readable. */
+function stableVersionIn(config: ConfigMap): { stableVersion?: string } {
+  try {
+    const v = JSON.parse(config[KEYS.stable]?.value ?? "null") as { version?: unknown } | null;
+    return typeof v?.version === "string" ? { stableVersion: v.version } : {};
+  } catch {
+    return {};
+  }
+}
+
 /** Options of {@link PulumiStackTarget}. */
 export interface PulumiStackTargetOptions {
   /** Receives the `up` output line by line, and the target's own notes. */
@@ -85,7 +95,7 @@ export class PulumiStackTarget implements Target {
       if (this.preserve.has(k)) continue;
       redacted[k] = v.secret ? { secret: true } : { value: v.value, secret: false };
     }
-    return { type: "pulumi", stack: this.name, config: redacted };
+    return { type: "pulumi", stack: this.name, ...stableVersionIn(config), config: redacted };
   }
 
   async setCanary(version: string, image: string): Promise<void> {

@@ -14,6 +14,8 @@ export type RollbackMode = "keepCanary" | "restore";
  */
 export interface TargetSnapshot {
   readonly type: string;
+  /** The stable version before the rollout, when the target knows it: the metrics' baseline. */
+  readonly stableVersion?: string;
   readonly [field: string]: unknown;
 }
 

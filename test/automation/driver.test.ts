@@ -33,7 +33,7 @@ async function run(script: Decision[][], opts: { plan?: Plan; target?: FakeTarge
   const target = opts.target ?? new FakeTarget();
   const store = opts.store ?? new MemoryRecordStore();
   const analysis = new ScriptedAnalysis(script);
-  const metrics = new FakeMetrics(clock);
+  const metrics = new FakeMetrics();
   const events: string[] = [];
   const result = await runRollout({ plan: opts.plan ?? PLAN, version: "v2", image: "app:v2", target, store, metrics, analysis, clock, report: (e) => events.push(render(e)), id: "r1", dryRun: opts.dryRun });
   return { result, events, target, store, analysis, metrics, clock };

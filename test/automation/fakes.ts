@@ -18,14 +18,13 @@ export class FakeClock implements Clock {
   }
 }
 
-/** Metrics that report one ok tick of fixed counts per read, timed by the clock. */
+/** Metrics that report one ok tick of fixed counts per reading. */
 export class FakeMetrics implements MetricsSource {
   public reads = 0;
   private last?: number;
-  constructor(private readonly clock: Clock) {}
-  async read(): Promise<TickMeasurement> {
+  async measure(at: number): Promise<TickMeasurement> {
     this.reads++;
-    const end = this.clock.now() / 1000;
+    const end = at;
     const start = this.last;
     this.last = end;
     if (start === undefined || start === end) return { kind: "priming", end };

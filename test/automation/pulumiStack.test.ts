@@ -35,7 +35,7 @@ async function rollout(stack: MemoryStack, script: Decision[][], opts: { plan?: 
   const log: string[] = [];
   const target = new PulumiStackTarget(stack, { log: (l) => log.push(l) });
   const store = opts.store ?? new MemoryRecordStore();
-  const result = await runRollout({ plan: opts.plan ?? PLAN, ...CANARY, target, store, metrics: new FakeMetrics(clock), analysis: new ScriptedAnalysis(script), clock, id: "r1" });
+  const result = await runRollout({ plan: opts.plan ?? PLAN, ...CANARY, target, store, metrics: new FakeMetrics(), analysis: new ScriptedAnalysis(script), clock, id: "r1" });
   return { result, log, store };
 }
 
