@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CanaryMonitoring, CanaryMonitoringArgs, defaultDashboardUid, durationSeconds, MonitoringQueries, monitoringQueries, resolveSettings } from "../components/monitoring";
+import { CanaryMonitoring, CanaryMonitoringArgs, defaultDashboardUid, durationSeconds, LabelRequirement, MonitoringQueries, monitoringQueries, resolveSettings } from "../components/monitoring";
 import type { Platform } from "../components/routing";
 import type { CanaryConfig } from "./platforms/types";
 
@@ -154,6 +154,15 @@ export interface MonitoringOutputs {
   readonly dashboardJson?: pulumi.Output<string>;
 }
 
+/**
+ * Which of the platform's Services the ServiceMonitor scrapes, so each pod is scraped exactly
+ * once. Istio has one Service per service name; Linkerd and Gateway API add a Service per track
+ * (labelled `track`) beside or instead of the apex one, so only the track Services are taken.
+ */
+export function platformServiceSelectorExpressions(platform: Platform): LabelRequirement[] {
+  return platform === "linkerd" || platform === "gateway-api" ? [{ key: "track", operator: "In", values: ["stable", "canary"] }] : [];
+}
+
 function blockNamespace(block: unknown): string | undefined {
   const ns = block !== null && typeof block === "object" ? (block as { namespace?: unknown }).namespace : undefined;
   return typeof ns === "string" ? ns : undefined;
@@ -197,6 +206,8 @@ export function monitoringArgs(config: CanaryConfig, stack: string): CanaryMonit
     dashboardUid: defaultDashboardUid(config.service, stack),
     prometheusSelectorLabels: m.prometheusSelectorLabels,
     serviceSelector: m.scrape.serviceSelector,
+    // A configured selector is complete; the platform's default requirements only refine the default one.
+    serviceSelectorExpressions: m.scrape.serviceSelector ? [] : platformServiceSelectorExpressions(config.platform),
     scrapePort: m.scrape.port,
     scrapePath: m.scrape.path,
     scrapeInterval: m.scrape.interval,

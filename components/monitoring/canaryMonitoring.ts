@@ -10,7 +10,7 @@ import { buildDashboard, dashboardUrl } from "./dashboard";
 import { RawQueries, rawQueries } from "./promql";
 import { renderDashboardConfigMap, renderPrometheusRule, renderServiceMonitor } from "./resources";
 import { buildRuleGroups, renderRulesFile } from "./rules";
-import { MonitoringSettings, resolveSettings } from "./settings";
+import { LabelRequirement, MonitoringSettings, resolveSettings } from "./settings";
 
 /** The arguments of {@link CanaryMonitoring}. Only service and stableVersion are required. */
 export interface CanaryMonitoringArgs {
@@ -72,8 +72,14 @@ export interface CanaryMonitoringArgs {
   readonly dashboardUid?: string;
   /** Labels Prometheus' ruleSelector and serviceMonitorSelector match (e.g. release: kube-prometheus-stack). Defaults to none. */
   readonly prometheusSelectorLabels?: Readonly<Record<string, string>>;
-  /** Labels of the Kubernetes Service(s) to scrape. Defaults to { <podServiceLabel>: <service> }. */
+  /** Labels of the Kubernetes Service(s) to scrape (matchLabels). Defaults to { <podServiceLabel>: <service> }. */
   readonly serviceSelector?: Readonly<Record<string, string>>;
+  /**
+   * Label requirements the scraped Services must also meet (matchExpressions), so that each pod
+   * is reached through exactly one Service, e.g. track In [stable, canary] where an apex Service
+   * and per-track Services select the same pods. Defaults to none.
+   */
+  readonly serviceSelectorExpressions?: readonly LabelRequirement[];
   /** Named Service port to scrape. Defaults to "http". */
   readonly scrapePort?: string;
   /** Metrics path. Defaults to "/metrics". */

@@ -5,14 +5,27 @@
 import { RuleGroup } from "./rules";
 import { MonitoringSettings } from "./settings";
 
-/** A rendered object: what goes into a CustomResource or ConfigMap. */
-export interface RenderedObject {
+/** Metadata of every rendered object; names are left to Pulumi's auto-naming. */
+export interface RenderedMetadata {
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** A rendered custom resource: what goes into a CustomResource. */
+export interface RenderedCustomResource {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { readonly namespace: string; readonly labels: Readonly<Record<string, string>>; readonly annotations?: Readonly<Record<string, string>> };
+  readonly metadata: RenderedMetadata;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  readonly spec?: any;
-  readonly data?: Readonly<Record<string, string>>;
+  readonly spec: any;
+}
+
+/** A rendered ConfigMap. */
+export interface RenderedConfigMap {
+  readonly apiVersion: "v1";
+  readonly kind: "ConfigMap";
+  readonly metadata: RenderedMetadata;
+  readonly data: Readonly<Record<string, string>>;
 }
 
 /** The label Grafana's dashboard sidecar (kube-prometheus-stack, grafana helm chart) watches for. */
@@ -29,7 +42,7 @@ export function podLabelMeta(key: string): string {
 }
 
 /** The PrometheusRule holding the rule groups, labelled so the Prometheus `ruleSelector` picks it up. */
-export function renderPrometheusRule(s: MonitoringSettings, groups: readonly RuleGroup[]): RenderedObject {
+export function renderPrometheusRule(s: MonitoringSettings, groups: readonly RuleGroup[]): RenderedCustomResource {
   return {
     apiVersion: "monitoring.coreos.com/v1",
     kind: "PrometheusRule",
@@ -43,13 +56,13 @@ export function renderPrometheusRule(s: MonitoringSettings, groups: readonly Rul
  * configured service name and copy the pod's version label onto every series, so the queries
  * select versions however the app labels its own metrics.
  */
-export function renderServiceMonitor(s: MonitoringSettings): RenderedObject {
+export function renderServiceMonitor(s: MonitoringSettings): RenderedCustomResource {
   return {
     apiVersion: "monitoring.coreos.com/v1",
     kind: "ServiceMonitor",
     metadata: { namespace: s.namespace, labels: { ...commonLabels(s), ...s.prometheusSelectorLabels } },
     spec: {
-      selector: { matchLabels: { ...s.serviceSelector } },
+      selector: { matchLabels: { ...s.serviceSelector }, ...(s.serviceSelectorExpressions.length > 0 ? { matchExpressions: s.serviceSelectorExpressions } : {}) },
       namespaceSelector: { matchNames: [s.serviceNamespace] },
       endpoints: [
         {
@@ -67,7 +80,7 @@ export function renderServiceMonitor(s: MonitoringSettings): RenderedObject {
 }
 
 /** The dashboard ConfigMap, labelled for Grafana's sidecar, holding `<uid>.json`. */
-export function renderDashboardConfigMap(s: MonitoringSettings, dashboardJson: string): RenderedObject {
+export function renderDashboardConfigMap(s: MonitoringSettings, dashboardJson: string): RenderedConfigMap {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",

@@ -29,6 +29,14 @@ export const DEFAULTS = {
   scrapeInterval: "15s",
 } as const;
 
+/** One requirement of a Kubernetes label selector's matchExpressions. */
+export interface LabelRequirement {
+  readonly key: string;
+  readonly operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  /** Required for In and NotIn, absent for Exists and DoesNotExist. */
+  readonly values?: readonly string[];
+}
+
 /** The resolved settings: every arg present and checked. */
 export interface MonitoringSettings {
   readonly service: string;
@@ -57,6 +65,7 @@ export interface MonitoringSettings {
   readonly dashboardUid: string;
   readonly prometheusSelectorLabels: Readonly<Record<string, string>>;
   readonly serviceSelector: Readonly<Record<string, string>>;
+  readonly serviceSelectorExpressions: readonly LabelRequirement[];
   readonly scrapePort: string;
   readonly scrapePath: string;
   readonly scrapeInterval: string;
@@ -91,6 +100,18 @@ function labels(what: string, value: Readonly<Record<string, string>>): Readonly
     if (typeof v !== "string" || !K8S_LABEL_VALUE.test(v)) fail(`${what}.${k}`, "must be a Kubernetes label value", v);
   }
   return { ...value };
+}
+
+function requirements(what: string, value: readonly LabelRequirement[]): LabelRequirement[] {
+  return value.map((r, i) => {
+    if (!K8S_LABEL_KEY.test(r.key)) fail(`${what}[${i}].key`, "must be a Kubernetes label key", r.key);
+    const needsValues = r.operator === "In" || r.operator === "NotIn";
+    if (!needsValues && r.operator !== "Exists" && r.operator !== "DoesNotExist") fail(`${what}[${i}].operator`, "must be In, NotIn, Exists or DoesNotExist", r.operator);
+    if (needsValues && (!r.values || r.values.length === 0)) fail(`${what}[${i}].values`, `must list at least one value for ${r.operator}`, r.values);
+    if (!needsValues && r.values !== undefined) fail(`${what}[${i}].values`, `must be absent for ${r.operator}`, r.values);
+    for (const v of r.values ?? []) if (!K8S_LABEL_VALUE.test(v) || v === "") fail(`${what}[${i}].values`, "must be Kubernetes label values", r.values);
+    return { key: r.key, operator: r.operator, ...(needsValues ? { values: [...r.values!] } : {}) };
+  });
 }
 
 /**
@@ -184,6 +205,7 @@ export function resolveSettings(args: CanaryMonitoringArgs): MonitoringSettings 
     dashboardUid,
     prometheusSelectorLabels: labels("prometheusSelectorLabels", args.prometheusSelectorLabels ?? {}),
     serviceSelector: labels("serviceSelector", args.serviceSelector ?? { [podServiceLabel]: args.service }),
+    serviceSelectorExpressions: requirements("serviceSelectorExpressions", args.serviceSelectorExpressions ?? []),
     scrapePort,
     scrapePath,
     scrapeInterval: duration("scrapeInterval", args.scrapeInterval ?? DEFAULTS.scrapeInterval, false),

@@ -1,9 +1,9 @@
 import "../helpers/pulumi";
 import * as assert from "node:assert/strict";
 import { parse } from "yaml";
-import { buildDashboard, buildRuleGroups, CanaryMonitoring, CanaryMonitoringArgs, MonitoringError, resolveSettings } from "../../components/monitoring";
+import { buildDashboard, buildRuleGroups, CanaryMonitoring, CanaryMonitoringArgs, MonitoringError, renderPrometheusRule, renderServiceMonitor, resolveSettings } from "../../components/monitoring";
 import { Registered, registrations, resetRegistrations, unwrap } from "../helpers/pulumi";
-import { monitoringCrdErrors as crdErrors } from "./crd";
+import { caseInsensitivePattern, monitoringCrdErrors as crdErrors } from "./crd";
 
 const T = {
   component: "canary:monitoring:CanaryMonitoring",
@@ -93,6 +93,13 @@ describe("CanaryMonitoring", () => {
     assert.deepEqual(crdErrors(sm), []);
   });
 
+  it("label requirements narrow the scraped Services (each pod reached through one Service)", async () => {
+    new CanaryMonitoring("checkout-monitoring", { ...base, serviceSelectorExpressions: [{ key: "track", operator: "In", values: ["stable", "canary"] }] });
+    const sm = one(await tree("checkout-monitoring"), T.serviceMonitor).inputs;
+    assert.deepEqual(sm.spec.selector, { matchLabels: { app: "checkout" }, matchExpressions: [{ key: "track", operator: "In", values: ["stable", "canary"] }] });
+    assert.deepEqual(crdErrors(sm), []);
+  });
+
   it("the dashboard ConfigMap is labelled for Grafana's sidecar and holds the dashboard JSON", async () => {
     new CanaryMonitoring("checkout-monitoring", base);
     const cm = one(await tree("checkout-monitoring"), T.configMap).inputs;
@@ -148,6 +155,24 @@ describe("CanaryMonitoring", () => {
     assert.equal((await unwrap(m.queries)).canary, null);
   });
 
+  describe("the CRD checks can fail", () => {
+    const s = resolveSettings(base);
+    it("a rule with a malformed `for` is refused by the PrometheusRule schema", () => {
+      const rule = renderPrometheusRule(s, [{ name: "g", rules: [{ alert: "A", expr: "up == 0", for: "one minute", labels: {}, annotations: {} }] }]);
+      assert.deepEqual(crdErrors(rule), ['/spec/groups/0/rules/0/for must match pattern "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$" {"pattern":"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"}']);
+    });
+    it("a ServiceMonitor endpoint with a malformed interval is refused", () => {
+      const sm = renderServiceMonitor(s);
+      sm.spec.endpoints[0].interval = "15 seconds";
+      assert.equal(crdErrors(sm).length, 1);
+      assert.match(crdErrors(sm)[0]!, /^\/spec\/endpoints\/0\/interval must match pattern/);
+    });
+    it("Go's (?i) patterns are rewritten to equivalent case-insensitive ones", () => {
+      assert.equal(caseInsensitivePattern("^(?i)(abort|warn)?$"), "^([aA][bB][oO][rR][tT]|[wW][aA][rR][nN])?$");
+      assert.throws(() => caseInsensitivePattern("^(?i)[a-z]+$"), /escapes and character classes are not handled/);
+    });
+  });
+
   describe("refuses invalid args, naming the arg", () => {
     const cases: [string, Partial<CanaryMonitoringArgs>, string][] = [
       ["hostile service", { service: 'checkout"} or vector(1)' }, 'service: must be 1–256 characters without quotes, braces, backslashes or control characters, got "checkout\\"} or vector(1)"'],
@@ -166,6 +191,8 @@ describe("CanaryMonitoring", () => {
       ["Grafana URL with a quote", { grafanaUrl: 'https://g"' }, 'grafanaUrl: must be an http(s) URL, got "https://g\\""'],
       ["dashboard uid", { dashboardUid: "a/b" }, 'dashboardUid: must be 1–40 letters, digits, \'-\' or \'_\', got "a/b"'],
       ["selector label value", { prometheusSelectorLabels: { release: "kube prometheus" } }, 'prometheusSelectorLabels.release: must be a Kubernetes label value, got "kube prometheus"'],
+      ["In without values", { serviceSelectorExpressions: [{ key: "track", operator: "In" }] }, "serviceSelectorExpressions[0].values: must list at least one value for In, got undefined"],
+      ["Exists with values", { serviceSelectorExpressions: [{ key: "track", operator: "Exists", values: ["x"] }] }, 'serviceSelectorExpressions[0].values: must be absent for Exists, got ["x"]'],
       ["scrape port number", { scrapePort: "8080x_" }, 'scrapePort: must be a port name (1–15 lowercase letters, digits or \'-\'), got "8080x_"'],
     ];
     for (const [name, over, message] of cases) {

@@ -2,7 +2,7 @@ import "../helpers/pulumi";
 import * as assert from "node:assert/strict";
 import { parse } from "yaml";
 import { CanaryConfigError, parseConfig } from "../../infra/config";
-import { deployMonitoring, monitoringArgs } from "../../infra/monitoring";
+import { deployMonitoring, monitoringArgs, platformServiceSelectorExpressions } from "../../infra/monitoring";
 import { program } from "../../infra/program";
 import { registrations, resetRegistrations, setConfig, unwrap } from "../helpers/pulumi";
 
@@ -152,6 +152,25 @@ describe("canary:monitoring config", () => {
       });
       const namespaces = (await registrations()).filter((r) => r.type.startsWith("kubernetes:") && r.name.startsWith("checkout-monitoring-")).map((r) => r.inputs.metadata.namespace);
       assert.deepEqual(namespaces, ["shop", "shop", "shop"]);
+    });
+
+    describe("scrapes each pod through exactly one Service", () => {
+      const tracks = [{ key: "track", operator: "In", values: ["stable", "canary"] }];
+      const cases: [Parameters<typeof platformServiceSelectorExpressions>[0], unknown[]][] = [
+        ["istio", []],
+        ["linkerd", tracks],
+        ["gateway-api", tracks],
+        ["aws", []],
+        ["gcp", []],
+      ];
+      for (const [platform, expected] of cases) it(platform, () => assert.deepEqual(platformServiceSelectorExpressions(platform), expected));
+
+      it("linkerd's track Services by default; a configured selector is used as given", () => {
+        const linkerd = { ...istio, "canary:platform": "linkerd" };
+        assert.deepEqual(monitoringArgs(parseConfig(linkerd), "test").serviceSelectorExpressions, tracks);
+        const custom = monitoringArgs(parseConfig(withBlock(linkerd, { scrape: { serviceSelector: { app: "checkout", monitored: "true" } } })), "test");
+        assert.deepEqual([custom.serviceSelector, custom.serviceSelectorExpressions], [{ app: "checkout", monitored: "true" }, []]);
+      });
     });
 
     it("the block's own namespaces win over the platform's", () => {
