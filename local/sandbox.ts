@@ -131,6 +131,8 @@ export interface Sandbox {
   readonly urls: SandboxUrls;
   readonly ports: SandboxPorts;
   readonly dir: string;
+  /** HAProxy's runtime API socket (admin level), for callers that talk to it directly. */
+  readonly socketPath: string;
   readonly versions: { readonly stable: string; readonly canary: string };
   /** The traffic model HAProxy was started with (runtime weights: `readWeights`). */
   readonly traffic: TrafficSpec;
@@ -210,6 +212,9 @@ class SandboxHandle implements Sandbox {
   }
   get dir(): string {
     return this.state.dir;
+  }
+  get socketPath(): string {
+    return this.state.socketPath;
   }
   get versions(): { stable: string; canary: string } {
     return this.state.versions;
