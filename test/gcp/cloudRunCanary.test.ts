@@ -372,7 +372,8 @@ describe("gcp", () => {
           appliedCanaryWeight: 5,
         },
       );
-      assert.ok("url" in out && "canaryUrl" in out, "the service and canary tag URLs are exported");
+      assert.equal(await unwrap(out.url), "https://checkout-abc123-ew.a.run.app");
+      assert.equal(await unwrap(out.canaryUrl), "https://canary---checkout-abc123-ew.a.run.app");
       const [service] = await registrationsOf(RUN_SERVICE);
       assert.deepEqual(service!.inputs.traffics, [
         { type: REVISION, revision: "checkout-v2-4-1", percent: 95 },
@@ -386,6 +387,7 @@ describe("gcp", () => {
       setConfig(stableOnly);
       const out = program();
       assert.equal(await unwrap(out.canaryRevision), null);
+      assert.equal(await unwrap(out.url), "https://checkout-abc123-ew.a.run.app");
       assert.equal(await unwrap(out.canaryUrl), undefined);
       assert.equal(await unwrap(out.appliedCanaryWeight), 0);
       const [service] = await registrationsOf(RUN_SERVICE);

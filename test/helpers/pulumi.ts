@@ -25,6 +25,15 @@ function computed(args: pulumi.runtime.MockResourceArgs): Record<string, unknown
     extra.arn = `arn:aws:mock:us-east-1:123456789012:${args.type.split(":")[2]}/${args.name}`;
     if (args.type === "aws:lb/loadBalancer:LoadBalancer") extra.dnsName = `${args.name}.elb.example.com`;
   }
+  if (args.type === "gcp:cloudrunv2/service:Service") {
+    // Cloud Run reports the service URL and, per traffic target, the tag's own URL.
+    const host = `${String(args.inputs.name)}-abc123-ew.a.run.app`;
+    extra.uri = `https://${host}`;
+    extra.trafficStatuses = ((args.inputs.traffics ?? []) as Array<Record<string, unknown>>).map((t) => ({
+      ...t,
+      uri: t.tag ? `https://${String(t.tag)}---${host}` : "",
+    }));
+  }
   return extra;
 }
 
