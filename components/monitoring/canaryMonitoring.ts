@@ -124,16 +124,16 @@ export class CanaryMonitoring extends pulumi.ComponentResource {
   public readonly queries: pulumi.Output<MonitoringQueries>;
 
   constructor(name: string, args: CanaryMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("canary:monitoring:CanaryMonitoring", name, {}, opts);
-
+    // Validate and render before registering anything, so bad args leave no half-made component.
     const s = resolveSettings(args);
 
     const groups = buildRuleGroups(s);
     const rulesYaml = renderRulesFile(groups);
     const dashboardJson = JSON.stringify(buildDashboard(s), null, 2);
     const queries = monitoringQueries(s);
-
     const configMap = renderDashboardConfigMap(s, dashboardJson);
+
+    super("canary:monitoring:CanaryMonitoring", name, {}, opts);
 
     if (s.kubernetes) {
       this.prometheusRule = new k8s.apiextensions.CustomResource(`${name}-rules`, renderPrometheusRule(s, groups), { parent: this });

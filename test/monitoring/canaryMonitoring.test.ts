@@ -196,13 +196,14 @@ describe("CanaryMonitoring", () => {
       ["scrape port number", { scrapePort: "8080x_" }, 'scrapePort: must be a port name (1–15 lowercase letters, digits or \'-\'), got "8080x_"'],
     ];
     for (const [name, over, message] of cases) {
-      it(name, () => {
-        assert.throws(() => new CanaryMonitoring(`bad-${name.replace(/\W+/g, "-")}`, { ...base, ...over }), (e: unknown) => {
+      it(name, async () => {
+        assert.throws(() => new CanaryMonitoring("bad-monitoring", { ...base, ...over }), (e: unknown) => {
           assert.ok(e instanceof MonitoringError);
           assert.equal(e.name, "MonitoringError");
           assert.equal(e.message, message);
           return true;
         });
+        assert.deepEqual(await tree("bad-monitoring"), [], "nothing is registered");
       });
     }
   });
