@@ -112,7 +112,10 @@ program
     printWeights(await s.readWeights());
     if (o.foreground) {
       process.stdout.write("\nrunning; Ctrl-C to stop\n");
-      await new Promise(() => undefined); // the sandbox's SIGINT/SIGTERM handler stops everything and exits
+      // The children are unref'd, so keep this process alive; the sandbox's SIGINT/SIGTERM
+      // handler stops everything and exits.
+      setInterval(() => undefined, 1 << 30);
+      await new Promise(() => undefined);
     }
     s.detach();
     process.stdout.write("\nup; `npm run sandbox -- down` to stop\n");

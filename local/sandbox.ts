@@ -316,6 +316,7 @@ class SandboxHandle implements Sandbox {
   killNow(): void {
     for (const p of this.state.processes) signalGroup(p.pid, "SIGKILL");
     if (this.state.ownsDir) fs.rmSync(this.state.dir, { recursive: true, force: true });
+    if (this.stateFile) fs.rmSync(this.stateFile, { force: true });
   }
 
   async stop(): Promise<void> {
