@@ -10,6 +10,9 @@ import { parseAllDocuments } from "yaml";
 /** Where the shared CRDs live: ../shared/crds beside the project root. */
 export const CRD_DIR = path.resolve(__dirname, "../../../shared/crds");
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
 const ajv = new Ajv({ allErrors: true, strict: false });
 // Kubernetes' structural-schema extensions carry no validation ajv needs to know about.
 for (const k of ["x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string", "x-kubernetes-validations", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-embedded-resource"]) {
@@ -23,10 +26,29 @@ ajv.addFormat("double", { type: "number", validate: () => true });
 ajv.addFormat("byte", /^[A-Za-z0-9+/]*={0,2}$/);
 ajv.addFormat("date-time", /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
 
-const cache = new Map<string, ValidateFunction>();
+/**
+ * Go's inline case-insensitive flag (`^(?i)(abort|warn)?$` in the PrometheusRule CRD) is not
+ * JavaScript regex syntax; the same language is matched by spelling each letter both ways.
+ * Only plain letters, groups and alternation occur in such patterns upstream; anything else
+ * is refused rather than guessed at.
+ */
+export function caseInsensitivePattern(pattern: string): string {
+  const body = pattern.replace("(?i)", "");
+  if (/[\\[\]]/.test(body)) throw new Error(`cannot rewrite ${pattern}: escapes and character classes are not handled`);
+  return body.replace(/[a-zA-Z]/g, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`);
+}
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
+function withJsPatterns(node: Json): Json {
+  if (Array.isArray(node)) return node.map(withJsPatterns);
+  if (node === null || typeof node !== "object") return node;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(node)) {
+    out[k] = k === "pattern" && typeof v === "string" && v.includes("(?i)") ? caseInsensitivePattern(v) : withJsPatterns(v);
+  }
+  return out;
+}
+
+const cache = new Map<string, ValidateFunction>();
 
 function validatorFor(apiVersion: string, kind: string): ValidateFunction {
   const key = `${apiVersion}/${kind}`;
@@ -39,7 +61,7 @@ function validatorFor(apiVersion: string, kind: string): ValidateFunction {
       if (crd?.kind !== "CustomResourceDefinition" || crd.spec.group !== group || crd.spec.names.kind !== kind) continue;
       const v = crd.spec.versions.find((x: Json) => x.name === version);
       if (!v) throw new Error(`${file} has no version ${version} of ${kind}`);
-      const fn = ajv.compile(v.schema.openAPIV3Schema);
+      const fn = ajv.compile(withJsPatterns(v.schema.openAPIV3Schema));
       cache.set(key, fn);
       return fn;
     }

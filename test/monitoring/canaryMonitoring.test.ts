@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import { parse } from "yaml";
 import { buildDashboard, buildRuleGroups, CanaryMonitoring, CanaryMonitoringArgs, MonitoringError, renderPrometheusRule, renderServiceMonitor, resolveSettings } from "../../components/monitoring";
 import { Registered, registrations, resetRegistrations, unwrap } from "../helpers/pulumi";
-import { caseInsensitivePattern, monitoringCrdErrors as crdErrors } from "./crd";
+import { caseInsensitivePattern, crdErrors } from "../helpers/crds";
 
 const T = {
   component: "canary:monitoring:CanaryMonitoring",
