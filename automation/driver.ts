@@ -43,15 +43,22 @@ export interface ComparedVersions {
   readonly baseline?: string;
 }
 
+/** What the rollout knows that the plan's metrics settings may leave out. */
+export interface MetricsDefaults extends ComparedVersions {
+  /** The Prometheus URL, when the target brings one (the sandbox's). */
+  readonly url?: string;
+}
+
 /**
  * Builds the plan's metrics provider (`analysis.metrics`), filling in the canary and baseline
  * label values from the rollout when the plan does not set them.
  * @throws ProviderConfigError naming the invalid field.
  */
-export function metricsFromPlan(plan: Plan, versions: ComparedVersions): MetricsProvider {
+export function metricsFromPlan(plan: Plan, versions: MetricsDefaults): MetricsProvider {
   const m = plan.analysis.metrics;
   return createMetricsProvider({
     type: "prometheus",
+    ...(versions.url !== undefined ? { url: versions.url } : {}),
     ...m,
     ...(m.canary === undefined ? { canary: versions.canary } : {}),
     ...(m.baseline === undefined && versions.baseline !== undefined ? { baseline: versions.baseline } : {}),

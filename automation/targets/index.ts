@@ -3,13 +3,13 @@
  * known ones; there is no default target to fall back to.
  */
 import { HaproxyTarget, SandboxLike } from "./haproxy";
-import { PulumiStackTarget, selectStack, StackLike } from "./pulumiStack";
+import type { StackLike } from "./pulumiStack";
 import { Target, TargetError } from "./types";
+import { attachSandbox } from "../../local/sandbox";
 
 export * from "./types";
 export { HaproxyTarget } from "./haproxy";
 export type { HaproxySnapshot, HaproxyTargetOptions, SandboxLike } from "./haproxy";
-export { PulumiStackTarget, selectStack, KEYS } from "./pulumiStack";
 export type { PulumiSnapshot, PulumiStackTargetOptions, StackLike } from "./pulumiStack";
 
 /** A Pulumi stack: selected by name in a project directory, or given (tests, embedding programs). */
@@ -35,8 +35,18 @@ export interface HaproxyTargetSpec {
 /** What {@link createTarget} accepts. */
 export type TargetSpec = PulumiTargetSpec | HaproxyTargetSpec;
 
+/**
+ * The Pulumi target's module, loaded on first use: the Automation API takes seconds to load,
+ * which a dry run or a sandbox rollout should not pay.
+ */
+export function loadPulumiStack(): typeof import("./pulumiStack") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("./pulumiStack") as typeof import("./pulumiStack");
+}
+
 const FACTORIES: Readonly<Record<TargetSpec["type"], (spec: never) => Promise<Target>>> = {
   pulumi: async (spec: PulumiTargetSpec) => {
+    const { PulumiStackTarget, selectStack } = loadPulumiStack();
     let stack = spec.stack;
     if (!stack) {
       if (!spec.stackName || !spec.workDir) throw new TargetError("the pulumi target needs a stack name and the project directory (--stack, --cwd)");
@@ -48,8 +58,6 @@ const FACTORIES: Readonly<Record<TargetSpec["type"], (spec: never) => Promise<Ta
     let sandbox = spec.sandbox;
     if (!sandbox) {
       if (!spec.stateFile) throw new TargetError("the haproxy target needs a running sandbox's state file (--sandbox)");
-      // Loaded on demand: the sandbox module is only needed on machines that run it.
-      const { attachSandbox } = await import("../../local/sandbox");
       try {
         sandbox = attachSandbox(spec.stateFile);
       } catch (e) {

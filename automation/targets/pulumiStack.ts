@@ -220,7 +220,8 @@ export async function selectStack(spec: PulumiStackSpec): Promise<Stack> {
   try {
     return await LocalWorkspace.selectStack({ stackName: spec.stackName, workDir: spec.workDir });
   } catch (e) {
-    throw new TargetError(`cannot select stack ${spec.stackName} in ${spec.workDir}: ${errorMessage(e)}`, e);
+    const why = /ENOENT: pulumi/.test(errorMessage(e)) ? "the Pulumi CLI is not installed or not on PATH" : errorMessage(e);
+    throw new TargetError(`cannot select stack ${spec.stackName} in ${spec.workDir}: ${why}`, e);
   }
 }
 

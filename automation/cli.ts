@@ -1,0 +1,383 @@
+#!/usr/bin/env -S node --import tsx
+/**
+ * `canary`: the rollout driver's command line.
+ *
+ *   canary rollout --stack prod --version v2.5.0 --image registry/app:v2.5.0 [--plan plan.yaml]
+ *   canary status  --stack prod [--watch] [--json]
+ *
+ * Exit codes (see {@link EXIT}): 0 promoted (or a dry run completed), 1 rolled back, 2 invalid
+ * input (nothing was changed), 3 infrastructure error, 4 the rollback itself failed (the target
+ * may still send traffic to the canary: a human must look).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import { JudgeConfigError } from "./analysis/judge";
+import { ProviderConfigError } from "./analysis/prometheus";
+import { DriverEvent, metricsFromPlan, Outcome, runRollout } from "./driver";
+import { defaultPlan, parsePlan, Plan, PlanError } from "./plan";
+import { FileRecordStore } from "./record/file";
+import { PulumiConfigRecordStore, ROLLOUT_RECORD_KEY } from "./record/pulumiConfig";
+import { RecordStore } from "./record/types";
+import { describe, isUnfinished, RolloutRecord } from "./state";
+import { createTarget, loadPulumiStack, Target, TARGET_TYPES, UnknownTargetError } from "./targets";
+import { readState } from "../local/sandbox";
+
+/** The exit codes, documented in docs/driver.md. */
+export const EXIT = {
+  promoted: 0,
+  rolledBack: 1,
+  invalidInput: 2,
+  infrastructure: 3,
+  restoreFailed: 4,
+} as const;
+
+const OUTCOME_EXIT: Readonly<Record<Outcome, number>> = { promoted: EXIT.promoted, dryRun: EXIT.promoted, rolledBack: EXIT.rolledBack, restoreFailed: EXIT.restoreFailed };
+
+/** Bad input found before anything was changed. */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
+/** The exit code for an error thrown out of a command. */
+export function exitCodeOf(e: unknown): number {
+  if (e instanceof InputError || e instanceof PlanError || e instanceof ProviderConfigError || e instanceof JudgeConfigError || e instanceof UnknownTargetError) return EXIT.invalidInput;
+  if (e instanceof CommanderError) return EXIT.invalidInput;
+  return EXIT.infrastructure;
+}
+
+interface CommonOptions {
+  target: string;
+  stack?: string;
+  cwd: string;
+  sandbox?: string;
+  record?: string;
+  json?: boolean;
+}
+
+interface RolloutFlags extends CommonOptions {
+  version: string;
+  image: string;
+  plan?: string;
+  dryRun?: boolean;
+}
+
+function readPlan(file: string | undefined): Plan {
+  if (!file) return defaultPlan();
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new InputError(`cannot read the plan ${file}: ${(e as Error).message}`);
+  }
+  return parsePlan(text, file);
+}
+
+// The rules of `canary:canary` in infra/schema.ts (a test keeps them equal). Not imported: the
+// program's schema module loads the Pulumi SDK, seconds the CLI need not pay for a dry run.
+const VERSION = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const IMAGE = /^[^\s]{1,512}$/;
+
+/**
+ * Checks --version and --image by the stack config's rules for `canary:canary`.
+ * @throws InputError naming the flag and the value.
+ */
+export function checkVersion(version: string, image: string): void {
+  const problems: string[] = [];
+  if (!VERSION.test(version)) problems.push(`--version: must be 1–63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, got ${JSON.stringify(version)}`);
+  if (!IMAGE.test(image)) problems.push(`--image: must be a container image reference without whitespace, got ${JSON.stringify(image)}`);
+  if (problems.length > 0) throw new InputError(problems.join("\n"));
+}
+
+function checkTargetFlags(o: CommonOptions): void {
+  if (!TARGET_TYPES.includes(o.target)) throw new UnknownTargetError(o.target);
+  if (o.target === "pulumi" && !o.stack) throw new InputError("--stack is required with --target pulumi");
+}
+
+/** The record file of the haproxy target: --record, or rollout.json next to the sandbox's state file. */
+function recordFile(o: CommonOptions): string {
+  return path.resolve(o.cwd, o.record ?? path.join(path.dirname(o.sandbox ?? path.join(".sandbox", "state.json")), "rollout.json"));
+}
+
+/** The Prometheus URL of a sandbox, from its state file. */
+function sandboxPrometheus(stateFile: string): string | undefined {
+  const state = readState(stateFile);
+  if (!state) throw new InputError(`--sandbox: no sandbox state at ${stateFile} (is a sandbox up? \`npm run sandbox -- up\`)`);
+  return state.urls.prometheus;
+}
+
+/** A stand-in used by dry runs: it names the target and the store and refuses to be used. */
+function inert(type: string, name: string, storeDescription: string): { target: Target; store: RecordStore } {
+  const refuse = (): never => {
+    throw new Error("a dry run never contacts the target");
+  };
+  return {
+    target: { type, name, prepare: refuse, setCanary: refuse, setWeight: refuse, verify: refuse, promote: refuse, rollback: refuse },
+    store: { description: storeDescription, load: async () => undefined, save: refuse },
+  };
+}
+
+// ---------------------------------------------------------------- rendering
+
+const fmtDuration = (s: number): string => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, "0")}s` : `${Math.floor(s)}s`);
+
+/** Renders driver events: JSON lines, a live line on a TTY, or plain timestamped lines. */
+class Renderer {
+  private live = "";
+  private stepStarted?: number;
+  private lastTick = "";
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly mode: "json" | "tty" | "plain",
+    private readonly out: NodeJS.WriteStream = process.stdout,
+    private readonly err: NodeJS.WriteStream = process.stderr,
+  ) {
+    if (mode === "tty") {
+      this.timer = setInterval(() => this.redraw(), 1000);
+      this.timer.unref();
+    }
+  }
+
+  event(e: DriverEvent): void {
+    if (this.mode === "json") {
+      this.out.write(`${JSON.stringify(this.toJson(e))}\n`);
+      return;
+    }
+    switch (e.kind) {
+      case "log":
+        this.line(`  ${e.line}`, this.err);
+        return;
+      case "action":
+        this.line(`→ ${e.message}`);
+        return;
+      case "transition":
+        if (e.entry.type === "advance") this.stepStarted = Date.now();
+        this.line(`${e.entry.from} → ${e.entry.to === "Progressing" ? describe(e.record) : e.entry.to}: ${e.entry.reason}`);
+        this.lastTick = "";
+        return;
+      case "tick": {
+        const v = e.verdict;
+        this.lastTick = `${v.decision}${v.hold ? ` (hold: ${v.hold})` : ""}: ${v.reasons[0] ?? ""}`;
+        if (this.mode === "plain") {
+          this.line(`tick ${describe(e.record)} ${fmtDuration(e.stepSeconds)} in step: ${this.lastTick}`);
+        } else {
+          this.redraw(e.record);
+        }
+        return;
+      }
+    }
+  }
+
+  private record?: RolloutRecord;
+
+  private redraw(record?: RolloutRecord): void {
+    if (this.mode !== "tty") return;
+    if (record) this.record = record;
+    if (!this.record || this.record.phase !== "Progressing") return;
+    const step = this.record.step!;
+    const inStep = this.stepStarted ? (Date.now() - this.stepStarted) / 1000 : 0;
+    const width = this.out.columns ?? 120;
+    this.live = `step ${step.index + 1}/${this.record.steps.length - 1} · weight ${step.weight}% · ${fmtDuration(inStep)} in step · ${this.lastTick || "waiting for the first tick"}`.slice(0, width - 1);
+    this.out.write(`\r\x1b[2K${this.live}`);
+  }
+
+  private line(text: string, stream: NodeJS.WriteStream = this.out): void {
+    if (this.mode === "tty") {
+      if (this.live) this.out.write("\r\x1b[2K");
+      stream.write(`${text}\n`);
+      if (this.live) this.out.write(this.live);
+    } else {
+      stream.write(`${new Date().toISOString()} ${text}\n`);
+    }
+  }
+
+  private toJson(e: DriverEvent): unknown {
+    switch (e.kind) {
+      case "action":
+        return { event: "action", message: e.message };
+      case "log":
+        return { event: "log", line: e.line };
+      case "transition":
+        return { event: "transition", ...e.entry, rollout: e.record.id };
+      case "tick":
+        return {
+          event: "tick",
+          rollout: e.record.id,
+          step: e.record.step?.index,
+          weight: e.record.step?.weight,
+          stepSeconds: e.stepSeconds,
+          decision: e.verdict.decision,
+          hold: e.verdict.hold,
+          reasons: e.verdict.reasons,
+          metrics: e.verdict.metrics.map((m) => ({ name: m.name, status: m.status, canaryRate: m.canaryRate, baselineRate: m.baselineRate, ratio: m.ratio, eValue: m.eValue })),
+          guardrails: e.verdict.guardrails.map((g) => ({ name: g.name, status: g.status, observed: g.observed, limit: g.limit, requests: g.requests })),
+        };
+    }
+  }
+
+  finish(text: string): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.mode === "tty" && this.live) this.out.write("\r\x1b[2K");
+    this.live = "";
+    if (this.mode !== "json") this.out.write(`${text}\n`);
+  }
+}
+
+// ---------------------------------------------------------------- commands
+
+async function rollout(o: RolloutFlags): Promise<number> {
+  checkVersion(o.version, o.image);
+  checkTargetFlags(o);
+  const plan = readPlan(o.plan);
+  const dryRun = o.dryRun === true || plan.dryRun;
+  const mode = o.json ? "json" : process.stdout.isTTY ? "tty" : "plain";
+  const renderer = new Renderer(mode);
+  const log = (line: string): void => renderer.event({ kind: "log", line });
+  const cwd = path.resolve(o.cwd);
+
+  // The metrics settings are checked before anything is contacted (with a stand-in baseline
+  // when the plan does not name one; the real one comes from the target's snapshot).
+  const prometheusUrl = o.target === "haproxy" ? sandboxPrometheus(path.resolve(cwd, o.sandbox!)) : undefined;
+  const defaults = { canary: o.version, url: prometheusUrl };
+  try {
+    metricsFromPlan(plan, { ...defaults, baseline: "stable" });
+  } catch (e) {
+    if (e instanceof ProviderConfigError) {
+      // The provider names the field inside its settings (`url: …`); give it the plan's path.
+      const problems = e.message
+        .replace(/^invalid prometheus provider config: /, "")
+        .split("; ")
+        .map((p) => {
+          const m = /^([A-Za-z0-9_.[\]]+): (.*)$/s.exec(p);
+          return m ? { path: `analysis.metrics.${m[1]}`, message: m[2] } : { path: "analysis.metrics", message: p };
+        });
+      throw new PlanError(problems, o.plan);
+    }
+    throw e;
+  }
+
+  let target: Target;
+  let store: RecordStore;
+  if (dryRun) {
+    ({ target, store } =
+      o.target === "pulumi" ? inert("pulumi", o.stack!, `stack ${o.stack} config ${ROLLOUT_RECORD_KEY}`) : inert("haproxy", `haproxy (sandbox ${o.sandbox})`, `file ${recordFile(o)}`));
+  } else if (o.target === "pulumi") {
+    const stack = await loadPulumiStack().selectStack({ stackName: o.stack!, workDir: cwd });
+    target = await createTarget({ type: "pulumi", stack, log });
+    store = new PulumiConfigRecordStore(stack);
+  } else {
+    target = await createTarget({ type: "haproxy", stateFile: path.resolve(cwd, o.sandbox!), log });
+    store = new FileRecordStore(recordFile(o));
+  }
+
+  const result = await runRollout({
+    plan,
+    version: o.version,
+    image: o.image,
+    target,
+    store,
+    metrics: (versions) => metricsFromPlan(plan, { ...defaults, ...versions }),
+    report: (e) => renderer.event(e),
+    dryRun,
+  });
+  const code = OUTCOME_EXIT[result.outcome];
+  if (mode === "json") {
+    process.stdout.write(`${JSON.stringify({ event: "result", outcome: result.outcome, exitCode: code, reason: result.reason, rollout: result.record.id, phase: result.record.phase })}\n`);
+  }
+  const words: Record<Outcome, string> = {
+    promoted: `promoted ${o.version}`,
+    dryRun: "dry run complete: nothing was applied",
+    rolledBack: `rolled back ${o.version}: ${result.reason}`,
+    restoreFailed: `ROLLBACK FAILED for ${o.version}: ${result.reason}; the target may still route traffic to the canary`,
+  };
+  renderer.finish(`${words[result.outcome]} (exit ${code})`);
+  return code;
+}
+
+/** A record as status lines. */
+export function formatRecord(r: RolloutRecord, now = Date.now()): string {
+  const lines = [
+    `rollout ${r.id}: ${r.version} (${r.image}) on ${r.stack} [${r.target}]`,
+    `phase: ${describe(r)}${r.step && r.phase === "Progressing" ? `, ${fmtDuration((now - Date.parse(r.step.startedAt)) / 1000)} in step` : ""}; steps ${r.steps.join(" → ")}`,
+  ];
+  if (r.lastVerdict) lines.push(`last verdict (${r.lastVerdict.at}): ${r.lastVerdict.decision}${r.lastVerdict.hold ? ` (hold: ${r.lastVerdict.hold})` : ""}: ${r.lastVerdict.reasons.join("; ")}`);
+  lines.push("history:");
+  for (const h of r.history) lines.push(`  ${h.at} ${h.from} → ${h.to}${h.step !== undefined ? ` [step ${h.step}, weight ${h.weight}]` : ""}: ${h.reason}`);
+  return lines.join("\n");
+}
+
+async function status(o: CommonOptions & { watch?: boolean }): Promise<number> {
+  checkTargetFlags(o);
+  const store: RecordStore = o.target === "pulumi" ? new PulumiConfigRecordStore(await loadPulumiStack().selectStack({ stackName: o.stack!, workDir: path.resolve(o.cwd) })) : new FileRecordStore(recordFile(o));
+  const tty = process.stdout.isTTY && !o.json;
+  let last = "";
+  for (;;) {
+    const record = await store.load();
+    const text = o.json ? JSON.stringify(record ?? null) : record ? formatRecord(record) : `no rollout recorded in ${store.description}`;
+    if (text !== last || tty) {
+      if (tty && o.watch) process.stdout.write("\x1b[H\x1b[2J");
+      if (text !== last || !o.watch || tty) process.stdout.write(`${text}\n`);
+      last = text;
+    }
+    if (!o.watch || !record || !isUnfinished(record.phase)) return 0;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+/** Builds the command line (exported for tests and embedding). */
+export function buildProgram(setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
+  const program = new Command("canary").description("Canary rollouts with automatic rollback, driven from Pulumi stack config.").exitOverride().showHelpAfterError();
+  const common = (c: Command): Command =>
+    c
+      .addOption(new Option("--target <type>", "what carries the traffic split").choices([...TARGET_TYPES]).default("pulumi"))
+      .option("--stack <name>", "the Pulumi stack (target pulumi)")
+      .option("--cwd <dir>", "the Pulumi project directory (holding Pulumi.yaml)", process.cwd())
+      .option("--sandbox <file>", "the sandbox's state file (target haproxy)", path.join(".sandbox", "state.json"))
+      .option("--record <file>", "the rollout record file (target haproxy); defaults to rollout.json next to the sandbox's state file")
+      .option("--json", "JSON output, one object per line");
+  common(
+    program
+      .command("rollout")
+      .description("roll a new version out through the plan's steps; exit 0 promoted, 1 rolled back, 2 invalid input, 3 infrastructure error, 4 rollback failed")
+      .requiredOption("--version <version>", "the canary's version label")
+      .requiredOption("--image <image>", "the canary's container image")
+      .option("--plan <file>", "the rollout plan (YAML); defaults to 5 → 25 → 50 → 100")
+      .option("--dry-run", "print every action without applying any"),
+  ).action(async (o: RolloutFlags) => {
+    setExit(await rollout(o));
+  });
+  common(program.command("status").description("show the rollout record").option("-w, --watch", "keep showing it until the rollout ends")).action(async (o: CommonOptions & { watch?: boolean }) => {
+    setExit(await status(o));
+  });
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version" ? 0 : EXIT.invalidInput;
+    }
+    process.stderr.write(`canary: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
+    return exitCodeOf(e);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`canary: ${String(e)}\n`);
+      process.exit(EXIT.infrastructure);
+    },
+  );
+}
