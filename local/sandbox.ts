@@ -384,9 +384,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   const haproxyCfg = path.join(dir, "haproxy.cfg");
-  fs.writeFileSync(haproxyCfg, renderHaproxyConfig(traffic, ports, { socketPath, healthCheck: { path: "/health", intervalMs: options.healthCheckIntervalMs ?? 500 } }));
-  const check = await runBounded(haproxyBin, ["-c", "-f", haproxyCfg], 10_000);
-  if (check.code !== 0) throw new SandboxError(`haproxy rejected ${haproxyCfg} (exit ${check.code}):\n${check.output}`);
+  const rendered = renderHaproxyConfig(traffic, ports, { socketPath, healthCheck: { path: "/health", intervalMs: options.healthCheckIntervalMs ?? 500 } });
+  fs.writeFileSync(haproxyCfg, rendered);
+  const check = await runBounded(haproxyBin, ["-c", "-f", haproxyCfg], 10_000).catch((e: Error) => ({ code: -1, output: e.message }));
+  if (check.code !== 0) {
+    if (ownsDir) fs.rmSync(dir, { recursive: true, force: true });
+    throw new SandboxError(`haproxy rejected ${haproxyCfg} (exit ${check.code}):\n${check.output}${quoteConfigLines(rendered, haproxyCfg, check.output)}`);
+  }
 
   const state: SandboxState = { format: 1, createdAt: new Date().toISOString(), dir, ownsDir, socketPath, ports, urls, versions, traffic, processes: [] };
   const handle = new SandboxHandle(state, options.stateFile);
@@ -436,6 +440,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await handle.stop().catch(() => undefined);
     throw e;
   }
+}
+
+/** The config lines HAProxy's messages point at (`[file:12]`), since the file is removed. */
+function quoteConfigLines(config: string, file: string, output: string): string {
+  const lines = config.split("\n");
+  const cited = [...output.matchAll(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+)`, "g"))].map((m) => Number(m[1]));
+  const unique = [...new Set(cited)].filter((n) => n >= 1 && n <= lines.length).sort((a, b) => a - b);
+  return unique.length === 0 ? "" : `\nrendered config:\n${unique.map((n) => `  ${n}: ${lines[n - 1]}`).join("\n")}`;
 }
 
 /** Reads a state file written by `startSandbox({ stateFile })`; undefined when there is none. */

@@ -104,20 +104,20 @@ describe("sandbox CLI and process lifecycle", function () {
     assert.equal(fs.existsSync(state), false);
   });
 
-  it("a config HAProxy rejects fails with HAProxy's own message, before anything starts", async () => {
-    // A wrapper that adds a second, broken config file to the real haproxy's arguments.
-    const bad = path.join(dir, "bad.cfg");
-    fs.writeFileSync(bad, "frontend broken\n  bogus-directive 1\n");
-    const wrapper = path.join(dir, "haproxy");
-    fs.writeFileSync(wrapper, `#!/bin/sh\nexec /usr/sbin/haproxy "$@" -f ${bad}\n`, { mode: 0o755 });
+  it("a config HAProxy rejects fails with HAProxy's own message and the cited lines, before anything starts", async () => {
     const token = `v-bad-${process.pid}`;
-    await assert.rejects(startSandbox({ prometheus: false, haproxyBin: wrapper, versions: { stable: `${token}-1`, canary: `${token}-2` } }), (e: Error) => {
+    const tempDirs = () => fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("canary-sandbox-")).sort();
+    const dirsBefore = tempDirs();
+    // HAProxy, not the renderer, refuses a 0 ms health-check interval.
+    await assert.rejects(startSandbox({ prometheus: false, healthCheckIntervalMs: 0, versions: { stable: `${token}-1`, canary: `${token}-2` } }), (e: Error) => {
       assert.equal(e.name, "SandboxError");
       assert.match(e.message, /^haproxy rejected .*haproxy\.cfg \(exit 1\):\n/);
-      assert.match(e.message, /unknown keyword 'bogus-directive' in 'frontend' section/);
+      assert.match(e.message, /\[ALERT\].*haproxy\.cfg:31\] : invalid value 0 for argument 'inter' of server default-server/);
+      assert.match(e.message, /\nrendered config:\n {2}31: {3}default-server check inter 0ms fall 2 rise 1\n {2}39: {3}default-server check inter 0ms fall 2 rise 1$/);
       return true;
     });
     assert.deepEqual(processesWith(token), []);
+    assert.deepEqual(tempDirs(), dirsBefore, "the working directory is removed");
   });
 
   it("a process that dies during startup fails fast with its log, and the rest is stopped", async () => {
