@@ -207,6 +207,8 @@ export interface DispersionOptions {
   readonly minBlockVariance: number;
   /** Upper limit on φ, so one freak block cannot switch the test off. */
   readonly max: number;
+  /** Also use the per-pod spread (see {@link updatePodSpread}). */
+  readonly usePodSpread?: boolean;
 }
 
 /** One tick kept in the open dispersion block. */
@@ -256,6 +258,71 @@ export function updateDispersion(state: DispersionState, tick: BlockTick, psiHat
 
 function xLogXOverY(a: number, b: number): number {
   return a === 0 ? 0 : a * Math.log(a / b);
+}
+
+/** Running method-of-moments estimate of per-pod extra variance (JSON-serializable). */
+export interface PodSpreadState {
+  /** Σ over pods and ticks of (x_p − n_p·p̂)² − n_p·p̂(1 − p̂): squared residuals beyond binomial. */
+  readonly excess: number;
+  /** Σ over pods and ticks of (n_p·p̂)²: the scale the excess grows with. */
+  readonly scale: number;
+  /** Σ of the excess's variance under binomial noise (2μ² + μ per pod), for {@link podNoiseFactor}. */
+  readonly noise: number;
+}
+
+/**
+ * The per-pod noise factor c, discounted by one standard error of the excess under pure
+ * binomial noise: clean traffic then yields c = 0 most of the time instead of a random
+ * positive value that would temper (and slow down) the test for nothing.
+ */
+export function podNoiseFactor(state: PodSpreadState): number {
+  if (state.scale <= 0) return 0;
+  return Math.max(0, state.excess - Math.sqrt(state.noise)) / state.scale;
+}
+
+/**
+ * Adds one version's tick to the per-pod spread estimate. The model: each pod's error rate
+ * in a tick is the version's rate times a noise factor with variance c, so a pod with mean
+ * μ errors has variance μ + c·μ². Pods are compared with their own version's pooled rate
+ * in the same tick, so shared movements (incidents, load) and the canary-versus-baseline
+ * difference cancel out. Pods of both versions contribute; a version with one pod says
+ * nothing (its residual is zero by construction).
+ */
+export function updatePodSpread(state: PodSpreadState, pods: readonly { readonly requests: number; readonly errors: number }[]): PodSpreadState {
+  let n = 0;
+  let x = 0;
+  let count = 0;
+  for (const p of pods) {
+    if (p.requests > 0) {
+      n += p.requests;
+      x += p.errors;
+      count++;
+    }
+  }
+  if (count < 2 || x === 0 || n === 0) return state;
+  const rate = x / n;
+  let excess = 0;
+  let scale = 0;
+  let noise = 0;
+  for (const p of pods) {
+    if (p.requests <= 0) continue;
+    const mu = p.requests * rate;
+    const r = p.errors - mu;
+    // (1 − n_p/N) corrects for the pooled rate being fitted on the same pods.
+    excess += r * r - mu * (1 - rate) * (1 - p.requests / n);
+    scale += mu * mu;
+    noise += 2 * mu * mu + mu;
+  }
+  return { excess: state.excess + excess, scale: state.scale + scale, noise: state.noise + noise };
+}
+
+/**
+ * Dispersion of the canary's share of bad events implied by per-pod noise c:
+ * φ = 1 + c·((1 − θ)·μ_c + θ·μ_b), with μ the expected bad events per pod of each version
+ * in the tick. (Var(X_c | n) for X_c, X_b overdispersed counts, to first order.)
+ */
+export function podDispersion(c: number, theta: number, canaryPerPod: number, baselinePerPod: number): number {
+  return 1 + Math.max(0, c) * ((1 - theta) * canaryPerPod + theta * baselinePerPod);
 }
 
 /** Bernoulli relative entropy KL(p ‖ q) in nats. */

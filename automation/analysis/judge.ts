@@ -23,10 +23,15 @@ import {
   logEValueUp,
   lowerAlternativeLogWeights,
   lowerBoundIndex,
+  podDispersion,
+  podNoiseFactor,
+  PodSpreadState,
   proportionLowerBound,
   proportionUpperBound,
+  shareTheta,
   tickLogLikelihood,
   updateDispersion,
+  updatePodSpread,
   upperAlternativeLogWeights,
   upperBoundIndex,
 } from "./evidence";
@@ -106,6 +111,12 @@ export const judgeConfigSchema = z.object({
       priorBlocks: z.number().positive().default(3),
       minBlockVariance: z.number().positive().default(5),
       max: z.number().min(1).default(20),
+      /**
+       * Also estimate overdispersion from the spread of error rates between pods (when the
+       * provider reports per-series counts): available from the second tick on, long
+       * before the tick-to-tick estimate has seen enough blocks.
+       */
+      usePodSpread: z.boolean().default(true),
     })
     .prefault({}),
   guardrails: z
@@ -192,6 +203,8 @@ export interface MetricState {
   readonly baselineEvents: number;
   readonly baselineRequests: number;
   readonly dispersion: DispersionState;
+  /** Per-pod spread (errors metric only; zeros elsewhere). */
+  readonly podSpread: PodSpreadState;
 }
 
 /** Guardrail counts of one tick: per guardrail [canary bad, canary total, baseline bad, baseline total]. */
@@ -319,6 +332,7 @@ export class Judge {
         baselineEvents: 0,
         baselineRequests: 0,
         dispersion: { sumPearson: 0, blocks: 0, open: [] },
+        podSpread: { excess: 0, scale: 0, noise: 0 },
       })),
       window: [],
     };
@@ -506,7 +520,8 @@ export class Judge {
     const lower = this.perMetric[i].direction === "lowerIsWorse";
     const [x, y, nx, ny] = lower ? [be, ce, bn, cn] : [ce, be, cn, bn];
     const rho = nx / (nx + ny);
-    const phi = dispersionFactor(ms.dispersion, this.dispersionOptions);
+    const podPhi = this.podPhi(ms, i, canary, baseline, rho, x + y);
+    const phi = Math.min(this.dispersionOptions.max, Math.max(dispersionFactor(ms.dispersion, this.dispersionOptions), podPhi));
     const ll = tickLogLikelihood(this.grid, x, y, rho);
     const logLik = ms.logLik.map((t, k) => t + ll[k] / phi);
     const atMargin = ll[this.perMetric[i].marginIndex] / phi;
@@ -514,7 +529,35 @@ export class Judge {
     const cappedGain = ms.cappedGain.map((g, k) => g + Math.min(cap, ll[k] / phi - atMargin));
     const psiHat = this.grid[argMax(logLik)];
     const dispersion = updateDispersion(ms.dispersion, { rho, n: x + y, x }, psiHat, this.dispersionOptions);
-    return { ...updated, logLik, cappedGain, dispersion };
+    // The pod spread is updated after this tick's φ was fixed, so φ stays predictable.
+    const podSpread =
+      this.perMetric[i].cfg.source.kind === "errors" && canary.bySeries && baseline.bySeries
+        ? updatePodSpread(updatePodSpread(ms.podSpread, canary.bySeries), baseline.bySeries)
+        : ms.podSpread;
+    return { ...updated, logLik, cappedGain, dispersion, podSpread };
+  }
+
+  /**
+   * φ implied by the per-pod spread seen in earlier ticks, for this tick's split of n bad
+   * events (1 without per-series counts). Depends on n and the request counts only, never
+   * on how n splits between the versions, so the conditional test stays valid.
+   */
+  private podPhi(ms: MetricState, i: number, canary: VersionCounts, baseline: VersionCounts, rho: number, n: number): number {
+    if (!this.dispersionOptions.enabled || !this.dispersionOptions.usePodSpread || ms.podSpread.scale <= 0) return 1;
+    if (this.perMetric[i].cfg.source.kind !== "errors" || !canary.bySeries || !baseline.bySeries) return 1;
+    const c = podNoiseFactor(ms.podSpread);
+    const psiHat = this.grid[argMax(ms.logLik)];
+    const theta = shareTheta(rho, psiHat);
+    const canaryPods = Math.max(1, canary.bySeries.filter((p) => p.requests > 0).length);
+    const baselinePods = Math.max(1, baseline.bySeries.filter((p) => p.requests > 0).length);
+    return podDispersion(c, theta, (n * theta) / canaryPods, (n * (1 - theta)) / baselinePods);
+  }
+
+  private lastPodPhi(ms: MetricState, i: number, m: TickMeasurement): number {
+    if (m.kind !== "ok") return 1;
+    const counts = this.counts(i, m.canary, m.baseline);
+    if (!counts || counts[1] <= 0 || counts[3] <= 0) return 1;
+    return this.podPhi(ms, i, m.canary, m.baseline, counts[1] / (counts[1] + counts[3]), counts[0] + counts[2]);
   }
 
   private reportMetric(ms: MetricState, i: number, m: TickMeasurement): RelativeMetricReport {
@@ -553,7 +596,7 @@ export class Judge {
       promoteThreshold: 1 / c.promoteAlpha,
       margin: lower ? 1 / pm.cfg.margin : pm.cfg.margin,
       allowedRatio: lower ? 1 / pm.cfg.allowedRatio : pm.cfg.allowedRatio,
-      dispersion: dispersionFactor(ms.dispersion, this.dispersionOptions),
+      dispersion: Math.min(this.dispersionOptions.max, Math.max(dispersionFactor(ms.dispersion, this.dispersionOptions), this.lastPodPhi(ms, i, m))),
       status,
       ...(status === "passed" ? { passedBy: byRatio ? ("ratio" as const) : ("negligibleRate" as const) } : {}),
     };

@@ -9,7 +9,7 @@
  * exception out of the rollout loop. Only a bad configuration throws, at construction.
  */
 import { z } from "zod";
-import { counterDelta, Labels, SeriesReading, Snapshot, snapshotOf } from "./counters";
+import { counterDelta, Labels, SeriesReading, seriesKey, Snapshot, snapshotOf } from "./counters";
 import { LatencyBucket, TickMeasurement, VersionCounts } from "./types";
 import { formatIssues } from "./validation";
 
@@ -225,11 +225,27 @@ export class PrometheusProvider implements MetricsProvider {
     const c = this.config;
     let requests = 0;
     let errors = 0;
+    // Series that differ only in the status code belong to one pod (or instance): their
+    // spread of error rates is what the judge's overdispersion estimate uses.
+    const groups = new Map<string, { requests: number; errors: number }>();
     for (const s of delta("requests")) {
+      const isError = this.errorCodes.test(s.labels[c.requests.codeLabel] ?? "");
       requests += s.value;
-      if (this.errorCodes.test(s.labels[c.requests.codeLabel] ?? "")) errors += s.value;
+      if (isError) errors += s.value;
+      const { [c.requests.codeLabel]: _code, ...rest } = s.labels;
+      const key = seriesKey(rest);
+      const g = groups.get(key) ?? { requests: 0, errors: 0 };
+      g.requests += s.value;
+      if (isError) g.errors += s.value;
+      groups.set(key, g);
     }
-    const out: { requests: number; errors: number; latencyBuckets?: LatencyBucket[]; counts?: Record<string, number> } = { requests, errors };
+    const out: {
+      requests: number;
+      errors: number;
+      bySeries: { requests: number; errors: number }[];
+      latencyBuckets?: LatencyBucket[];
+      counts?: Record<string, number>;
+    } = { requests, errors, bySeries: [...groups.values()] };
     if (c.latency) {
       const leLabel = c.latency.leLabel;
       const byLe = new Map<number, number>();

@@ -27,6 +27,12 @@ export interface VersionCounts {
   readonly latencyBuckets?: readonly LatencyBucket[];
   /** User-defined counts for the tick (business KPIs such as checkouts), by key. */
   readonly counts?: Readonly<Record<string, number>>;
+  /**
+   * Requests and errors per series group (one pod or instance: every label but the status
+   * code) for the tick. Optional: when present, the spread of error rates between pods
+   * measures overdispersion from the first ticks on (see evidence.ts).
+   */
+  readonly bySeries?: readonly { readonly requests: number; readonly errors: number }[];
 }
 
 /** A tick with usable numbers for both versions. */

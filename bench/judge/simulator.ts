@@ -112,7 +112,7 @@ function sumPods(pods: readonly PodTick[]): VersionCounts {
     errors += p.errors;
     p.buckets.forEach((x, i) => (b[i] += x));
   }
-  return { requests, errors, latencyBuckets: toBuckets(b) };
+  return { requests, errors, latencyBuckets: toBuckets(b), bySeries: pods.map((p) => ({ requests: p.requests, errors: p.errors })) };
 }
 
 function toBuckets(cumulative: readonly number[]): LatencyBucket[] {
@@ -163,16 +163,23 @@ class MessyCounters {
     let requests = 0;
     let errors = 0;
     const b = new Array<number>(DEFAULT_BUCKETS.length + 1).fill(0);
+    const byPod = new Map<string, { requests: number; errors: number }>();
     for (const s of d.increments) {
       if (s.labels.code !== undefined) {
         requests += s.value;
-        if (s.labels.code === "500") errors += s.value;
+        const pod = byPod.get(s.labels.pod) ?? { requests: 0, errors: 0 };
+        pod.requests += s.value;
+        if (s.labels.code === "500") {
+          errors += s.value;
+          pod.errors += s.value;
+        }
+        byPod.set(s.labels.pod, pod);
       } else {
         const le = s.labels.le === "+Inf" ? DEFAULT_BUCKETS.length : DEFAULT_BUCKETS.indexOf(Number(s.labels.le));
         b[le] += s.value;
       }
     }
-    return { requests, errors, latencyBuckets: toBuckets(b) };
+    return { requests, errors, latencyBuckets: toBuckets(b), bySeries: [...byPod.values()] };
   }
 }
 

@@ -3,6 +3,7 @@ import {
   buildRatioGrid,
   dispersionFactor,
   DispersionOptions,
+  DispersionState,
   klBernoulli,
   logEValueDown,
   logEValueUp,
@@ -92,7 +93,7 @@ describe("evidence: overdispersion estimate", () => {
   const opts: DispersionOptions = { enabled: true, prior: 1, priorBlocks: 3, minBlockVariance: 5, max: 20 };
 
   it("closes a block once its binomial variance reaches the minimum, with the Pearson statistic", () => {
-    let s = { sumPearson: 0, blocks: 0, open: [] as { rho: number; n: number; x: number }[] };
+    let s: DispersionState = { sumPearson: 0, blocks: 0, open: [] };
     // θ = 0.5 at ρ = 0.5, ψ̂ = 1: variance n/4 per tick; 10 events → 2.5, two ticks → 5.
     s = updateDispersion(s, { rho: 0.5, n: 10, x: 9 }, 1, opts);
     assert.deepEqual(s, { sumPearson: 0, blocks: 0, open: [{ rho: 0.5, n: 10, x: 9 }] });

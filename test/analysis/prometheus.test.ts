@@ -154,6 +154,7 @@ describe("prometheus provider: measurements", function () {
       canary: {
         requests: 20,
         errors: 3,
+        bySeries: [{ requests: 20, errors: 3 }],
         latencyBuckets: [
           { le: 0.25, count: 10 },
           { le: Infinity, count: 20 },
@@ -163,6 +164,12 @@ describe("prometheus provider: measurements", function () {
       baseline: {
         requests: 143,
         errors: 1,
+        // Per pod (all labels but the code): b1 101 with its error, b2 30, b3 12.
+        bySeries: [
+          { requests: 101, errors: 1 },
+          { requests: 30, errors: 0 },
+          { requests: 12, errors: 0 },
+        ],
         latencyBuckets: [
           { le: 0.25, count: 100 },
           { le: Infinity, count: 101 },
