@@ -9,11 +9,14 @@ import {
   logEValueUp,
   lowerAlternativeLogWeights,
   lowerBoundIndex,
+  podDispersion,
+  podNoiseFactor,
   proportionLowerBound,
   proportionUpperBound,
   shareTheta,
   tickLogLikelihood,
   updateDispersion,
+  updatePodSpread,
   upperAlternativeLogWeights,
   upperBoundIndex,
   wilsonInterval,
@@ -101,6 +104,25 @@ describe("evidence: overdispersion estimate", () => {
     // X = 18, E = 10, V = 5 → (18 − 10)² / 5 = 12.8.
     assert.deepEqual(s, { sumPearson: 12.8, blocks: 1, open: [] });
     close(dispersionFactor(s, opts), (3 + 12.8) / 4);
+  });
+
+  it("per-pod spread: method-of-moments excess over binomial, discounted by one standard error", () => {
+    // Two pods, 100 requests each, 10 and 0 errors: pooled rate 5%, μ = 5 per pod.
+    // Each residual² 25 minus the binomial part 5·0.95·(1 − 100/200) = 2.375 → excess 45.25;
+    // scale Σμ² = 50; noise Σ(2μ² + μ) = 110.
+    const s = updatePodSpread({ excess: 0, scale: 0, noise: 0 }, [
+      { requests: 100, errors: 10 },
+      { requests: 100, errors: 0 },
+    ]);
+    assert.deepEqual(s, { excess: 45.25, scale: 50, noise: 110 });
+    close(podNoiseFactor(s), (45.25 - Math.sqrt(110)) / 50);
+    // One pod, or no errors at all, says nothing about the spread between pods.
+    assert.deepEqual(updatePodSpread(s, [{ requests: 100, errors: 7 }]), s);
+    assert.deepEqual(updatePodSpread(s, [{ requests: 100, errors: 0 }, { requests: 50, errors: 0 }]), s);
+    // Identical pods: negative excess, c clipped to 0.
+    assert.equal(podNoiseFactor(updatePodSpread({ excess: 0, scale: 0, noise: 0 }, [{ requests: 100, errors: 5 }, { requests: 100, errors: 5 }])), 0);
+    // φ = 1 + c·((1 − θ)·μ_c + θ·μ_b)
+    close(podDispersion(0.5, 0.1, 2, 4), 1 + 0.5 * (0.9 * 2 + 0.1 * 4));
   });
 
   it("is at least 1, at most max, and exactly 1 when disabled", () => {

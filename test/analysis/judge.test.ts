@@ -189,6 +189,21 @@ describe("judge: relative evidence", () => {
     assert.ok(verdicts[5].metrics[0].ratioLower < 1);
   });
 
+  it("tempers the evidence by the spread between pods seen in earlier ticks", () => {
+    const judge = new Judge(errorsOnly);
+    // The same totals as above, once with pods agreeing (binomial) and once with pods
+    // disagreeing wildly (bursty errors): only the second is tempered.
+    const pods = (errs: number[]) => errs.map((e) => ({ requests: 475, errors: e }));
+    const calm = { ...baseline, bySeries: pods([5, 4, 5, 5, 4, 5, 5, 5, 4, 5]) };
+    const bursty = { ...baseline, bySeries: pods([0, 0, 20, 0, 1, 0, 25, 0, 0, 1]) };
+    const c = { ...canary, bySeries: [{ requests: 250, errors: 5 }] };
+    const a = run(judge, repeat(5, c, calm)).verdicts[4].metrics[0];
+    const b = run(judge, repeat(5, c, bursty)).verdicts[4].metrics[0];
+    assert.equal(a.dispersion, 1);
+    assert.ok(b.dispersion > 2, String(b.dispersion));
+    assert.ok(b.eValue < a.eValue / 10, `${b.eValue} vs ${a.eValue}`);
+  });
+
   it("no single tick can trigger a rollback on its own (tick evidence cap)", () => {
     const judge = new Judge({ ...errorsOnly, guardrails: { maxErrorRate: null, minSuccessRate: null } });
     const spike = { requests: 250, errors: 40 };
