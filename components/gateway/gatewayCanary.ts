@@ -4,12 +4,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { assertReplicas, assertWorkloadNames, canaryReplicas, ComponentArgsError, ContainerResources, DEFAULT_RESOURCES, renderDeployment, renderService, trackName, WorkloadSettings } from "../kubernetes/workloads";
 import { RoutingError, TrafficSpec } from "../routing";
-import { assertWorkloadNames, canaryReplicas, ComponentArgsError, ContainerResources, renderDeployment, renderService, trackName, WorkloadSettings } from "../linkerd/workloads";
 import { appliedCanaryPercent, GatewayRef, HTTP_ROUTE_API_VERSION, HttpRouteSpec, renderHttpRoute } from "./httpRoute";
-
-/** Resources used when none are given. */
-export const DEFAULT_RESOURCES: ContainerResources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
 
 /** Arguments of {@link GatewayCanary}. */
 export interface GatewayCanaryArgs {
@@ -33,7 +30,7 @@ export interface GatewayCanaryArgs {
   readonly traffic: TrafficSpec;
   /** Service port, the port of every backendRef. Defaults to 80. */
   readonly port?: number;
-  /** Container port. Defaults to 8080. */
+  /** Container port, named `http`; the probes and the Services target it by that name. Defaults to 8080. */
   readonly targetPort?: number;
   /** Stable replicas; the canary gets ceil(replicas × weight / 100), at least 1. Defaults to 3. */
   readonly replicas?: number;
@@ -107,6 +104,7 @@ export class GatewayCanary extends pulumi.ComponentResource {
 /** Checks {@link GatewayCanaryArgs} without registering anything; throws naming the argument. */
 export function validateGatewayCanaryArgs(args: GatewayCanaryArgs): void {
   assertWorkloadNames(args.service);
+  if (args.replicas !== undefined) assertReplicas(args.replicas);
   if (args.traffic.hasCanary !== (args.canaryVersion !== undefined && args.canaryImage !== undefined)) {
     throw new ComponentArgsError(`canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is ${args.traffic.hasCanary})`);
   }

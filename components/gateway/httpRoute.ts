@@ -7,8 +7,8 @@
  * override and segment rule exactly one header, so they tie on specificity, win over the
  * default rule (no header), and are resolved in list order among themselves.
  */
+import { ComponentArgsError } from "../kubernetes/workloads";
 import { buildRoutes, cookieHeaderRegex, RequestMatch, Route, scaleSplit, SCALES, TrafficSpec } from "../routing";
-import { ComponentArgsError } from "../linkerd/workloads";
 
 /** The HTTPRoute API version rendered (standard channel). */
 export const HTTP_ROUTE_API_VERSION = "gateway.networking.k8s.io/v1";

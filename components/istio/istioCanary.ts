@@ -4,19 +4,15 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { canaryReplicas, ContainerResources, DEFAULT_RESOURCES, renderDeployment, renderService, WorkloadSettings } from "../kubernetes/workloads";
 import { TrafficSpec } from "../routing";
 import {
-  canaryReplicas,
   canaryWeightOf,
-  ContainerResources,
   DEFAULT_OUTLIER_DETECTION,
-  DEFAULT_RESOURCES,
   ISTIO_API_VERSION,
   IstioCanaryError,
   OutlierDetection,
-  renderDeploymentSpec,
   renderDestinationRule,
-  renderServiceSpec,
   renderVirtualService,
   VirtualServiceSpec,
 } from "./render";
@@ -43,7 +39,7 @@ export interface IstioCanaryArgs {
   readonly gateways?: readonly string[];
   /** Service port. Defaults to 80. */
   readonly port?: number;
-  /** Container port, also probed. Defaults to 8080. */
+  /** Container port, named `http`; the probes and the Service's targetPort refer to it. Defaults to 8080. */
   readonly targetPort?: number;
   /** Stable replicas; the canary runs ceil(replicas × weight / 100), at least 1. Defaults to 3. */
   readonly replicas?: number;
@@ -109,56 +105,39 @@ export class IstioCanary extends pulumi.ComponentResource {
 
     const { service, traffic } = args;
     const namespace = args.namespace ?? "default";
-    const port = args.port ?? 80;
-    const targetPort = args.targetPort ?? 8080;
     const replicas = args.replicas ?? 3;
-    const healthPath = args.healthPath ?? "/health";
-    const resources = args.resources ?? DEFAULT_RESOURCES;
+    const settings: WorkloadSettings = {
+      app: service,
+      namespace,
+      port: args.port ?? 80,
+      targetPort: args.targetPort ?? 8080,
+      healthPath: args.healthPath ?? "/health",
+      resources: args.resources ?? DEFAULT_RESOURCES,
+    };
     const outlierDetection: OutlierDetection = { ...DEFAULT_OUTLIER_DETECTION, ...args.outlierDetection };
     const vsSpec = renderVirtualService({ service, hosts: args.hosts, gateways: args.gateways, traffic });
     const drSpec = renderDestinationRule({ service, stableVersion: args.stableVersion, canaryVersion: args.canaryVersion, outlierDetection, stickiness: traffic.stickiness });
-    const meta = (k8sName: string, labels: Record<string, string>) => ({ name: k8sName, namespace, labels });
+    const meta = { name: service, namespace, labels: { app: service } };
 
-    const stableDeployment = new k8s.apps.v1.Deployment(
-      `${name}-stable`,
-      {
-        metadata: meta(`${service}-stable`, { app: service, version: args.stableVersion, track: "stable" }),
-        spec: renderDeploymentSpec({ service, track: "stable", version: args.stableVersion, image: args.stableImage, replicas, targetPort, healthPath, resources }),
-      },
-      { parent: this },
-    );
+    const stableDeployment = new k8s.apps.v1.Deployment(`${name}-stable-deploy`, renderDeployment(settings, "stable", { version: args.stableVersion, image: args.stableImage, replicas }), { parent: this });
     let canaryDeployment: k8s.apps.v1.Deployment | undefined;
     if (args.canaryVersion !== undefined && args.canaryImage !== undefined) {
-      canaryDeployment = new k8s.apps.v1.Deployment(
-        `${name}-canary`,
-        {
-          metadata: meta(`${service}-canary`, { app: service, version: args.canaryVersion, track: "canary" }),
-          spec: renderDeploymentSpec({
-            service,
-            track: "canary",
-            version: args.canaryVersion,
-            image: args.canaryImage,
-            replicas: canaryReplicas(replicas, traffic.canaryWeight),
-            targetPort,
-            healthPath,
-            resources,
-          }),
-        },
-        { parent: this },
-      );
+      const canaryVersion = { version: args.canaryVersion, image: args.canaryImage, replicas: canaryReplicas(replicas, traffic.canaryWeight) };
+      canaryDeployment = new k8s.apps.v1.Deployment(`${name}-canary-deploy`, renderDeployment(settings, "canary", canaryVersion), { parent: this });
     }
-    const k8sService = new k8s.core.v1.Service(`${name}-svc`, { metadata: meta(service, { app: service }), spec: renderServiceSpec(service, port, targetPort) }, { parent: this });
+    // One Service selecting both tracks: Istio splits by DestinationRule subsets, not by Service.
+    const k8sService = new k8s.core.v1.Service(`${name}-svc`, renderService(settings), { parent: this });
     // Applied first on every update: its subsets always exist (see renderDestinationRule), so
     // the old VirtualService keeps working while the new one waits for the Deployments.
     const destinationRule = new k8s.apiextensions.CustomResource(
       `${name}-dr`,
-      { apiVersion: ISTIO_API_VERSION, kind: "DestinationRule", metadata: meta(service, { app: service }), spec: drSpec },
+      { apiVersion: ISTIO_API_VERSION, kind: "DestinationRule", metadata: meta, spec: drSpec },
       { parent: this },
     );
     // Routes change last, once the canary's pods are ready (the provider awaits Deployment readiness).
     const virtualService = new k8s.apiextensions.CustomResource(
       `${name}-vs`,
-      { apiVersion: ISTIO_API_VERSION, kind: "VirtualService", metadata: meta(service, { app: service }), spec: vsSpec },
+      { apiVersion: ISTIO_API_VERSION, kind: "VirtualService", metadata: meta, spec: vsSpec },
       { parent: this, dependsOn: [destinationRule, k8sService, stableDeployment, ...(canaryDeployment ? [canaryDeployment] : [])] },
     );
     // CustomResource exposes every input field as an output, but its typings only declare metadata.

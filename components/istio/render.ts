@@ -1,10 +1,9 @@
 /**
- * Pure renderers for the Istio canary: the VirtualService and DestinationRule specs, the
- * Deployment and Service specs, and the canary's replica count. No Pulumi runtime is needed to
- * call them, so they are table-tested directly; IstioCanary only wires their results into
- * resources.
+ * Pure renderers for the Istio canary: the VirtualService and DestinationRule specs. No Pulumi
+ * runtime is needed to call them, so they are table-tested directly; IstioCanary only wires
+ * their results into resources. The Deployments and the Service come from
+ * `components/kubernetes/workloads`, shared with the other Kubernetes platforms.
  */
-import type * as pulumi from "@pulumi/pulumi";
 import { buildRoutes, cookieHeaderRegex, RequestMatch, Route, scaleSplit, SCALES, Stickiness, TrafficSpec } from "../routing";
 
 /** The Istio API version every custom resource is rendered for (served and stored since Istio 1.22). */
@@ -12,9 +11,6 @@ export const ISTIO_API_VERSION = "networking.istio.io/v1";
 
 /** DestinationRule subset names; the VirtualService routes to these. */
 export const SUBSETS = { stable: "stable", canary: "canary" } as const;
-
-/** Which of the two Deployments a pod belongs to; the value of the `track` label. */
-export type Track = keyof typeof SUBSETS;
 
 /** Thrown when IstioCanary's arguments are inconsistent; the message names the argument. */
 export class IstioCanaryError extends Error {
@@ -194,83 +190,4 @@ export function renderDestinationRule(input: DestinationRuleInput): DestinationR
       { name: SUBSETS.canary, labels: { version: input.canaryVersion ?? input.stableVersion } },
     ],
   };
-}
-
-/**
- * Canary replicas for a canary weight: the canary's share of the stable replica count, rounded
- * up so it is never under-provisioned for its share, and at least 1 so the override header and
- * the segments have a pod to reach at weight 0.
- * @param stableReplicas the stable Deployment's replicas, a positive integer.
- * @param canaryWeight the default route's canary percent, 0–100.
- */
-export function canaryReplicas(stableReplicas: number, canaryWeight: number): number {
-  if (!Number.isInteger(stableReplicas) || stableReplicas < 1) {
-    throw new IstioCanaryError(`replicas must be a positive integer, got ${String(stableReplicas)}`);
-  }
-  const { canary } = scaleSplit({ canary: canaryWeight, stable: 100 - canaryWeight }, SCALES.percent);
-  // Integer arithmetic: ceil(a / 100) for a non-negative integer a, free of float rounding.
-  return Math.max(1, Math.floor((stableReplicas * canary + 99) / 100));
-}
-
-/** Container resources, identical for both versions so their metrics compare like for like. */
-export interface ContainerResources {
-  readonly requests: { readonly cpu: string; readonly memory: string };
-  readonly limits: { readonly cpu: string; readonly memory: string };
-}
-
-/** The resources used when none are given. */
-export const DEFAULT_RESOURCES: ContainerResources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
-
-/** What renderDeploymentSpec needs for one version. */
-export interface DeploymentInput {
-  readonly service: string;
-  readonly track: Track;
-  readonly version: string;
-  readonly image: pulumi.Input<string>;
-  readonly replicas: number;
-  readonly targetPort: number;
-  readonly healthPath: string;
-  readonly resources: ContainerResources;
-}
-
-/** The pod labels of one version: `app` (the Service selects it), `version` (the subsets select it), `track`. */
-export function podLabels(service: string, track: Track, version: string): Record<string, string> {
-  return { app: service, version, track };
-}
-
-/**
- * Renders a Deployment spec. The selector is `app` + `track`, not `version`: a selector is
- * immutable, so selecting on the version would force a replacement (delete, then create, for a
- * named Deployment) on every promotion; selecting on the track lets the new version roll out in
- * place. Both versions get the same container shape, resources and probes.
- */
-export function renderDeploymentSpec(input: DeploymentInput) {
-  const probe = { httpGet: { path: input.healthPath, port: input.targetPort } };
-  return {
-    replicas: input.replicas,
-    selector: { matchLabels: { app: input.service, track: input.track } },
-    template: {
-      metadata: { labels: podLabels(input.service, input.track, input.version) },
-      spec: {
-        containers: [
-          {
-            name: input.service,
-            image: input.image,
-            ports: [{ name: "http", containerPort: input.targetPort }],
-            resources: { requests: { ...input.resources.requests }, limits: { ...input.resources.limits } },
-            readinessProbe: { ...probe, periodSeconds: 5, failureThreshold: 3 },
-            livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
-          },
-        ],
-      },
-    },
-  };
-}
-
-/**
- * Renders the Service spec: both versions behind one Service selecting `app`. The port is named
- * `http` so Istio treats the traffic as HTTP (the routes and weights need HTTP routing).
- */
-export function renderServiceSpec(service: string, port: number, targetPort: number) {
-  return { selector: { app: service }, ports: [{ name: "http", port, targetPort, protocol: "TCP" }] };
 }

@@ -4,12 +4,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { assertReplicas, assertWorkloadNames, canaryReplicas, ComponentArgsError, ContainerResources, DEFAULT_RESOURCES, renderDeployment, renderService, trackName, WorkloadSettings } from "../kubernetes/workloads";
 import { RoutingError, TrafficSpec } from "../routing";
 import { appliedCanaryPercent, renderTrafficSplit, SplitServices, TRAFFIC_SPLIT_API_VERSION, TrafficSplitSpec } from "./trafficSplit";
-import { assertWorkloadNames, canaryReplicas, ComponentArgsError, ContainerResources, renderDeployment, renderService, trackName, WorkloadSettings } from "./workloads";
-
-/** Resources used when none are given. */
-export const DEFAULT_RESOURCES: ContainerResources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
 
 /** Arguments of {@link LinkerdCanary}. */
 export interface LinkerdCanaryArgs {
@@ -29,7 +26,7 @@ export interface LinkerdCanaryArgs {
   readonly traffic: TrafficSpec;
   /** Service port. Defaults to 80. */
   readonly port?: number;
-  /** Container port. Defaults to 8080. */
+  /** Container port, named `http`; the probes and the Services target it by that name. Defaults to 8080. */
   readonly targetPort?: number;
   /** Stable replicas; the canary gets ceil(replicas × weight / 100), at least 1. Defaults to 3. */
   readonly replicas?: number;
@@ -72,7 +69,7 @@ export class LinkerdCanary extends pulumi.ComponentResource {
     };
     const replicas = args.replicas ?? 3;
 
-    this.apexService = new k8s.core.v1.Service(`${name}-apex-svc`, renderService(settings), { parent: this });
+    this.apexService = new k8s.core.v1.Service(`${name}-svc`, renderService(settings), { parent: this });
     this.stableDeployment = new k8s.apps.v1.Deployment(`${name}-stable-deploy`, renderDeployment(settings, "stable", { version: args.stableVersion, image: args.stableImage, replicas }), { parent: this });
     this.stableService = new k8s.core.v1.Service(`${name}-stable-svc`, renderService(settings, "stable"), { parent: this });
     const backends: pulumi.Resource[] = [this.apexService, this.stableService];
@@ -106,6 +103,7 @@ export class LinkerdCanary extends pulumi.ComponentResource {
 /** Checks {@link LinkerdCanaryArgs} without registering anything; throws naming the argument. */
 export function validateLinkerdCanaryArgs(args: LinkerdCanaryArgs): void {
   assertWorkloadNames(args.service);
+  if (args.replicas !== undefined) assertReplicas(args.replicas);
   if (args.traffic.hasCanary !== (args.canaryVersion !== undefined && args.canaryImage !== undefined)) {
     throw new ComponentArgsError(`canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is ${args.traffic.hasCanary})`);
   }

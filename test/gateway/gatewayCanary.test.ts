@@ -2,7 +2,7 @@ import "../helpers/pulumi";
 import * as assert from "node:assert/strict";
 import { GatewayCanary, GatewayCanaryArgs } from "../../components/gateway/gatewayCanary";
 import { appliedCanaryPercent, HTTP_ROUTE_API_VERSION, HttpRouteTarget, renderHttpRoute } from "../../components/gateway/httpRoute";
-import { ComponentArgsError } from "../../components/linkerd/workloads";
+import { ComponentArgsError } from "../../components/kubernetes/workloads";
 import { cookieHeaderRegex, RoutingError, Segment, TrafficSpec } from "../../components/routing";
 import { CanaryConfigError, parseConfig } from "../../infra/config";
 import { program } from "../../infra/program";
@@ -207,6 +207,11 @@ describe("gateway-api", () => {
       const [r] = await registrationsOf(HTTP_ROUTE);
       assert.deepEqual(r!.inputs.metadata, { name: "checkout", namespace: "default" });
       assert.deepEqual(r!.inputs.spec.rules, [{ name: "default", matches: [{ path: ALL }], backendRefs: [{ name: "checkout-stable", port: 80, weight: 100 }] }]);
+    });
+
+    it("refuses a zero replica count before registering anything", async () => {
+      assert.throws(() => new GatewayCanary("checkout", { ...args(5), replicas: 0 }), new ComponentArgsError("replicas must be a positive integer, got 0"));
+      assert.deepEqual(await registrations(), []);
     });
 
     it("refuses stickiness before registering anything", async () => {

@@ -44,7 +44,7 @@ async function tree(name: string): Promise<Registered[]> {
 }
 
 async function one(name: string, type: string): Promise<Registered> {
-  const found = (await tree(name.replace(/-(stable|canary|svc|dr|vs)$/, ""))).filter((r) => r.type === type && r.name === name);
+  const found = (await tree(name.replace(/-(stable-deploy|canary-deploy|svc|dr|vs)$/, ""))).filter((r) => r.type === type && r.name === name);
   assert.equal(found.length, 1, `expected one ${type} ${name}, got ${found.length}`);
   return found[0]!;
 }
@@ -53,8 +53,7 @@ const RESOURCES = { limits: { cpu: "500m", memory: "256Mi" }, requests: { cpu: "
 
 /** The Deployment inputs the component should register with the default args. */
 function deployment(service: string, track: "stable" | "canary", version: string, replicas: number, opts: { namespace?: string; targetPort?: number; healthPath?: string; resources?: unknown } = {}) {
-  const port = opts.targetPort ?? 8080;
-  const probe = { httpGet: { path: opts.healthPath ?? "/health", port } };
+  const probe = { httpGet: { path: opts.healthPath ?? "/health", port: "http" } };
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -69,7 +68,7 @@ function deployment(service: string, track: "stable" | "canary", version: string
             {
               name: service,
               image: `registry.example.com/checkout:${version}`,
-              ports: [{ name: "http", containerPort: port }],
+              ports: [{ name: "http", containerPort: opts.targetPort ?? 8080 }],
               resources: opts.resources ?? RESOURCES,
               readinessProbe: { ...probe, periodSeconds: 5, failureThreshold: 3 },
               livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
@@ -114,20 +113,20 @@ describe("IstioCanary", () => {
         registered.map((r) => [r.type, r.name]),
         [
           [T.component, "checkout"],
-          [T.deployment, "checkout-canary"],
-          [T.deployment, "checkout-stable"],
+          [T.deployment, "checkout-canary-deploy"],
+          [T.deployment, "checkout-stable-deploy"],
           [T.service, "checkout-svc"],
           [T.destinationRule, "checkout-dr"],
           [T.virtualService, "checkout-vs"],
         ],
       );
-      assert.deepEqual((await one("checkout-stable", T.deployment)).inputs, deployment("checkout", "stable", "v1", 3));
-      assert.deepEqual((await one("checkout-canary", T.deployment)).inputs, deployment("checkout", "canary", "v2", replicas));
+      assert.deepEqual((await one("checkout-stable-deploy", T.deployment)).inputs, deployment("checkout", "stable", "v1", 3));
+      assert.deepEqual((await one("checkout-canary-deploy", T.deployment)).inputs, deployment("checkout", "canary", "v2", replicas));
       assert.deepEqual((await one("checkout-svc", T.service)).inputs, {
         apiVersion: "v1",
         kind: "Service",
         metadata: { name: "checkout", namespace: "default", labels: { app: "checkout" } },
-        spec: { selector: { app: "checkout" }, ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }] },
+        spec: { type: "ClusterIP", selector: { app: "checkout" }, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
       });
       assert.deepEqual((await one("checkout-dr", T.destinationRule)).inputs, {
         apiVersion: "networking.istio.io/v1",
@@ -168,14 +167,14 @@ describe("IstioCanary", () => {
       registered.map((r) => [r.type, r.name]),
       [
         [T.component, "cart"],
-        [T.deployment, "cart-stable"],
+        [T.deployment, "cart-stable-deploy"],
         [T.service, "cart-svc"],
         [T.destinationRule, "cart-dr"],
         [T.virtualService, "cart-vs"],
       ],
     );
     assert.equal(canary.canaryDeployment, undefined);
-    assert.deepEqual((await one("cart-stable", T.deployment)).inputs, deployment("cart", "stable", "v1", 3));
+    assert.deepEqual((await one("cart-stable-deploy", T.deployment)).inputs, deployment("cart", "stable", "v1", 3));
     assert.deepEqual((await one("cart-dr", T.destinationRule)).inputs.spec, {
       host: "cart",
       trafficPolicy: { outlierDetection: OUTLIER },
@@ -217,7 +216,7 @@ describe("IstioCanary", () => {
       hosts: ["checkout"],
       http: [{ name: "default", route: split("checkout", 100, 0), mirror: { host: "checkout", subset: "canary" }, mirrorPercentage: { value: 25 } }],
     });
-    assert.deepEqual((await one("checkout-canary", T.deployment)).inputs.spec.replicas, 1);
+    assert.deepEqual((await one("checkout-canary-deploy", T.deployment)).inputs.spec.replicas, 1);
     assertValidCrs(registered);
     assert.equal(await unwrap(canary.appliedCanaryWeight), 0);
   });
@@ -238,14 +237,14 @@ describe("IstioCanary", () => {
     });
     const registered = await tree("pay");
     const opts = { namespace: "shop", targetPort: 9000, healthPath: "/ready", resources };
-    assert.deepEqual((await one("pay-stable", T.deployment)).inputs, deployment("pay", "stable", "v1", 12, opts));
+    assert.deepEqual((await one("pay-stable-deploy", T.deployment)).inputs, deployment("pay", "stable", "v1", 12, opts));
     // ceil(12 × 10 / 100) = ceil(1.2) = 2
-    assert.deepEqual((await one("pay-canary", T.deployment)).inputs, deployment("pay", "canary", "v2", 2, opts));
+    assert.deepEqual((await one("pay-canary-deploy", T.deployment)).inputs, deployment("pay", "canary", "v2", 2, opts));
     assert.deepEqual((await one("pay-svc", T.service)).inputs, {
       apiVersion: "v1",
       kind: "Service",
       metadata: { name: "pay", namespace: "shop", labels: { app: "pay" } },
-      spec: { selector: { app: "pay" }, ports: [{ name: "http", port: 8000, targetPort: 9000, protocol: "TCP" }] },
+      spec: { type: "ClusterIP", selector: { app: "pay" }, ports: [{ name: "http", port: 8000, targetPort: "http", protocol: "TCP" }] },
     });
     assert.deepEqual((await one("pay-dr", T.destinationRule)).inputs.spec.trafficPolicy, { outlierDetection: { consecutive5xxErrors: 2, interval: "30s", baseEjectionTime: "30s", maxEjectionPercent: 100 } });
     assert.deepEqual((await one("pay-vs", T.virtualService)).inputs, {
@@ -263,8 +262,8 @@ describe("IstioCanary", () => {
     assert.deepEqual(
       await Promise.all([canary.stableDeployment, canary.canaryDeployment!, canary.service, canary.destinationRule, canary.virtualService].map((r) => unwrap(r.urn))),
       [
-        `${prefix}kubernetes:apps/v1:Deployment::checkout-stable`,
-        `${prefix}kubernetes:apps/v1:Deployment::checkout-canary`,
+        `${prefix}kubernetes:apps/v1:Deployment::checkout-stable-deploy`,
+        `${prefix}kubernetes:apps/v1:Deployment::checkout-canary-deploy`,
         `${prefix}kubernetes:core/v1:Service::checkout-svc`,
         `${prefix}kubernetes:networking.istio.io/v1:DestinationRule::checkout-dr`,
         `${prefix}kubernetes:networking.istio.io/v1:VirtualService::checkout-vs`,

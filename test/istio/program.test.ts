@@ -76,8 +76,8 @@ describe("program on istio", () => {
     const registered = await istioRegistrations();
     assert.deepEqual(registered.map((r) => `${r.type} ${r.name}`).sort(), [
       "canary:istio:IstioCanary checkout",
-      "kubernetes:apps/v1:Deployment checkout-canary",
-      "kubernetes:apps/v1:Deployment checkout-stable",
+      "kubernetes:apps/v1:Deployment checkout-canary-deploy",
+      "kubernetes:apps/v1:Deployment checkout-stable-deploy",
       "kubernetes:core/v1:Service checkout-svc",
       "kubernetes:networking.istio.io/v1:DestinationRule checkout-dr",
       "kubernetes:networking.istio.io/v1:VirtualService checkout-vs",
@@ -109,7 +109,7 @@ describe("program on istio", () => {
       ],
     });
     assert.deepEqual(
-      [byName("checkout-stable").spec.replicas, byName("checkout-canary").spec.replicas],
+      [byName("checkout-stable-deploy").spec.replicas, byName("checkout-canary-deploy").spec.replicas],
       [4, 1], // ceil(4 × 25 / 100) = 1
     );
     assert.deepEqual(crdErrors(byName("checkout-vs")), []);
@@ -137,7 +137,7 @@ describe("program on istio", () => {
     const registered = await istioRegistrations();
     assert.deepEqual(registered.map((r) => `${r.type} ${r.name}`).sort(), [
       "canary:istio:IstioCanary checkout",
-      "kubernetes:apps/v1:Deployment checkout-stable",
+      "kubernetes:apps/v1:Deployment checkout-stable-deploy",
       "kubernetes:core/v1:Service checkout-svc",
       "kubernetes:networking.istio.io/v1:DestinationRule checkout-dr",
       "kubernetes:networking.istio.io/v1:VirtualService checkout-vs",

@@ -1,6 +1,5 @@
 import * as assert from "node:assert/strict";
 import {
-  canaryReplicas,
   canaryWeightOf,
   DEFAULT_OUTLIER_DETECTION,
   DestinationRuleSpec,
@@ -271,35 +270,5 @@ describe("CRD validation catches a broken render", () => {
       `/spec/trafficPolicy/loadBalancer/consistentHash must match exactly one schema in oneOf {"passingSchemas":[1,2]}`,
       `/spec/trafficPolicy/outlierDetection/consecutive5xxErrors must be integer {"type":"integer"}`,
     ]);
-  });
-});
-
-describe("canaryReplicas", () => {
-  const table: Array<[number, number, number]> = [
-    // [stable replicas, canary weight, canary replicas]
-    [3, 0, 1],
-    [3, 1, 1],
-    [3, 5, 1],
-    [3, 34, 2],
-    [3, 50, 2],
-    [3, 67, 3],
-    [3, 100, 3],
-    [10, 10, 1],
-    [10, 11, 2],
-    [10, 50, 5],
-    [10, 99, 10],
-    [1, 100, 1],
-    [7, 100, 7],
-    [20, 5, 1],
-    [20, 6, 2],
-  ];
-  for (const [stable, weight, expected] of table) {
-    it(`${stable} stable at ${weight}% → ${expected}`, () => assert.equal(canaryReplicas(stable, weight), expected));
-  }
-
-  it("refuses a non-positive or fractional replica count and an out-of-range weight", () => {
-    assert.throws(() => canaryReplicas(0, 5), new IstioCanaryError("replicas must be a positive integer, got 0"));
-    assert.throws(() => canaryReplicas(2.5, 5), new IstioCanaryError("replicas must be a positive integer, got 2.5"));
-    assert.throws(() => canaryReplicas(3, 101), new RoutingError("canary weight must be an integer from 0 to 100, got 101"));
   });
 });

@@ -1,8 +1,8 @@
 import "../helpers/pulumi";
 import * as assert from "node:assert/strict";
+import { ComponentArgsError } from "../../components/kubernetes/workloads";
 import { LinkerdCanary, LinkerdCanaryArgs } from "../../components/linkerd/linkerdCanary";
 import { appliedCanaryPercent, renderTrafficSplit, TRAFFIC_SPLIT_API_VERSION } from "../../components/linkerd/trafficSplit";
-import { canaryReplicas, ComponentArgsError } from "../../components/linkerd/workloads";
 import { RoutingError, TrafficSpec } from "../../components/routing";
 import { CanaryConfigError, parseConfig } from "../../infra/config";
 import { program } from "../../infra/program";
@@ -64,8 +64,8 @@ function deployment(name: string, track: string, version: string, image: string,
               name: "checkout",
               image,
               ports: [{ name: "http", containerPort: 8080 }],
-              readinessProbe: { ...probe, periodSeconds: 5 },
-              livenessProbe: { ...probe, periodSeconds: 10, failureThreshold: 3 },
+              readinessProbe: { ...probe, periodSeconds: 5, failureThreshold: 3 },
+              livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
               resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
             },
           ],
@@ -130,20 +130,6 @@ describe("linkerd", () => {
     });
   });
 
-  describe("canaryReplicas", () => {
-    const table: Array<[number, number, number]> = [
-      [3, 0, 1],
-      [3, 5, 1],
-      [3, 50, 2],
-      [3, 100, 3],
-      [10, 15, 2],
-      [10, 100, 10],
-    ];
-    for (const [stable, weight, expected] of table) {
-      it(`gives ${expected} canary replicas for ${stable} stable at ${weight}%`, () => assert.equal(canaryReplicas(stable, weight), expected));
-    }
-  });
-
   describe("LinkerdCanary", () => {
     const table: Array<[number, number, number, number]> = [
       // weight, stable units, canary units, canary replicas
@@ -162,9 +148,9 @@ describe("linkerd", () => {
         assert.deepEqual(
           (await registrationsOf(SERVICE)).sort((a, b) => a.name.localeCompare(b.name)).map((r) => [r.name, r.inputs]),
           [
-            ["checkout-apex-svc", service("checkout", { app: "checkout" })],
             ["checkout-canary-svc", service("checkout-canary", { app: "checkout", track: "canary" })],
             ["checkout-stable-svc", service("checkout-stable", { app: "checkout", track: "stable" })],
+            ["checkout-svc", service("checkout", { app: "checkout" })],
           ],
         );
         const deployments = (await registrationsOf(DEPLOYMENT)).sort((a, b) => b.name.localeCompare(a.name));
@@ -206,7 +192,7 @@ describe("linkerd", () => {
       assert.equal(await unwrap(c.appliedCanaryWeight), 0);
       assert.equal(c.canaryService, undefined);
       assert.equal(c.canaryDeployment, undefined);
-      assert.deepEqual((await registrationsOf(SERVICE)).map((r) => r.name).sort(), ["checkout-apex-svc", "checkout-stable-svc"]);
+      assert.deepEqual((await registrationsOf(SERVICE)).map((r) => r.name).sort(), ["checkout-stable-svc", "checkout-svc"]);
       assert.deepEqual((await registrationsOf(DEPLOYMENT)).map((r) => r.name), ["checkout-stable-deploy"]);
       const [split] = await registrationsOf(TRAFFIC_SPLIT);
       assert.deepEqual(split!.inputs.spec, { service: "checkout", backends: [{ service: "checkout-stable", weight: 1000 }] });
@@ -224,6 +210,11 @@ describe("linkerd", () => {
         () => new LinkerdCanary("checkout", { ...args(0), traffic: traffic(0, false) }),
         new ComponentArgsError("canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is false)"),
       );
+      assert.deepEqual(await registrations(), []);
+    });
+
+    it("refuses a fractional replica count before registering anything", async () => {
+      assert.throws(() => new LinkerdCanary("checkout", { ...args(5), replicas: 2.5 }), new ComponentArgsError("replicas must be a positive integer, got 2.5"));
       assert.deepEqual(await registrations(), []);
     });
 
