@@ -150,8 +150,11 @@ export interface Sandbox {
   injectFault(role: Role, fault: FaultSpec): Promise<Fault>;
   /** Clears an instance's fault. */
   clearFault(role: Role): Promise<void>;
-  /** Starts an instance again (after a crash or to simulate a deploy) and waits until it is healthy. */
-  restartApp(role: Role): Promise<void>;
+  /**
+   * Starts an instance again (after a crash, or to simulate a deploy) and waits until it is
+   * healthy. `fault` is applied from the first request (e.g. a slow start after the restart).
+   */
+  restartApp(role: Role, fault?: FaultSpec): Promise<void>;
   /** Which managed processes are alive. */
   processStatus(): Record<string, boolean>;
   /** Stops every process (whole process groups) and removes the working directory it created. */
@@ -300,10 +303,11 @@ class SandboxHandle implements Sandbox {
     if (!res.ok) throw new SandboxError(`${role}: clearing the fault failed with HTTP ${res.status}`);
   }
 
-  async restartApp(role: Role): Promise<void> {
+  async restartApp(role: Role, fault?: FaultSpec): Promise<void> {
+    if (fault) parseFault(fault);
     const old = this.state.processes.find((p) => p.name === role);
     if (old && isGroupAlive(old.pid)) await stopGroups([old]);
-    const child = spawnApp(role, this.state.versions[role], this.state.ports[role], this.state.dir);
+    const child = spawnApp(role, this.state.versions[role], this.state.ports[role], this.state.dir, fault);
     this.addProcess({ name: role, pid: child.pid, logFile: child.logFile }, child);
     await waitApp(role, this.state.ports[role], child, 15_000);
   }
@@ -339,8 +343,9 @@ class SandboxHandle implements Sandbox {
   }
 }
 
-function spawnApp(role: Role, version: string, port: number, dir: string): GroupChild {
+function spawnApp(role: Role, version: string, port: number, dir: string, fault?: FaultSpec): GroupChild {
   const args = ["--require", require.resolve("tsx/cjs"), APP_ENTRY, "--version", version, "--port", String(port), "--host", HOST];
+  if (fault) args.push("--fault", JSON.stringify(fault));
   return spawnGroup(role, process.execPath, args, { logFile: path.join(dir, "logs", `${role}.log`), cwd: PROJECT_ROOT });
 }
 

@@ -11,6 +11,8 @@ import { assertAllDead, assertBinomial } from "./helpers";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => Date.now() / 1000;
+/** A time after which Prometheus has scraped everything sent so far: idle for 1.5 intervals. */
+const settled = async () => (await sleep(1500 * SCRAPE_S), now());
 const SCRAPE_S = 1;
 
 /** `query` (one series per `by` label value) at `time`, as a map label value → number. */
@@ -51,8 +53,7 @@ describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function 
   });
 
   it("Prometheus's counts match the load generator's within one scrape interval, and exactly once settled", async () => {
-    await sleep(1500); // idle for more than one scrape, so the baseline is the settled value
-    const tBase = now();
+    const tBase = await settled();
     const base = await byLabel(prom(), REQUESTS, "version", tBase);
     const haproxyQuery = 'sum by (server) (haproxy_server_http_responses_total{proxy="be_default"})';
     const haproxyBase = await byLabel(prom(), haproxyQuery, "server", tBase);
@@ -62,8 +63,8 @@ describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function 
     await sleep(2500 * SCRAPE_S);
 
     // Settled: every request the load generator saw is counted, no more, no fewer.
-    const settled = minus(await byLabel(prom(), REQUESTS, "version", now()), base);
-    assert.deepEqual(settled, r.all.byVersion);
+    const counted = minus(await byLabel(prom(), REQUESTS, "version", now()), base);
+    assert.deepEqual(counted, r.all.byVersion);
     const haproxySettled = minus(await byLabel(prom(), haproxyQuery, "server", now()), haproxyBase);
     assert.deepEqual(haproxySettled, { stable: r.all.byVersion.v1, canary: r.all.byVersion.v2 });
 
@@ -85,7 +86,7 @@ describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function 
   });
 
   it("an injected error rate shows up at that rate in the responses and, exactly, in Prometheus", async () => {
-    const tBase = now();
+    const tBase = await settled();
     const errors = 'sum by (version, code) (http_requests_total{job="app"})';
     const before = await queryInstant(prom(), errors, tBase);
     await s().injectFault("canary", { errorRate: 0.2 });
@@ -108,11 +109,27 @@ describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function 
     );
   });
 
+  it("a fault injected mid-run applies from that moment on", async () => {
+    const load = runLoad({ url: s().urls.traffic, rps: 300, durationSeconds: 3, keepRecords: true });
+    await sleep(1500);
+    const issued = performance.timeOrigin + performance.now();
+    await s().injectFault("canary", { errorRate: 1 });
+    const applied = performance.timeOrigin + performance.now();
+    const r = await load;
+    await s().clearFault("canary");
+    const canary = (r.records as RequestRecord[]).filter((x) => x.version === "v2");
+    const beforeFault = canary.filter((x) => (x.appReceivedAt as number) < issued);
+    const afterFault = canary.filter((x) => (x.appReceivedAt as number) > applied);
+    assert.ok(beforeFault.length > 100 && afterFault.length > 100, `${beforeFault.length} before, ${afterFault.length} after`);
+    assert.deepEqual([...new Set(beforeFault.map((x) => x.status))], [200]);
+    assert.deepEqual([...new Set(afterFault.map((x) => x.status))], [500]);
+  });
+
   it("injected latency moves the canary's histogram and not stable's", async () => {
     const bucket = (version: string, le: string) => `sum(http_request_duration_seconds_bucket{job="app",version="${version}",le="${le}"})`;
     const count = (version: string) => `sum(http_request_duration_seconds_count{job="app",version="${version}"})`;
     const value = async (q: string, t: number) => (await queryInstant(prom(), q, t))[0]?.value ?? 0;
-    const tBase = now();
+    const tBase = await settled();
     const base = { v2fast: await value(bucket("v2", "0.25"), tBase), v2all: await value(count("v2"), tBase), v1fast: await value(bucket("v1", "0.25"), tBase), v1all: await value(count("v1"), tBase) };
     await s().injectFault("canary", { latency: { kind: "fixed", ms: 300 } });
     const r = await runLoad({ url: s().urls.traffic, rps: 200, durationSeconds: 2, keepRecords: true });
@@ -138,8 +155,12 @@ describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function 
     const down = await runLoad({ url: s().urls.traffic, rps: 200, durationSeconds: 1 });
     assert.deepEqual(down.all.byVersionStatus, { v1: { "200": 200 } });
 
-    await s().restartApp("canary");
+    // Restarted with a slow start: the first requests after the restart are slower.
+    await s().restartApp("canary", { slowStart: { ms: 200, durationMs: 60_000 } });
     assert.notEqual(s().pids.canary, oldPid);
+    const fault = (await (await fetch(`${s().urls.canary}admin/fault`)).json()) as { fault: unknown };
+    assert.deepEqual(fault.fault, { errorRate: 0, errorStatus: 500, slowStart: { ms: 200, durationMs: 60_000 } });
+    await s().clearFault("canary");
     await until("HAProxy marking the canary up", async () => (await s().readWeights()).every((w) => w.canaryUp), 5000);
     const up = await runLoad({ url: s().urls.traffic, rps: 200, durationSeconds: 1 });
     assert.deepEqual(up.all.byStatus, { "200": 200 });
