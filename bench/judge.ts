@@ -12,7 +12,7 @@
  * promote before the rollback counts as a miss.
  */
 import { wilsonInterval } from "../automation/analysis/evidence";
-import { ArgoLike, BenchJudge, FlaggerLike, KayentaLike, OurJudge } from "./judge/judges";
+import { ArgoLike, BenchJudge, FlaggerLike, KayentaLike, OUR_CONFIG, OurJudge } from "./judge/judges";
 import { Rng } from "./judge/random";
 import { SCENARIOS, simulateRun } from "./judge/simulator";
 
@@ -65,7 +65,14 @@ interface Result {
 
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
-  const judges: BenchJudge[] = [new OurJudge(), new FlaggerLike(), new ArgoLike(), new KayentaLike()];
+  // The second configuration shows the one dial that trades false rollbacks for speed.
+  const judges: BenchJudge[] = [
+    new OurJudge(),
+    new OurJudge({ ...OUR_CONFIG, alpha: 0.002 }, "ours(alpha=0.002)"),
+    new FlaggerLike(),
+    new ArgoLike(),
+    new KayentaLike(),
+  ];
   const results: Result[] = [];
   const started = Date.now();
   SCENARIOS.forEach((scenario, si) => {

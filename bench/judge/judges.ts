@@ -255,11 +255,13 @@ export const OUR_CONFIG: JudgeConfigInput = {
 
 /** Our judge behind the benchmark interface. */
 export class OurJudge implements BenchJudge {
-  readonly name = "ours";
   private readonly judge: Judge;
   private state!: JudgeState;
   private step = 0;
-  constructor(config: JudgeConfigInput = OUR_CONFIG) {
+  constructor(
+    config: JudgeConfigInput = OUR_CONFIG,
+    readonly name = "ours",
+  ) {
     this.judge = new Judge(config);
     this.reset();
   }
