@@ -144,8 +144,10 @@ export class ArgoLike implements BenchJudge {
 /** Number of pairwise differences x_i − y_j ≤ v (both sorted ascending). */
 function countAtMost(x: readonly number[], y: readonly number[], v: number): number {
   let count = 0;
-  let j = y.length; // y[j..] are the ones with x_i − y ≤ v, i.e. y ≥ x_i − v
-  for (let i = 0; i < x.length; i++) {
+  // y[j..] are the y with x_i − y ≤ v, i.e. y ≥ x_i − v. Walking x from the largest down
+  // lowers x_i − v, so that suffix only grows and one pointer suffices.
+  let j = y.length;
+  for (let i = x.length - 1; i >= 0; i--) {
     while (j > 0 && y[j - 1] >= x[i] - v) j--;
     count += y.length - j;
   }
