@@ -95,6 +95,8 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
     // A few requests to each version first, so both have counter series before the first
     // reading (a version without series is missing data, not "no traffic").
     await runLoad({ url: sandbox.urls.traffic, rps: 20, durationSeconds: 0.5, shares: [{ name: "override", match: { kind: "header", name: "x-canary", value: "true" }, share: 0.5 }] });
+    // …and scraped (every second), so they are in the counters' starting values.
+    await new Promise((r) => setTimeout(r, 2500));
     const rps = o.rps ?? 200;
     const load =
       rps > 0
