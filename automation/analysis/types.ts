@@ -108,13 +108,18 @@ export interface RelativeMetricReport {
   /** Maximum-likelihood estimate of the canary/baseline rate ratio ψ (grid resolution). */
   readonly ratio: number;
   /**
-   * Lower bound of the always-valid confidence sequence on ψ at level 1 − alpha (0 when
-   * nothing is excluded yet). Always canary/baseline, whatever the direction.
+   * Bounds of the always-valid confidence sequence on ψ, canary/baseline, strict
+   * (ratioLower < ψ < ratioUpper): 0 and Infinity until something is excluded. The bound on
+   * the bad side (lower for higherIsWorse, upper for lowerIsWorse) is at level 1 − alpha
+   * share, the other at 1 − promoteAlpha. Computed from the uncapped tempered likelihood.
    */
   readonly ratioLower: number;
-  /** Upper bound at level 1 − promoteAlpha (`Infinity` when nothing is excluded yet). */
   readonly ratioUpper: number;
-  /** E-value against "the canary is no worse than the margin"; rollback at `rollbackThreshold`. */
+  /**
+   * Rollback e-value against "the canary is no worse than the margin": the mixture of
+   * tempered likelihood ratios, each tick's contribution capped (tickEvidenceCap). Rollback
+   * at `rollbackThreshold`.
+   */
   readonly eValue: number;
   /** 1 / (this metric's share of alpha). */
   readonly rollbackThreshold: number;
