@@ -115,6 +115,9 @@ export function balanceLines(stickiness: Stickiness): string[] {
  * route, a stats frontend with the Prometheus exporter, and an admin-level runtime API socket.
  */
 export function renderHaproxyConfig(spec: TrafficSpec, ports: HaproxyPorts, options: HaproxyRenderOptions): string {
+  // Refused rather than silently dropped: HAProxy 2.6 cannot copy requests without an
+  // external SPOE mirroring agent, which the sandbox does not run.
+  if ((spec.mirrorPercent ?? 0) > 0) throw new HaproxyConfigError(`mirrorPercent: request mirroring is not supported by the sandbox's HAProxy, got ${spec.mirrorPercent}`);
   const host = options.host ?? "127.0.0.1";
   const health = options.healthCheck === undefined ? { path: "/health", intervalMs: 500 } : options.healthCheck;
   const routes = buildRoutes(spec);

@@ -144,12 +144,13 @@ backend be_default
     assert.ok(!lines(cfg).some((l) => l.includes("httpchk") || l.includes("check inter")));
   });
 
-  describe("refuses names and values HAProxy would misparse", () => {
+  describe("refuses what HAProxy would misparse or cannot do", () => {
     const table: Array<[what: string, over: Partial<TrafficSpec>, message: string]> = [
       ["header name with a space", { override: { kind: "header", name: "x canary", value: "1" } }, 'route override: header name "x canary" has characters HAProxy cannot match safely'],
       ["cookie name with a parenthesis", { segments: [{ name: "b", match: { kind: "cookie", name: "a)b", value: "1" }, weight: 5 }] }, 'route b: cookie name "a)b" has characters HAProxy cannot match safely'],
       ["value with a single quote", { override: { kind: "header", name: "x-canary", value: "it's" } }, 'route override: value "it\'s" must be non-empty without single quotes or control characters'],
       ["value with a newline", { override: { kind: "header", name: "x-canary", value: "a\nb" } }, 'route override: value "a\\nb" must be non-empty without single quotes or control characters'],
+      ["mirroring", { mirrorPercent: 10 }, "mirrorPercent: request mirroring is not supported by the sandbox's HAProxy, got 10"],
       ["stickiness key with a comma", { stickiness: { enabled: true, durationSeconds: 1, hashKey: { kind: "header", name: "a,b" } } }, 'stickiness.hashKey: header name "a,b" has characters HAProxy cannot match safely'],
     ];
     for (const [what, over, message] of table) {
