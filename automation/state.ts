@@ -211,7 +211,9 @@ export function transition(record: RolloutRecord, event: RolloutEvent): RolloutR
 
 /** `Progressing(step 1, weight 25)` and the like, for messages and status lines. */
 export function describe(record: Pick<RolloutRecord, "phase" | "step">): string {
-  return record.step && record.phase !== "Idle" && record.phase !== "Initializing" ? `${record.phase}(step ${record.step.index}, weight ${record.step.weight})` : record.phase;
+  // A finished promotion has no step left in force (everything is on the new version).
+  const withStep = record.step && record.phase !== "Idle" && record.phase !== "Initializing" && record.phase !== "Succeeded";
+  return withStep ? `${record.phase}(step ${record.step!.index}, weight ${record.step!.weight})` : record.phase;
 }
 
 /** Thrown when a stored record cannot be read back. */
