@@ -17,7 +17,6 @@ import { Segment, TrafficSpec } from "../components/routing";
 import { FaultSpec } from "./app/faults";
 import { MatchShare, runLoad } from "./loadgen";
 import { attachSandbox, readState, Role, RouteWeights, Sandbox, SandboxError, startSandbox } from "./sandbox";
-import { isAlive } from "./process";
 
 const DEFAULT_STATE = path.resolve(__dirname, "..", ".sandbox", "state.json");
 
@@ -98,7 +97,7 @@ program
   .action(async (o: { weight: number; sticky?: TrafficSpec["stickiness"]; segment?: Segment[]; override: boolean; traffic?: string; prometheus: boolean; foreground?: boolean }) => {
     const file = stateFile();
     const existing = readState(file);
-    if (existing && existing.processes.some((p) => isAlive(p.pid))) throw new SandboxError(`a sandbox is already up (${file}); run \`npm run sandbox -- down\` first`);
+    if (existing && Object.values(attachSandbox(file).processStatus()).some(Boolean)) throw new SandboxError(`a sandbox is already up (${file}); run \`npm run sandbox -- down\` first`);
     const base: Partial<TrafficSpec> = o.traffic ? (parseYaml(fs.readFileSync(o.traffic, "utf8")) as Partial<TrafficSpec>) : {};
     const traffic: Partial<TrafficSpec> = {
       ...base,

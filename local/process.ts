@@ -45,6 +45,8 @@ export interface GroupChild {
   readonly pid: number;
   readonly child: ChildProcess;
   readonly logFile: string;
+  /** The command line it was started with (argv[0] first), to recognise it later. */
+  readonly argv: readonly string[];
   /** Resolves when the process exits. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Set once the process has exited. */
@@ -66,6 +68,7 @@ export function spawnGroup(name: string, command: string, args: readonly string[
     pid: child.pid,
     child,
     logFile: opts.logFile,
+    argv: [command, ...args],
     exited: new Promise((resolve) => {
       child.once("exit", (code, signal) => {
         handle.exit = { code, signal };
@@ -98,6 +101,23 @@ export function isAlive(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/**
+ * Whether process `pid` still runs the command line `argv` — so that a stale state file can
+ * never make `down` signal an unrelated process that reused the pid. True when /proc cannot
+ * tell (the caller then falls back to the pid alone).
+ */
+export function runsCommand(pid: number, argv: readonly string[] | undefined): boolean {
+  if (!argv) return true;
+  let cmdline: string;
+  try {
+    cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== "ENOENT";
+  }
+  // A zombie's cmdline is empty; it counts as not running anything.
+  return cmdline === `${argv.join("\0")}\0`;
 }
 
 /** Whether any live (non-zombie) process remains in process group `pgid`. */

@@ -16,7 +16,7 @@ import { backendFor, renderHaproxyConfig, SERVERS } from "./haproxy/config";
 import { HaproxyRuntimeError, setServerWeights, showServersState, ServerState } from "./haproxy/runtime";
 import { renderPrometheusConfig } from "./prometheus/config";
 import { queryInstant } from "./prometheus/query";
-import { freePorts, GroupChild, httpGet, isAlive, isGroupAlive, runBounded, SandboxError, signalGroup, spawnGroup, stopGroups, waitReady } from "./process";
+import { freePorts, GroupChild, httpGet, isAlive, isGroupAlive, runBounded, runsCommand, SandboxError, signalGroup, spawnGroup, stopGroups, waitReady } from "./process";
 
 export { SandboxError } from "./process";
 
@@ -94,6 +94,8 @@ export interface ProcessInfo {
   /** Process id and process-group id. */
   readonly pid: number;
   readonly logFile: string;
+  /** The command line it was started with; a pid running anything else is not ours. */
+  readonly argv?: readonly string[];
 }
 
 /** Everything another process needs to control a running sandbox. */
@@ -305,20 +307,29 @@ class SandboxHandle implements Sandbox {
 
   async restartApp(role: Role, fault?: FaultSpec): Promise<void> {
     if (fault) parseFault(fault);
-    const old = this.state.processes.find((p) => p.name === role);
-    if (old && isGroupAlive(old.pid)) await stopGroups([old]);
+    const old = this.signalable().find((p) => p.name === role);
+    if (old) await stopGroups([old]);
     const child = spawnApp(role, this.state.versions[role], this.state.ports[role], this.state.dir, fault);
-    this.addProcess({ name: role, pid: child.pid, logFile: child.logFile }, child);
+    this.addProcess({ name: role, pid: child.pid, logFile: child.logFile, argv: child.argv }, child);
     await waitApp(role, this.state.ports[role], child, 15_000);
   }
 
   processStatus(): Record<string, boolean> {
-    return Object.fromEntries(this.state.processes.map((p) => [p.name, isAlive(p.pid)]));
+    return Object.fromEntries(this.state.processes.map((p) => [p.name, isAlive(p.pid) && runsCommand(p.pid, p.argv)]));
+  }
+
+  /**
+   * The processes to signal: ours by pid and command line. A process that already exited (or
+   * whose pid now runs something else) is left alone; its group is still signalled when the
+   * leader is gone but members of the group remain.
+   */
+  private signalable(): ProcessInfo[] {
+    return this.state.processes.filter((p) => (isAlive(p.pid) ? runsCommand(p.pid, p.argv) : isGroupAlive(p.pid)));
   }
 
   /** SIGKILLs every group synchronously (the `exit` hook: nothing async can run there). */
   killNow(): void {
-    for (const p of this.state.processes) signalGroup(p.pid, "SIGKILL");
+    for (const p of this.signalable()) signalGroup(p.pid, "SIGKILL");
     if (this.state.ownsDir) fs.rmSync(this.state.dir, { recursive: true, force: true });
     if (this.stateFile) fs.rmSync(this.stateFile, { force: true });
   }
@@ -327,7 +338,7 @@ class SandboxHandle implements Sandbox {
     if (this.stopped) return;
     this.stopped = true;
     try {
-      const left = await stopGroups(this.state.processes);
+      const left = await stopGroups(this.signalable());
       const timeout = new Promise((r) => setTimeout(r, 2000).unref());
       await Promise.race([Promise.all([...this.children.values()].map((c) => c.exited)), timeout]);
       if (left.length > 0) throw new SandboxError(`could not stop ${left.join(", ")} (pids ${this.state.processes.filter((p) => left.includes(p.name)).map((p) => p.pid).join(", ")})`);
@@ -400,7 +411,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const state: SandboxState = { format: 1, createdAt: new Date().toISOString(), dir, ownsDir, socketPath, ports, urls, versions, traffic, processes: [] };
   const handle = new SandboxHandle(state, options.stateFile);
   track(handle);
-  const started = (c: GroupChild): GroupChild => (handle.addProcess({ name: c.name, pid: c.pid, logFile: c.logFile }, c), c);
+  const started = (c: GroupChild): GroupChild => (handle.addProcess({ name: c.name, pid: c.pid, logFile: c.logFile, argv: c.argv }, c), c);
   try {
     const apps = (["stable", "canary"] as const).map((role) => ({ role, child: started(spawnApp(role, versions[role], ports[role], dir)) }));
     let promChild: GroupChild | undefined;

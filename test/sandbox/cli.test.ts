@@ -104,6 +104,33 @@ describe("sandbox CLI and process lifecycle", function () {
     assert.equal(fs.existsSync(state), false);
   });
 
+  it("a stale state file never makes down signal a process that reused a pid", async () => {
+    const stranger = spawn("sleep", ["30"], { detached: true, stdio: "ignore" });
+    const exited = new Promise((r) => stranger.once("exit", r));
+    try {
+      const pid = stranger.pid as number;
+      fs.writeFileSync(
+        state,
+        JSON.stringify({
+          format: 1, createdAt: new Date().toISOString(), dir: path.join(dir, "gone"), ownsDir: false, socketPath: path.join(dir, "gone.sock"),
+          ports: { frontend: 1, stats: 2, stable: 3, canary: 4 }, urls: {}, versions: { stable: "v1", canary: "v2" },
+          traffic: { hasCanary: true, canaryWeight: 0, segments: [], stickiness: { enabled: false, durationSeconds: 1, hashKey: { kind: "header", name: "x-user-id" } } },
+          processes: [{ name: "haproxy", pid, logFile: "/dev/null", argv: ["/usr/sbin/haproxy", "-db", "-f", path.join(dir, "gone", "haproxy.cfg")] }],
+        }),
+      );
+      const status = await cli(state, ["status", "--json"]);
+      assert.equal(status.code, 1);
+      assert.deepEqual((JSON.parse(status.stdout) as { processes: unknown }).processes, { haproxy: false });
+      const down = await cli(state, ["down"]);
+      assert.equal(down.code, 0, down.stderr);
+      process.kill(pid, 0); // throws if down killed it
+      assert.equal(fs.existsSync(state), false);
+    } finally {
+      stranger.kill("SIGKILL");
+      await exited;
+    }
+  });
+
   it("a config HAProxy rejects fails with HAProxy's own message and the cited lines, before anything starts", async () => {
     const token = `v-bad-${process.pid}`;
     const tempDirs = () => fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("canary-sandbox-")).sort();
