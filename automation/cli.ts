@@ -274,16 +274,33 @@ async function rollout(o: RolloutFlags): Promise<number> {
     store = new FileRecordStore(recordFile(o));
   }
 
-  const result = await runRollout({
-    plan,
-    version: o.version,
-    image: o.image,
-    target,
-    store,
-    metrics: (versions) => metricsFromPlan(plan, { ...defaults, ...versions }),
-    report: (e) => renderer.event(e),
-    dryRun,
-  });
+  // A cancelled pipeline job (SIGTERM) or Ctrl-C rolls back rather than leaving the canary at
+  // its weight with an unfinished record; a second signal exits at once.
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupt.signal.aborted) process.exit(signal === "SIGINT" ? 130 : 143);
+    renderer.event({ kind: "log", line: `${signal}: rolling back (send it again to exit at once)` });
+    interrupt.abort(signal);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let result;
+  try {
+    result = await runRollout({
+      plan,
+      version: o.version,
+      image: o.image,
+      target,
+      store,
+      metrics: (versions) => metricsFromPlan(plan, { ...defaults, ...versions }),
+      report: (e) => renderer.event(e),
+      dryRun,
+      interrupt: interrupt.signal,
+    });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
   const code = OUTCOME_EXIT[result.outcome];
   if (mode === "json") {
     process.stdout.write(`${JSON.stringify({ event: "result", outcome: result.outcome, exitCode: code, reason: result.reason, rollout: result.record.id, phase: result.record.phase })}\n`);

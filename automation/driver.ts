@@ -152,6 +152,12 @@ export interface RolloutOptions {
   readonly dryRun?: boolean;
   /** The rollout id. Defaults to one built from the start time. */
   readonly id?: string;
+  /**
+   * Aborting it (the CLI does on SIGINT/SIGTERM, e.g. a cancelled pipeline job) rolls the
+   * rollout back at the next safe point: before the next target action, or at once while
+   * waiting for a tick. A target operation under way is never cut short.
+   */
+  readonly interrupt?: AbortSignal;
 }
 
 /** Raised inside the loop to leave it for the rollback path. */
@@ -236,9 +242,22 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     await o.store.save(record);
     report({ kind: "transition", record, entry: record.history[record.history.length - 1] });
   };
+  const checkInterrupt = (): void => {
+    if (o.interrupt?.aborted) throw new RollbackSignal("operator", `interrupted (${String(o.interrupt.reason ?? "aborted")})`);
+  };
   const act = async <T>(message: string, f: () => Promise<T>): Promise<T> => {
+    checkInterrupt();
     report({ kind: "action", message });
     return f();
+  };
+  /** Waits for the next tick, returning early when interrupted. */
+  const sleep = async (ms: number): Promise<void> => {
+    const interrupt = o.interrupt;
+    if (!interrupt) return clock.sleep(ms);
+    let onAbort: (() => void) | undefined;
+    await Promise.race([clock.sleep(ms), new Promise<void>((resolve) => interrupt.addEventListener("abort", (onAbort = () => resolve()), { once: true }))]);
+    if (onAbort) interrupt.removeEventListener("abort", onAbort);
+    checkInterrupt();
   };
 
   await apply({ type: "start", at: iso(), reason: `rollout of ${o.version} (${o.image}) through ${plan.steps.map((s) => s.weight).join(" → ")}`, evidence: { snapshotOf: snapshot.type } });
@@ -272,7 +291,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       analysis.beginStep({ index: i, startedAt: startedAt / 1000, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds });
       let heldInconclusive = false;
       for (;;) {
-        await clock.sleep(plan.tickSeconds * 1000);
+        await sleep(plan.tickSeconds * 1000);
         const verdict = analysis.tick(await measure());
         record = { ...record, lastVerdict: summarize(verdict), judge: analysis.state() };
         await o.store.save(record);
@@ -308,7 +327,9 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       report({ kind: "log", line: `cannot record the rollback: ${errorMessage(e)}` });
     }
     try {
-      await act(`roll back (${plan.rollback.mode})`, () => o.target.rollback(snapshot as TargetSnapshot, plan.rollback.mode));
+      // Not through act(): an interrupt must not stop the rollback it asked for.
+      report({ kind: "action", message: `roll back (${plan.rollback.mode})` });
+      await o.target.rollback(snapshot as TargetSnapshot, plan.rollback.mode);
     } catch (e) {
       const message = e instanceof RestoreError ? e.message : `rollback failed: ${errorMessage(e)}`;
       await apply({ type: "rollbackFailed", at: iso(), reason: message, evidence: { error: message } });

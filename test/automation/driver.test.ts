@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { Decision } from "../../automation/analysis/types";
+import { Decision, TickMeasurement } from "../../automation/analysis/types";
 import { DriverEvent, runRollout } from "../../automation/driver";
 import { parsePlan, Plan } from "../../automation/plan";
 import { MemoryRecordStore } from "../../automation/record/memory";
@@ -28,14 +28,14 @@ function render(e: DriverEvent): string {
   }
 }
 
-async function run(script: Decision[][], opts: { plan?: Plan; target?: FakeTarget; store?: MemoryRecordStore; dryRun?: boolean } = {}) {
+async function run(script: Decision[][], opts: { plan?: Plan; target?: FakeTarget; store?: MemoryRecordStore; dryRun?: boolean; onEvent?: (e: DriverEvent) => void; interrupt?: AbortSignal } = {}) {
   const clock = new FakeClock();
   const target = opts.target ?? new FakeTarget();
   const store = opts.store ?? new MemoryRecordStore();
   const analysis = new ScriptedAnalysis(script);
   const metrics = new FakeMetrics();
   const events: string[] = [];
-  const result = await runRollout({ plan: opts.plan ?? PLAN, version: "v2", image: "app:v2", target, store, metrics, analysis, clock, report: (e) => events.push(render(e)), id: "r1", dryRun: opts.dryRun });
+  const result = await runRollout({ plan: opts.plan ?? PLAN, version: "v2", image: "app:v2", target, store, metrics, analysis, clock, report: (e) => (events.push(render(e)), opts.onEvent?.(e)), id: "r1", dryRun: opts.dryRun, interrupt: opts.interrupt });
   return { result, events, target, store, analysis, metrics, clock };
 }
 
@@ -203,5 +203,66 @@ describe("driver", () => {
     assert.equal(store.saved.length, 0);
     assert.equal(metrics.reads, 0);
     assert.equal(result.record.phase, "Succeeded");
+  });
+
+  it("an interrupt (SIGTERM) while waiting for a tick rolls back at once, as the operator's decision", async () => {
+    const interrupt = new AbortController();
+    let ticks = 0;
+    const onEvent = (e: DriverEvent): void => {
+      if (e.kind === "tick" && ++ticks === 2) interrupt.abort("SIGTERM");
+    };
+    const { result, events, target, store } = await run([["continue"]], { onEvent, interrupt: interrupt.signal });
+    assert.equal(result.outcome, "rolledBack");
+    assert.deepEqual(events.slice(5), [
+      "Initializing → Progressing [0@5]: canary deployed; first step at weight 5",
+      "tick continue at 10s",
+      "tick continue at 20s",
+      "Progressing → RollingBack [0@5]: interrupted (SIGTERM)",
+      "action roll back (keepCanary)",
+      "RollingBack → RolledBack [0@5]: restored the snapshot; canary kept at weight 0",
+    ]);
+    assert.deepEqual(target.calls.slice(-2), ["rollback:keepCanary", "verify"]);
+    assert.equal(store.saved[store.saved.length - 1].history[2].trigger, "operator");
+  });
+
+  describe("with the real judge", () => {
+    /** Ticks of fixed counts: `canary` and `baseline` are [requests, errors] per tick. */
+    class CountsMetrics {
+      private last?: number;
+      constructor(
+        private readonly canary: [number, number],
+        private readonly baseline: [number, number],
+      ) {}
+      async measure(at: number): Promise<TickMeasurement> {
+        const start = this.last;
+        this.last = at;
+        if (start === undefined) return { kind: "priming", end: at };
+        return { kind: "ok", start, end: at, canary: { requests: this.canary[0], errors: this.canary[1] }, baseline: { requests: this.baseline[0], errors: this.baseline[1] } };
+      }
+    }
+    const plan = parsePlan("steps: [{weight: 5, minDuration: 20s}, {weight: 50, minDuration: 20s}, {weight: 100}]\ntick: 10s");
+    const go = (metrics: CountsMetrics) =>
+      runRollout({ plan, version: "v2", image: "app:v2", target: new FakeTarget(), store: new MemoryRecordStore(), metrics, clock: new FakeClock(), id: "r1" });
+
+    it("promotes a clean canary once the evidence allows it", async () => {
+      const r = await go(new CountsMetrics([1500, 0], [15000, 15]));
+      assert.equal(r.outcome, "promoted");
+      assert.deepEqual(r.record.history.map((h) => h.type), ["start", "advance", "advance", "promote", "complete"]);
+      assert.match(r.record.history[3].reason, /^step 1 passed: all metrics within allowed ratios/);
+      assert.equal((r.record.judge as { schema: number }).schema, 1, "the judge's state is kept in the record");
+    });
+
+    it("rolls back a canary failing 10% of its requests as soon as the guardrail's bound is over 5%", async () => {
+      const r = await go(new CountsMetrics([200, 20], [3800, 4]));
+      assert.equal(r.outcome, "rolledBack");
+      assert.match(r.reason, /^guardrail errorRate: canary bad fraction ≥ [\d.]+% \(observed 10\.00% of 400 requests\) exceeds limit 5\.00%$/);
+      const rollback = r.record.history[2];
+      // 20 errors of 200 cannot yet exclude 5%; 40 of 400 do, on the second tick.
+      assert.equal(rollback.at, "2026-01-01T00:00:20.000Z");
+      assert.deepEqual((rollback.evidence as { guardrails: { name: string; status: string }[] }).guardrails.map((g) => [g.name, g.status]), [
+        ["errorRate", "breached"],
+        ["successRate", "breached"],
+      ]);
+    });
   });
 });
