@@ -83,6 +83,25 @@ describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function 
       }
     }
     assert.equal(checked, 14);
+
+    // Sharper, at each sample's own scrape time ts (PromQL timestamp()): the counter counted
+    // every response the load generator had received by ts, and nothing sent after ts (plus
+    // the few ms between the scrape starting and the instance rendering its metrics).
+    const series = 'http_requests_total{job="app",code="200"}';
+    for (let t = t0 + 0.75; t < t0 + 4; t += 0.5) {
+      const values = await queryInstant(prom(), series, t);
+      const stamps = await queryInstant(prom(), `timestamp(${series})`, t);
+      assert.deepEqual(values.map((v) => v.metric.version).sort(), ["v1", "v2"]);
+      for (const v of values) {
+        const version = v.metric.version;
+        const ts = stamps.find((x) => x.metric.version === version)?.value as number;
+        const got = v.value - (base[version] ?? 0);
+        const received = records.filter((x) => x.version === version && x.receivedAt <= ts * 1000).length;
+        const sent = records.filter((x) => x.version === version && x.sentAt <= ts * 1000 + 250).length;
+        assert.ok(got >= received && got <= sent, `${version} scraped at t0+${(ts - t0).toFixed(3)} s: Prometheus ${got}, load generator received ${received}, sent ${sent}`);
+        assert.ok(t - ts <= SCRAPE_S + 0.25, `sample at t0+${(ts - t0).toFixed(3)} s is older than one interval at t0+${(t - t0).toFixed(2)} s`);
+      }
+    }
   });
 
   it("an injected error rate shows up at that rate in the responses and, exactly, in Prometheus", async () => {
