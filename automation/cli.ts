@@ -124,8 +124,14 @@ function inert(type: string, name: string, storeDescription: string): { target: 
 
 const fmtDuration = (s: number): string => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, "0")}s` : `${Math.floor(s)}s`);
 
+/** Where the renderer writes: a stream's `write` and, on a terminal, its width. */
+export interface Output {
+  write(text: string): unknown;
+  readonly columns?: number;
+}
+
 /** Renders driver events: JSON lines, a live line on a TTY, or plain timestamped lines. */
-class Renderer {
+export class Renderer {
   private live = "";
   private stepStarted?: number;
   private lastTick = "";
@@ -133,8 +139,9 @@ class Renderer {
 
   constructor(
     private readonly mode: "json" | "tty" | "plain",
-    private readonly out: NodeJS.WriteStream = process.stdout,
-    private readonly err: NodeJS.WriteStream = process.stderr,
+    private readonly out: Output = process.stdout,
+    private readonly err: Output = process.stderr,
+    private readonly now: () => number = Date.now,
   ) {
     if (mode === "tty") {
       this.timer = setInterval(() => this.redraw(), 1000);
@@ -155,7 +162,7 @@ class Renderer {
         this.line(`→ ${e.message}`);
         return;
       case "transition":
-        if (e.entry.type === "advance") this.stepStarted = Date.now();
+        if (e.entry.type === "advance") this.stepStarted = this.now();
         this.line(`${e.entry.from} → ${e.entry.to === "Progressing" ? describe(e.record) : e.entry.to}: ${e.entry.reason}`);
         this.lastTick = "";
         return;
@@ -179,19 +186,19 @@ class Renderer {
     if (record) this.record = record;
     if (!this.record || this.record.phase !== "Progressing") return;
     const step = this.record.step!;
-    const inStep = this.stepStarted ? (Date.now() - this.stepStarted) / 1000 : 0;
+    const inStep = this.stepStarted ? (this.now() - this.stepStarted) / 1000 : 0;
     const width = this.out.columns ?? 120;
     this.live = `step ${step.index + 1}/${this.record.steps.length - 1} · weight ${step.weight}% · ${fmtDuration(inStep)} in step · ${this.lastTick || "waiting for the first tick"}`.slice(0, width - 1);
     this.out.write(`\r\x1b[2K${this.live}`);
   }
 
-  private line(text: string, stream: NodeJS.WriteStream = this.out): void {
+  private line(text: string, stream: Output = this.out): void {
     if (this.mode === "tty") {
       if (this.live) this.out.write("\r\x1b[2K");
       stream.write(`${text}\n`);
       if (this.live) this.out.write(this.live);
     } else {
-      stream.write(`${new Date().toISOString()} ${text}\n`);
+      stream.write(`${new Date(this.now()).toISOString()} ${text}\n`);
     }
   }
 

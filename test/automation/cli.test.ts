@@ -3,7 +3,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checkVersion, EXIT, formatRecord } from "../../automation/cli";
+import { checkVersion, EXIT, formatRecord, Renderer } from "../../automation/cli";
+import { DriverEvent } from "../../automation/driver";
+import { verdict } from "./fakes";
 import { versionSchema } from "../../infra/schema";
 import { newRecord, transition } from "../../automation/state";
 
@@ -164,5 +166,68 @@ describe("cli", function () {
     assert.deepEqual(JSON.parse(json.stdout), record);
     const none = canary(["status", "--target", "haproxy", "--record", path.join(dir, "none.json")], dir);
     assert.equal(none.stdout, `no rollout recorded in file ${path.join(dir, "none.json")}\n`);
+  });
+
+  describe("rendering", () => {
+    const T0 = Date.UTC(2026, 0, 1);
+    let r0 = newRecord({ id: "r1", stack: "dev", target: "pulumi", version: "v2", image: "app:v2", steps: [5, 25, 100], at: "t0" });
+    r0 = transition(r0, { type: "start", at: "t0", reason: "go" });
+    const r1 = transition(r0, { type: "advance", at: "t1", step: 0, weight: 5, reason: "first step" });
+    const events: DriverEvent[] = [
+      { kind: "transition", record: r1, entry: r1.history[1] },
+      { kind: "tick", record: r1, verdict: { ...verdict("continue", "collecting evidence: 20 canary requests in this step, need 200"), hold: undefined }, stepSeconds: 10 },
+      { kind: "action", message: "set the canary weight to 25" },
+    ];
+    function render(mode: "tty" | "plain" | "json") {
+      let now = T0;
+      const out: string[] = [];
+      const err: string[] = [];
+      const renderer = new Renderer(mode, { write: (t: string) => out.push(t), columns: 200 }, { write: (t: string) => err.push(t) }, () => now);
+      for (const e of events) {
+        renderer.event(e);
+        now += 10_000;
+      }
+      renderer.finish("promoted v2 (exit 0)");
+      return out.join("");
+    }
+
+    it("on a terminal: permanent lines for transitions and actions, one live line for the step", () => {
+      assert.equal(
+        render("tty"),
+        "Initializing → Progressing(step 0, weight 5): first step\n" +
+          "\r\x1b[2Kstep 1/2 · weight 5% · 10s in step · continue: collecting evidence: 20 canary requests in this step, need 200" +
+          "\r\x1b[2K→ set the canary weight to 25\n" +
+          "step 1/2 · weight 5% · 10s in step · continue: collecting evidence: 20 canary requests in this step, need 200" +
+          "\r\x1b[2Kpromoted v2 (exit 0)\n",
+      );
+    });
+
+    it("otherwise: one timestamped line per event, ticks included", () => {
+      assert.equal(
+        render("plain"),
+        "2026-01-01T00:00:00.000Z Initializing → Progressing(step 0, weight 5): first step\n" +
+          "2026-01-01T00:00:10.000Z tick Progressing(step 0, weight 5) 10s in step: continue: collecting evidence: 20 canary requests in this step, need 200\n" +
+          "2026-01-01T00:00:20.000Z → set the canary weight to 25\n" +
+          "promoted v2 (exit 0)\n",
+      );
+    });
+
+    it("with --json: one object per line", () => {
+      const lines = render("json").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(lines[0], { event: "transition", at: "t1", type: "advance", from: "Initializing", to: "Progressing", reason: "first step", step: 0, weight: 5, rollout: "r1" });
+      assert.deepEqual(lines[1], {
+        event: "tick",
+        rollout: "r1",
+        step: 0,
+        weight: 5,
+        stepSeconds: 10,
+        decision: "continue",
+        reasons: ["collecting evidence: 20 canary requests in this step, need 200"],
+        metrics: [],
+        guardrails: [],
+      });
+      assert.deepEqual(lines[2], { event: "action", message: "set the canary weight to 25" });
+      assert.equal(lines.length, 3);
+    });
   });
 });
