@@ -81,6 +81,8 @@ export const prometheusConfigSchema = z.object({
     .prefault({}),
   /** User-defined counters (business KPIs), summed over series, by key. */
   counts: z.array(z.object({ key: z.string().min(1), metric: metricName })).default([]),
+  /** How long a vanished series' last value is remembered (see PrometheusProvider). Defaults to 3600. */
+  forgetSeriesAfterSeconds: z.number().positive().default(3600),
   /** Extra HTTP headers (e.g. Authorization) sent with every query. */
   headers: z.record(z.string(), z.string()).default({}),
 });
@@ -142,15 +144,26 @@ const vectorResponse = z.object({
 
 type QueryName = "requests" | "latency" | `count:${string}`;
 
+/** A series' last known value, kept while it is absent so its return is not a "new" series. */
+interface Remembered {
+  readonly reading: SeriesReading;
+  readonly seenAt: number;
+}
+
+type PerVersion<T> = Readonly<Record<"canary" | "baseline", ReadonlyMap<QueryName, T>>>;
+
 interface Reading {
   readonly at: number;
-  /** Per version, per query: the raw snapshot. */
-  readonly snapshots: Readonly<Record<"canary" | "baseline", ReadonlyMap<QueryName, Snapshot>>>;
+  /** Per version, per query: what this reading returned. */
+  readonly current: PerVersion<Snapshot>;
+  /** Per version, per query: the last value of every series seen recently. */
+  readonly known: PerVersion<ReadonlyMap<string, Remembered>>;
 }
 
 /**
  * Reads cumulative counters from Prometheus and differences them per series. Keeps the
- * previous successful reading in memory; a driver that resumes starts with a priming read.
+ * previous successful reading (and recently seen series) in memory; a driver that resumes
+ * starts with a priming read.
  */
 export class PrometheusProvider implements MetricsProvider {
   /** Always "prometheus". */
@@ -177,7 +190,7 @@ export class PrometheusProvider implements MetricsProvider {
 
   /** See {@link MetricsProvider.measure}. */
   async measure(at: number): Promise<TickMeasurement> {
-    let snapshots: Reading["snapshots"];
+    let snapshots: Reading["current"];
     try {
       const read = async (version: "canary" | "baseline"): Promise<Map<QueryName, Snapshot>> => {
         const entries = await Promise.all(
@@ -192,12 +205,12 @@ export class PrometheusProvider implements MetricsProvider {
       return { kind: "queryFailed", end: at, error: e instanceof Error ? e.message : String(e) };
     }
     const previous = this.previous;
-    this.previous = { at, snapshots };
+    this.previous = { at, current: snapshots, known: { canary: this.remember(previous?.known.canary, snapshots.canary, at), baseline: this.remember(previous?.known.baseline, snapshots.baseline, at) } };
     if (!previous) return { kind: "priming", end: at };
 
     const missing = (["canary", "baseline"] as const).filter((v) => (snapshots[v].get("requests")?.size ?? 0) === 0);
     const notes: string[] = [];
-    const counts = (v: "canary" | "baseline"): VersionCounts => this.countsFor(v, previous.snapshots[v], snapshots[v], notes);
+    const counts = (v: "canary" | "baseline"): VersionCounts => this.countsFor(v, previous, snapshots[v], notes);
     if (missing.length > 0) {
       const c = this.config;
       const detail = missing.map((v) => `${selector(c.requests.metric, { ...c.selectors, [c.versionLabel]: c[v] })} returned no series`).join("; ");
@@ -215,11 +228,40 @@ export class PrometheusProvider implements MetricsProvider {
     return { kind: "ok", start: previous.at, end: at, canary, baseline, ...(notes.length ? { notes } : {}) };
   }
 
-  private countsFor(version: string, before: ReadonlyMap<QueryName, Snapshot>, after: ReadonlyMap<QueryName, Snapshot>, notes: string[]): VersionCounts {
+  /**
+   * Merges a reading into the remembered values. A single failed scrape makes Prometheus
+   * mark a target's series stale, so they vanish from one reading and come back with
+   * their full cumulative values; differencing against the remembered value keeps that
+   * from counting hours of history as one tick. Series unseen for longer than
+   * `forgetSeriesAfterSeconds` are dropped (pods that are gone for good).
+   */
+  private remember(
+    known: ReadonlyMap<QueryName, ReadonlyMap<string, Remembered>> | undefined,
+    current: ReadonlyMap<QueryName, Snapshot>,
+    at: number,
+  ): Map<QueryName, Map<string, Remembered>> {
+    const out = new Map<QueryName, Map<string, Remembered>>();
+    for (const [q, snapshot] of current) {
+      const merged = new Map<string, Remembered>();
+      for (const [key, r] of known?.get(q) ?? new Map<string, Remembered>()) {
+        if (at - r.seenAt <= this.config.forgetSeriesAfterSeconds) merged.set(key, r);
+      }
+      for (const [key, reading] of snapshot) merged.set(key, { reading, seenAt: at });
+      out.set(q, merged);
+    }
+    return out;
+  }
+
+  private countsFor(version: "canary" | "baseline", previous: Reading, after: ReadonlyMap<QueryName, Snapshot>, notes: string[]): VersionCounts {
     const delta = (q: QueryName): SeriesReading[] => {
-      const d = counterDelta(before.get(q) ?? new Map(), after.get(q) ?? new Map());
+      const before = new Map<string, SeriesReading>();
+      for (const [key, r] of previous.known[version].get(q) ?? new Map<string, Remembered>()) before.set(key, r.reading);
+      const current = after.get(q) ?? new Map<string, SeriesReading>();
+      const d = counterDelta(before, current);
       if (d.resets > 0) notes.push(`${version} ${q}: ${d.resets} counter reset(s)`);
-      if (d.vanished > 0) notes.push(`${version} ${q}: ${d.vanished} series disappeared`);
+      let vanished = 0;
+      for (const key of (previous.current[version].get(q) ?? new Map<string, SeriesReading>()).keys()) if (!current.has(key)) vanished++;
+      if (vanished > 0) notes.push(`${version} ${q}: ${vanished} series disappeared`);
       return [...d.increments];
     };
     const c = this.config;

@@ -203,6 +203,23 @@ describe("prometheus provider: measurements", function () {
     assert.deepEqual([m.canary.requests, m.baseline.requests], [20, 200]);
   });
 
+  it("a series missing from one reading (stale after a failed scrape) is differenced on its return", async () => {
+    prom.set(Q.cReq, 600, [req("v2", "200", "c1", 50), req("v2", "200", "c2", 40)]);
+    prom.set(Q.bReq, 600, [req("v1", "200", "b1", 1000)]);
+    prom.set(Q.cReq, 605, [req("v2", "200", "c2", 45)]);
+    prom.set(Q.bReq, 605, [req("v1", "200", "b1", 1100)]);
+    prom.set(Q.cReq, 610, [req("v2", "200", "c1", 80), req("v2", "200", "c2", 50)]);
+    prom.set(Q.bReq, 610, [req("v1", "200", "b1", 1200)]);
+    const p = provider();
+    await p.measure(600);
+    const gap = (await p.measure(605)) as OkMeasurement;
+    assert.equal(gap.canary.requests, 5);
+    assert.deepEqual(gap.notes, ["canary requests: 1 series disappeared"]);
+    const back = (await p.measure(610)) as OkMeasurement;
+    // c1 grew from 50 to 80 while unseen: 30, not its whole 80; c2 5 more.
+    assert.equal(back.canary.requests, 35);
+  });
+
   it("no series for a version is noValues, with the exact selector", async () => {
     prom.set(Q.bReq, 300, [req("v1", "200", "b1", 100)]);
     prom.set(Q.bReq, 305, [req("v1", "200", "b1", 150)]);
