@@ -49,8 +49,9 @@ export interface CounterDelta {
  *    restart; increments between the last reading and the restart are unknowable — the same
  *    loss Prometheus's own `increase()` accepts);
  *  - new series → its whole value: prom-client creates a series at its first increment,
- *    so everything it holds happened since the last reading. (A series that merely
- *    dropped out of one reading is not new: an instant query looks back five minutes.)
+ *    so everything it holds happened since the last reading. Callers pass as `previous`
+ *    every series seen recently, not just the last reading, so a series that dropped out
+ *    of one reading (stale after a failed scrape) is differenced on its return.
  */
 export function counterDelta(previous: Snapshot, current: Snapshot): CounterDelta {
   const increments: SeriesReading[] = [];
