@@ -364,13 +364,33 @@ function waitApp(role: Role, port: number, child: GroupChild, timeoutMs: number)
   return waitReady(`${role} instance on port ${port}`, async () => (await httpGet(`http://${HOST}:${port}/health`)).status === 200, { timeoutMs, child });
 }
 
+/** How many times startup is tried when another process took one of the chosen ports. */
+const PORT_CLASH_ATTEMPTS = 3;
+
+/** Whether a startup failure was a port taken between choosing it and binding it. */
+export function isPortClash(e: unknown): boolean {
+  return e instanceof SandboxError && /EADDRINUSE|address already in use/i.test(e.message);
+}
+
 /**
  * Starts a sandbox: the stable and canary instances, then HAProxy (after `haproxy -c` accepts
  * the rendered config, so a bad config fails with HAProxy's own message), and Prometheus;
  * resolves when every server is up in HAProxy and Prometheus has scraped every target. On
- * any failure everything already started is stopped before the error is thrown.
+ * any failure everything already started is stopped before the error is thrown. Free ports
+ * are chosen just before the processes bind them; if another process on the machine takes
+ * one in between, startup is tried again with new ports (up to 3 times).
  */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (e) {
+      if (!isPortClash(e) || attempt >= PORT_CLASH_ATTEMPTS) throw e;
+    }
+  }
+}
+
+async function startOnce(options: SandboxOptions): Promise<Sandbox> {
   const traffic: TrafficSpec = { ...DEFAULT_TRAFFIC, ...options.traffic };
   buildRoutes(traffic); // validates weights and segment names before anything starts
   const versions = { stable: options.versions?.stable ?? "v1", canary: options.versions?.canary ?? "v2" };

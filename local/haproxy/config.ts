@@ -145,6 +145,8 @@ export function renderHaproxyConfig(spec: TrafficSpec, ports: HaproxyPorts, opti
     "",
     `frontend ${TRAFFIC_FRONTEND}`,
     `  bind ${host}:${ports.frontend}`,
+    // The instances' fault-injection endpoint is for the operator, not for user traffic.
+    "  http-request deny deny_status 403 if { path_beg /admin/ }",
   ];
   const matched = routes.filter((r) => r.match !== undefined);
   for (const route of matched) {

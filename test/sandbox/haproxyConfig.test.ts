@@ -51,6 +51,7 @@ frontend fe_stats
 
 frontend fe_traffic
   bind 127.0.0.1:8080
+  http-request deny deny_status 403 if { path_beg /admin/ }
   acl is_be_override req.hdr(x-canary) -m str -- 'true'
   use_backend be_override if is_be_override
   default_backend be_default
@@ -105,6 +106,7 @@ backend be_default
     );
     assert.deepEqual(section(cfg, "frontend fe_traffic"), [
       "bind 127.0.0.1:8080",
+      "http-request deny deny_status 403 if { path_beg /admin/ }",
       "acl is_be_override req.hdr(x-canary) -m str -- 'always'",
       "acl is_be_seg_staff req.hdr(x-staff) -m str -- '1'",
       "acl is_be_seg_beta req.cook(beta) -m str -- 'yes'",

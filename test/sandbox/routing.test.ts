@@ -102,6 +102,13 @@ describe("sandbox routing (real HAProxy)", function () {
     assert.deepEqual((await s().readWeights()).find((x) => x.route === "default")?.canary, 25);
   });
 
+  it("does not expose the instances' fault endpoint through the traffic frontend", async () => {
+    const res = await fetch(`${s().urls.traffic}admin/fault`, { method: "POST", body: JSON.stringify({ errorRate: 1 }) });
+    assert.equal(res.status, 403);
+    const direct = (await (await fetch(`${s().urls.canary}admin/fault`)).json()) as { fault: unknown };
+    assert.deepEqual(direct.fault, { errorRate: 0, errorStatus: 500 });
+  });
+
   it("refuses an unknown route and an out-of-range weight before touching HAProxy", async () => {
     await assert.rejects(s().setWeight(10, "gamma"), { name: "SandboxError", message: 'no route "gamma"; routes: override, beta, default' });
     await assert.rejects(s().setWeight(101), { name: "RoutingError", message: "canary weight must be an integer from 0 to 100, got 101" });
