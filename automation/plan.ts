@@ -220,11 +220,10 @@ export function validatePlan(input: unknown, source?: string): Plan {
       problems.push(m ? { path: `analysis.judge.${m[1]}`, message: m[2] } : { path: "analysis.judge", message: e.message });
     }
   }
-  for (const s of steps) {
-    if (s.maxDuration < p.tick) {
-      problems.push({ path: `steps[${steps.indexOf(s)}].maxDuration`, message: `must be ≥ tick (${seconds(p.tick)}), got ${seconds(s.maxDuration)}` });
-    }
-  }
+  // A judged step must last at least one tick (the final 100 is not judged).
+  steps.slice(0, -1).forEach((s, i) => {
+    if (s.maxDuration < p.tick) problems.push({ path: `steps[${i}].maxDuration`, message: `must be ≥ tick (${seconds(p.tick)}), got ${seconds(s.maxDuration)}` });
+  });
   if (problems.length > 0) throw new PlanError(problems, source);
 
   return {

@@ -73,6 +73,7 @@ analysis:
     ["a bad duration", "steps: [{weight: 5, minDuration: 5 minutes}, {weight: 100}]", ['steps[0].minDuration: must be a duration such as 30s, 5m or 1h (or a number of seconds), got "5 minutes"']],
     ["a negative tick", "tick: -1", ["tick: must be a positive duration, got -1"]],
     ["a step shorter than a tick", "tick: 2m\nsteps: [{weight: 5, minDuration: 30s, maxDuration: 1m}, {weight: 100}]", ["steps[0].maxDuration: must be ≥ tick (120s), got 60s"]],
+    ["a judged step shorter than the tick (the final step's durations are not checked)", "tick: 15m\nsteps: [{weight: 5, maxDuration: 1h}, {weight: 50}, {weight: 100}]", ["steps[1].maxDuration: must be ≥ tick (900s), got 600s"]],
     ["an unknown inconclusive action", "inconclusive: wait", ['inconclusive: must be one of hold, rollback, got "wait"']],
     ["an unknown rollback mode", "rollback: { mode: delete }", ['rollback.mode: must be one of keepCanary, restore, got "delete"']],
     ["a non-boolean dry run", "dryRun: yes", ['dryRun: must be true or false, got "yes"']],
