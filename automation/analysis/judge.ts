@@ -373,6 +373,15 @@ export class Judge {
         break;
       case "queryFailed":
       case "noValues": {
+        // A canary no request has reached yet has no series at all: that is no traffic, which
+        // holds the step without starting the outage clock. Series that existed and vanished
+        // (a crashed or unscraped pod) fall through to the outage below.
+        if (m.kind === "noValues" && m.missing.length === 1 && m.missing[0] === "canary" && m.neverSeen.includes("canary")) {
+          next = { ...next, lastDataEnd: m.end };
+          hold = "noTraffic";
+          reasons.push("no canary series yet: no request has reached the canary; holding the step");
+          break;
+        }
         const since = state.lastDataEnd ?? state.step.startedAt;
         outageSeconds = m.end - since;
         hold = "metricsOutage";

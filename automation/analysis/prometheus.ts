@@ -171,6 +171,8 @@ export class PrometheusProvider implements MetricsProvider {
   /** The validated configuration. */
   public readonly config: PrometheusConfig;
   private previous: Reading | undefined;
+  /** Versions that have had at least one requests series in any reading. */
+  private readonly seen = new Set<"canary" | "baseline">();
   private readonly errorCodes: RegExp;
 
   constructor(config: PrometheusConfigInput, private readonly fetchImpl: typeof fetch = fetch) {
@@ -206,9 +208,11 @@ export class PrometheusProvider implements MetricsProvider {
     }
     const previous = this.previous;
     this.previous = { at, current: snapshots, known: { canary: this.remember(previous?.known.canary, snapshots.canary, at), baseline: this.remember(previous?.known.baseline, snapshots.baseline, at) } };
+    const missing = (["canary", "baseline"] as const).filter((v) => (snapshots[v].get("requests")?.size ?? 0) === 0);
+    const neverSeen = missing.filter((v) => !this.seen.has(v));
+    for (const v of ["canary", "baseline"] as const) if (!missing.includes(v)) this.seen.add(v);
     if (!previous) return { kind: "priming", end: at };
 
-    const missing = (["canary", "baseline"] as const).filter((v) => (snapshots[v].get("requests")?.size ?? 0) === 0);
     const notes: string[] = [];
     const counts = (v: "canary" | "baseline"): VersionCounts => this.countsFor(v, previous, snapshots[v], notes);
     if (missing.length > 0) {
@@ -219,6 +223,7 @@ export class PrometheusProvider implements MetricsProvider {
         end: at,
         start: previous.at,
         missing,
+        neverSeen,
         detail,
         ...(missing.includes("canary") ? {} : { canary: counts("canary") }),
       };

@@ -67,6 +67,12 @@ export interface NoValuesMeasurement {
   readonly end: number;
   /** Which versions had no series. */
   readonly missing: readonly ("canary" | "baseline")[];
+  /**
+   * Which of the missing versions have never had a series since this provider started: no
+   * request has reached them yet (no traffic), as opposed to series that existed and vanished
+   * (a crashed or unscraped pod, which is an outage).
+   */
+  readonly neverSeen: readonly ("canary" | "baseline")[];
   /** The canary's counts when only the baseline was missing, so guardrails still apply. */
   readonly canary?: VersionCounts;
   readonly start?: number;

@@ -74,11 +74,37 @@ describe("judge: no data is not failure", () => {
     assert.equal(verdicts[19].stepElapsedSeconds, 100);
   });
 
+  it("holds without an outage clock while no request has ever reached the canary, and never promotes", () => {
+    const ticks: TickMeasurement[] = [5, 60, 125, 300].map((end) => ({ kind: "noValues", end, missing: ["canary"], neverSeen: ["canary"], detail: "no series" }));
+    const { verdicts } = run(judge, ticks);
+    assert.deepEqual(
+      verdicts.map((v) => [v.decision, v.hold, v.reasons[0]]),
+      ticks.map(() => ["continue", "noTraffic", "no canary series yet: no request has reached the canary; holding the step"]),
+    );
+  });
+
+  it("treats canary series that existed and vanished as an outage (a crashed pod), not as no traffic", () => {
+    const ticks: TickMeasurement[] = [
+      ok(5, { requests: 250, errors: 2 }, { requests: 4750, errors: 47 }),
+      { kind: "noValues", end: 60, missing: ["canary"], neverSeen: [], detail: "no series" },
+      { kind: "noValues", end: 125, missing: ["canary"], neverSeen: [], detail: "no series" },
+    ];
+    const { verdicts } = run(judge, ticks);
+    assert.deepEqual(
+      verdicts.map((v) => [v.decision, v.hold]),
+      [
+        ["continue", undefined],
+        ["continue", "metricsOutage"],
+        ["rollback", undefined],
+      ],
+    );
+  });
+
   it("holds through a metrics outage and rolls back once it outlasts the limit", () => {
     const ticks: TickMeasurement[] = [
       ok(5, { requests: 250, errors: 2 }, { requests: 4750, errors: 47 }),
       { kind: "queryFailed", end: 10, error: "connect ECONNREFUSED" },
-      { kind: "noValues", end: 120, missing: ["canary"], detail: "no series" },
+      { kind: "noValues", end: 120, missing: ["canary"], neverSeen: [], detail: "no series" },
       { kind: "queryFailed", end: 125, error: "timed out" },
     ];
     const { verdicts } = run(judge, ticks);
@@ -158,7 +184,7 @@ describe("judge: absolute guardrails", () => {
   });
 
   it("still applies to the canary when the baseline's series are missing", () => {
-    const { verdicts } = run(judge, [{ kind: "noValues", end: 5, start: 0, missing: ["baseline"], canary: { requests: 250, errors: 125 }, detail: "no series" }]);
+    const { verdicts } = run(judge, [{ kind: "noValues", end: 5, start: 0, missing: ["baseline"], neverSeen: [], canary: { requests: 250, errors: 125 }, detail: "no series" }]);
     assert.equal(verdicts[0].decision, "rollback");
   });
 });

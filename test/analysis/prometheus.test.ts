@@ -230,8 +230,20 @@ describe("prometheus provider: measurements", function () {
       end: 305,
       start: 300,
       missing: ["canary"],
+      neverSeen: ["canary"],
       detail: 'http_requests_total{version="v2"} returned no series',
     });
+  });
+
+  it("tells series that vanished from series never seen", async () => {
+    prom.set(Q.bReq, 300, [req("v1", "200", "b1", 100)]);
+    prom.set(Q.cReq, 300, [req("v2", "200", "c1", 10)]);
+    prom.set(Q.bReq, 305, [req("v1", "200", "b1", 150)]);
+    const p = provider();
+    await p.measure(300);
+    const m = await p.measure(305);
+    assert.equal(m.kind, "noValues");
+    assert.deepEqual(m.kind === "noValues" && [m.missing, m.neverSeen], [["canary"], []]);
   });
 
   it("three different failures, three messages: timeout, bad body, API error", async () => {

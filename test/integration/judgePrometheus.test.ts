@@ -250,6 +250,7 @@ describe("judge + Prometheus provider against a real Prometheus", function () {
     const m = await p.measure(t0 + 1);
     assert.equal(m.kind, "noValues");
     assert.deepEqual(m.kind === "noValues" && m.missing, ["canary"]);
+    assert.deepEqual(m.kind === "noValues" && m.neverSeen, ["canary"]);
     assert.equal(m.kind === "noValues" && m.detail, 'http_requests_total{job="app",version="v9"} returned no series');
   });
 
