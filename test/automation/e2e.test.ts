@@ -4,6 +4,12 @@
  * starts its own sandbox on free loopback ports and stops it.
  */
 import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runLoad } from "../../local/loadgen";
+import { startSandbox } from "../../local/sandbox";
 import { DriverEvent } from "../../automation/driver";
 import { runSandboxRollout } from "../../automation/demo";
 import { parsePlan } from "../../automation/plan";
@@ -78,5 +84,50 @@ describe("end to end on the sandbox (HAProxy target, Prometheus, judge)", functi
     assert.equal(ticks[ticks.length - 1], "inconclusive");
     assert.deepEqual(r.record.history.map((h) => h.type), ["start", "advance", "rollback", "rolledBack"]);
     assert.deepEqual([r.weights.stable, r.weights.canary], [100, 0]);
+  });
+
+  it("the CLI on the sandbox: a failing canary exits 1, status shows the record, HAProxy is back at 0%", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-cli-e2e-"));
+    const stateFile = path.join(dir, "state.json");
+    const sandbox = await startSandbox({ versions: { stable: "v1", canary: "v2" }, stateFile });
+    const abort = new AbortController();
+    try {
+      await sandbox.injectFault("canary", { errorRate: 0.5 });
+      await runLoad({ url: sandbox.urls.traffic, rps: 20, durationSeconds: 0.5, shares: [{ name: "override", match: { kind: "header", name: "x-canary", value: "true" }, share: 0.5 }] });
+      await new Promise((r) => setTimeout(r, 2500));
+      const load = runLoad({ url: sandbox.urls.traffic, rps: 200, durationSeconds: 600, signal: abort.signal });
+      const planFile = path.join(dir, "plan.yaml");
+      fs.writeFileSync(planFile, "steps: [{weight: 20, minDuration: 4s, maxDuration: 60s}, {weight: 100}]\ntick: 2s\n");
+      const cli = (args: string[]) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(__dirname, "../../automation/cli.ts"), ...args], { cwd: dir });
+          let stdout = "";
+          let stderr = "";
+          child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+          child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+          const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+          child.on("close", (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
+        });
+      const r = await cli(["rollout", "--target", "haproxy", "--sandbox", stateFile, "--version", "v2", "--image", "sandbox/app:v2", "--plan", planFile, "--json"]);
+      abort.abort();
+      await load;
+      assert.equal(r.code, 1, r.stderr);
+      const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as { outcome: string; phase: string; reason: string };
+      assert.equal(result.outcome, "rolledBack");
+      assert.equal(result.phase, "RolledBack");
+      assert.match(result.reason, /^guardrail errorRate: /);
+      const status = await cli(["status", "--target", "haproxy", "--sandbox", stateFile, "--json"]);
+      assert.equal(status.code, 0, status.stderr);
+      const record = JSON.parse(status.stdout) as { phase: string; history: { type: string }[] };
+      assert.equal(record.phase, "RolledBack");
+      assert.deepEqual(record.history.map((h) => h.type), ["start", "advance", "rollback", "rolledBack"]);
+      assert.ok(fs.existsSync(path.join(dir, "rollout.json")), "the record is next to the sandbox's state file");
+      const w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
+      assert.deepEqual([w.stable, w.canary], [100, 0]);
+    } finally {
+      abort.abort();
+      await sandbox.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
