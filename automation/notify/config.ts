@@ -79,8 +79,12 @@ export const CHANNEL_TYPES = ["slack", "webhook"] as const;
 const channel = z
   .discriminatedUnion("type", [slackChannel, webhookChannel], { error: `must be one of ${CHANNEL_TYPES.join(", ")}` })
   .superRefine((c, ctx) => {
-    if ((c.urlEnv === undefined) === (c.urlConfig === undefined)) {
-      ctx.addIssue({ code: "custom", message: "must set exactly one of urlEnv (an environment variable) or urlConfig (a secret stack config key) for the webhook URL" });
+    // Issues go on a field, never on the channel: a plan error quotes the value at the issue's
+    // path, and the channel may hold a pasted URL (rejected as an unknown key).
+    if (c.urlEnv === undefined && c.urlConfig === undefined) {
+      ctx.addIssue({ code: "custom", path: ["urlEnv"], message: "is required (or urlConfig): the environment variable holding the webhook URL" });
+    } else if (c.urlEnv !== undefined && c.urlConfig !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["urlConfig"], message: "must not be set together with urlEnv: the URL comes from one place" });
     }
   });
 

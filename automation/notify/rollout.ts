@@ -4,7 +4,8 @@
  * returns at once and never throws; `flush` is for shutdown.
  *
  * The driver already reports every transition (`report({ kind: "transition", record, entry })`),
- * so wiring it is one call in the `report` callback: `notifications.observe(e)`.
+ * so wiring it is one call in the `report` callback: `notifications.observe(e)`. Waiting at a
+ * manual gate is not a transition; the driver reports it as `{ kind: "gateWaiting", record, wait }`.
  */
 import { HistoryEntry, RolloutRecord } from "../state";
 import { NotificationsConfig, SecretSources } from "./config";
@@ -78,9 +79,13 @@ export class RolloutNotifications {
     });
   }
 
-  /** Takes any driver event; acts on transitions. */
-  observe(e: { readonly kind: string; readonly record?: RolloutRecord; readonly entry?: HistoryEntry }): void {
+  /**
+   * Takes any driver event: acts on transitions (`{ kind: "transition", record, entry }`) and on
+   * waiting at a gate (`{ kind: "gateWaiting", record, wait }`); ignores the rest.
+   */
+  observe(e: { readonly kind: string; readonly record?: RolloutRecord; readonly entry?: HistoryEntry; readonly wait?: GateWait }): void {
     if (e.kind === "transition" && e.record && e.entry) this.transition(e.record, e.entry);
+    else if (e.kind === "gateWaiting" && e.record && e.wait) this.gateWaiting(e.record, e.wait);
   }
 
   /** One transition: notifies, and on a rollback (re)writes the incident record. */

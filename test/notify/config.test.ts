@@ -41,15 +41,21 @@ describe("notify config", () => {
     assert.deepEqual(issues({ channels: [{ type: "teams", urlEnv: "X" }] }), ["channels.0.type: must be one of slack, webhook"]);
   });
 
-  it("rejects a URL in the plan as an unknown key, without echoing it", () => {
-    const found = issues({ channels: [{ type: "slack", url: "https://hooks.slack.com/services/T1/B2/SECRET", urlEnv: "X" }] });
-    assert.deepEqual(found, ['channels.0: Unrecognized key: "url"']);
+  it("rejects a URL in the plan as an unknown key; no issue sits where a plan error would quote the channel", () => {
+    const input = { channels: [{ type: "slack", url: "https://hooks.slack.com/services/T1/B2/SECRET" }] };
+    // plan.ts quotes the input's value at each issue's path ("…, got <value>"), except for
+    // unknown keys (named, not quoted): none may be the URL or hold it.
+    for (const issue of notificationsSchema.safeParse(input).error!.issues.filter((i) => i.code !== "unrecognized_keys")) {
+      const quoted = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], input);
+      assert.ok(!JSON.stringify(quoted ?? null).includes("SECRET"), `issue at ${issue.path.join(".")} would quote the URL`);
+    }
+    const found = issues(input);
+    assert.deepEqual(found, ['channels.0: Unrecognized key: "url"', "channels.0.urlEnv: is required (or urlConfig): the environment variable holding the webhook URL"]);
   });
 
   it("needs exactly one URL source", () => {
-    const msg = "must set exactly one of urlEnv (an environment variable) or urlConfig (a secret stack config key) for the webhook URL";
-    assert.deepEqual(issues({ channels: [{ type: "webhook" }] }), [`channels.0: ${msg}`]);
-    assert.deepEqual(issues({ channels: [{ type: "webhook", urlEnv: "A", urlConfig: "canary:b" }] }), [`channels.0: ${msg}`]);
+    assert.deepEqual(issues({ channels: [{ type: "webhook" }] }), ["channels.0.urlEnv: is required (or urlConfig): the environment variable holding the webhook URL"]);
+    assert.deepEqual(issues({ channels: [{ type: "webhook", urlEnv: "A", urlConfig: "canary:b" }] }), ["channels.0.urlConfig: must not be set together with urlEnv: the URL comes from one place"]);
   });
 
   it("rejects bad events, durations and retry bounds by path", () => {

@@ -186,7 +186,7 @@ describe("incident record", () => {
         });
         n.observe({ kind: "action" });
         for (const t of fixtureTransitions()) n.observe({ kind: "transition", ...t });
-        n.gateWaiting(fixtureRecord(), { gate: "never", at: "2026-01-01T00:08:00.000Z", reason: "after the end" });
+        n.observe({ kind: "gateWaiting", record: fixtureRecord(), wait: { gate: "never", at: "2026-01-01T00:08:00.000Z", reason: "after the end" } });
         const result = await n.flush(10_000);
         assert.deepEqual(result.notifications, { delivered: 6, failed: 0, dropped: 0, abandoned: 0, pending: 0, attempts: 6 });
         assert.deepEqual(result.incidents, [path.join(dir, "incident-20260101T000000000Z-v2.5.0.json"), path.join(dir, "incident-20260101T000000000Z-v2.5.0.md")]);
