@@ -315,6 +315,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     await apply({ type: "complete", at: iso(), reason: `${o.version} is the stable version` });
     return { outcome: "promoted", record, reason: record.history[record.history.length - 2]?.reason ?? "promoted" };
   } catch (e) {
+    // Promoted, but the final record could not be saved: nothing to roll back.
+    if (record.phase === "Succeeded") throw e;
     const signal = e instanceof RollbackSignal ? e : new RollbackSignal("error", errorMessage(e), { error: errorMessage(e), name: e instanceof Error ? e.name : undefined });
     return rollBack(signal);
   }

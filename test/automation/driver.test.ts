@@ -205,6 +205,19 @@ describe("driver", () => {
     assert.equal(result.record.phase, "Succeeded");
   });
 
+  it("a promotion whose final record cannot be saved is not rolled back: the store error is thrown", async () => {
+    const store = new MemoryRecordStore();
+    const save = store.save.bind(store);
+    store.save = async (r) => {
+      if (r.phase === "Succeeded") throw new Error("disk full");
+      return save(r);
+    };
+    const target = new FakeTarget();
+    await assert.rejects(run([["promote"], ["promote"]], { store, target }), { message: "disk full" });
+    assert.equal(target.calls.at(-1), "promote");
+    assert.equal(store.saved.at(-1)!.phase, "Promoting");
+  });
+
   it("an interrupt (SIGTERM) while waiting for a tick rolls back at once, as the operator's decision", async () => {
     const interrupt = new AbortController();
     let ticks = 0;
