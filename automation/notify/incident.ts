@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { HistoryEntry, Phase, RollbackTrigger, RolloutRecord } from "../state";
 import { writeFileAtomic } from "../telemetry/atomicFile";
 import { decisionOf, stableVersionOf } from "./events";
-import { fmt } from "./slack";
+import { fmt, pct } from "./format";
 import { DecisionNumbers } from "./types";
 
 /** How the rollback stands. */
@@ -117,10 +117,6 @@ export function buildIncident(record: RolloutRecord, service: string): Incident 
 /** A table cell: pipes escaped, one line. */
 function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
-}
-
-function pct(n: number | null): string {
-  return n === null ? "n/a" : `${fmt(n * 100)}%`;
 }
 
 const OUTCOME_TEXT: Readonly<Record<IncidentOutcome, string>> = {

@@ -4,6 +4,7 @@
  * the rollout's fields, the judge's reasons and the numbers behind them.
  */
 import { IncomingWebhook, IncomingWebhookHTTPError, IncomingWebhookRequestError, IncomingWebhookSendArguments } from "@slack/webhook";
+import { fmt, pct } from "./format";
 import { bodySnippet, Redactor, requestFailure } from "./redact";
 import { DecisionNumbers, NotificationEvent, NotificationType, Notifier, NotifyError, retryableStatus } from "./types";
 
@@ -25,18 +26,6 @@ const TITLES: Readonly<Record<NotificationType, string>> = {
   unfreeze: ":arrow_forward: Unfrozen",
   gateWaiting: ":raised_hand: Waiting at a gate",
 };
-
-/** A number for a message: up to 3 significant digits, `∞` for a missing upper bound. */
-export function fmt(n: number | null, missing = "n/a"): string {
-  if (n === null) return missing;
-  if (n === 0 || (Math.abs(n) >= 0.001 && Math.abs(n) < 1e6)) return String(Number(n.toPrecision(3)));
-  return n.toExponential(2);
-}
-
-/** A rate as a percent with 3 significant digits. */
-function pct(n: number | null): string {
-  return n === null ? "n/a" : `${fmt(n * 100)}%`;
-}
 
 /** The step in force, 1-based for people: `2 of 3 (weight 25%)`. */
 function stepText(e: NotificationEvent): string {

@@ -90,7 +90,8 @@ export interface NotificationEvent {
 /**
  * One notification channel. `send` makes exactly one delivery attempt (the dispatcher owns
  * retries) and rejects with a {@link NotifyError} whose message is already free of the channel's
- * secrets.
+ * secrets. It must settle within its own timeout and stop when `signal` aborts: a channel's
+ * notifications are delivered one at a time, so a `send` that never settles stalls its channel.
  */
 export interface Notifier {
   /** The channel type, such as `slack`. */

@@ -8,6 +8,7 @@
  * (components/monitoring/dashboard.ts): that name and label are a contract.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { stableVersionOf } from "../notify/events";
 import { Phase, PHASES, RolloutRecord } from "../state";
 
 /**
@@ -101,8 +102,7 @@ export class RolloutMetrics {
     this.weight.set(this.labels, appliedWeight(record));
     this.setPhase(record.phase);
     if (record.step) this.step.set(this.labels, record.step.index);
-    const stable = (record.snapshot as { stableVersion?: unknown } | undefined)?.stableVersion;
-    const versions = { stable_version: typeof stable === "string" ? stable : "", canary_version: record.version };
+    const versions = { stable_version: stableVersionOf(record) ?? "", canary_version: record.version };
     const key = JSON.stringify(versions);
     if (key !== this.infoKey) {
       // One info series at a time: a new rollout's versions replace the old ones.
