@@ -47,11 +47,18 @@ export interface RolloutLabels {
   readonly stack: string;
 }
 
-/** A driver event as far as metrics care; the driver's own `DriverEvent` fits it. */
-export type MetricsObservation =
-  | { readonly kind: "transition"; readonly record: RolloutRecord }
-  | { readonly kind: "tick"; readonly record: RolloutRecord; readonly verdict: { readonly decision: string }; readonly decisionSeconds?: number }
-  | { readonly kind: "action" | "log" };
+/**
+ * A driver event as far as metrics care. Structural, so the driver's `DriverEvent` fits it
+ * (including kinds added later, which are ignored) without this module importing the driver.
+ */
+export interface MetricsObservation {
+  readonly kind: string;
+  readonly record?: RolloutRecord;
+  /** On a `tick`: the judge's verdict. */
+  readonly verdict?: { readonly decision: string };
+  /** On a `tick`: seconds from reading the metrics to the verdict. */
+  readonly decisionSeconds?: number;
+}
 
 /** The driver's metrics; see the module comment. */
 export class RolloutMetrics {
@@ -90,11 +97,9 @@ export class RolloutMetrics {
 
   /** Takes any driver event: transitions and ticks update the gauges, ticks count a decision. */
   observe(e: MetricsObservation): void {
-    if (e.kind === "transition") this.record(e.record);
-    else if (e.kind === "tick") {
-      this.decision(e.verdict.decision, e.decisionSeconds);
-      this.record(e.record);
-    }
+    if (!e.record) return;
+    if (e.kind === "tick" && e.verdict) this.decision(e.verdict.decision, e.decisionSeconds);
+    if (e.kind === "transition" || e.kind === "tick") this.record(e.record);
   }
 
   /** Sets weight, phase, step and versions from the record. */
