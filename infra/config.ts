@@ -5,12 +5,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { capabilitiesOf, capabilityViolations, Platform, TrafficSpec } from "../components/routing";
+import { NAMESPACE, ROLLOUT_RECORD_KEY } from "./keys";
 import { platformModules } from "./platforms";
 import { CanaryConfig } from "./platforms/types";
 import { commonShape, STRING_KEYS } from "./schema";
 
-/** The config namespace. */
-export const NAMESPACE = "canary";
 
 /** One problem with the config: the key path (`canary:stable.version`) and what is wrong. */
 export interface ConfigProblem {
@@ -85,6 +84,8 @@ export function parseConfig(raw: Readonly<Record<string, string>>): CanaryConfig
   for (const [fullKey, text] of Object.entries(raw)) {
     if (!fullKey.startsWith(`${NAMESPACE}:`)) continue;
     const key = fullKey.slice(NAMESPACE.length + 1);
+    // The rollout driver keeps its record in this key (automation/record/); the program never reads it.
+    if (key === ROLLOUT_RECORD_KEY) continue;
     values[key] = decode(key, text);
   }
 

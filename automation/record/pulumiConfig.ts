@@ -13,12 +13,13 @@
  * The program must accept the key (it validates every `canary:*` key), and a rollback must not
  * restore or remove it: the Pulumi target preserves it.
  */
+import { NAMESPACE, ROLLOUT_RECORD_KEY as ROLLOUT_KEY } from "../../infra/keys";
 import { checkRecord, RecordError, RolloutRecord } from "../state";
 import { RecordStore } from "./types";
 import type { Stack } from "@pulumi/pulumi/automation";
 
-/** The stack config key holding the rollout record. */
-export const ROLLOUT_RECORD_KEY = "canary:rollout";
+/** The full stack config key holding the rollout record (the program skips it). */
+export const ROLLOUT_RECORD_KEY = `${NAMESPACE}:${ROLLOUT_KEY}`;
 
 /**
  * Above this size the evidence of older history entries is dropped: the value is passed to
