@@ -6,6 +6,7 @@
  * `<key path>: <message>, got <value>`.
  */
 import { z } from "zod";
+import { DEFAULT_RESOURCES } from "../components/kubernetes/workloads";
 import { monitoringSchema } from "./monitoring";
 
 /** Messages reused by several keys. */
@@ -111,3 +112,42 @@ export const commonShape = {
 
 /** Keys whose raw config value is a plain string, never JSON. */
 export const STRING_KEYS: ReadonlySet<string> = new Set(["platform", "service"]);
+
+/** An integer in [min, max], with the range in the message. */
+export function intRange(min: number, max: number) {
+  const message = `must be an integer from ${min} to ${max}`;
+  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+}
+
+/** A URL path such as /health. */
+export const httpPath = z.string({ error: "must be a path starting with /" }).regex(/^\/\S*$/, { error: "must be a path starting with /" });
+
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+const quantityMessage = "must be a Kubernetes quantity such as 100m or 128Mi";
+
+/** A Kubernetes resource quantity such as 100m or 128Mi. */
+export const quantity = z.string({ error: quantityMessage }).regex(QUANTITY, { error: quantityMessage });
+
+/**
+ * The workload settings every Kubernetes platform block shares (istio, linkerd, gateway): both
+ * versions' Deployments get the same shape, so their metrics compare like for like.
+ */
+export const workloadShape = {
+  /** Namespace of every resource. Defaults to default. */
+  namespace: dnsLabel.default("default"),
+  /** Service port. Defaults to 80. */
+  port: intRange(1, 65535).default(80),
+  /** Container port. Defaults to 8080. */
+  targetPort: intRange(1, 65535).default(8080),
+  /** Stable replicas; the canary gets ceil(replicas × weight / 100), at least 1. Defaults to 3. */
+  replicas: intRange(1, 1000).default(3),
+  /** Path of the readiness and liveness probes. Defaults to /health. */
+  healthPath: httpPath.default("/health"),
+  /** Container resources, identical for both versions. Defaults to 100m/128Mi requests, 500m/256Mi limits. */
+  resources: z
+    .strictObject({
+      requests: z.strictObject({ cpu: quantity, memory: quantity }),
+      limits: z.strictObject({ cpu: quantity, memory: quantity }),
+    })
+    .default(DEFAULT_RESOURCES),
+} as const;

@@ -1,13 +1,10 @@
 /** The AWS ALB platform: `canary:aws` block and the AlbCanary component. */
 import { z } from "zod";
+import { intRange } from "../schema";
 import { AlbCanary } from "../../components/aws";
 import { TrafficSpec } from "../../components/routing";
 import { definePlatform, PlatformOutputs } from "./types";
 
-const int = (min: number, max: number) => {
-  const message = `must be an integer from ${min} to ${max}`;
-  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
-};
 const id = (prefix: string) => z.string({ error: `must be an AWS id like ${prefix}-0abc1234` }).regex(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), { error: `must be an AWS id like ${prefix}-0abc1234` });
 const arn = (service: string) =>
   z.string({ error: `must be an ${service} ARN` }).regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:\\S+$`), { error: `must be an ${service} ARN` });
@@ -28,13 +25,13 @@ export const awsBlockSchema = z
     /** Whether a created ALB is internal (reachable only inside the VPC). Defaults to false. */
     internal: z.boolean({ error: "must be true or false" }).optional(),
     /** Port the targets listen on. Defaults to 80. */
-    port: int(1, 65535).default(80),
+    port: intRange(1, 65535).default(80),
     /** Protocol to the targets. Defaults to HTTP. */
     protocol: z.enum(["HTTP", "HTTPS"], { error: "must be HTTP or HTTPS" }).default("HTTP"),
     /** Target type of both target groups. Defaults to ip (ECS/EKS); instance for EC2. */
     targetType: z.enum(["ip", "instance"], { error: "must be ip or instance" }).default("ip"),
     /** Priority of the first listener rule; the rules take consecutive priorities. Defaults to 100. */
-    priority: int(1, 50000).default(100),
+    priority: intRange(1, 50000).default(100),
     /** Path patterns every rule is scoped to, at most 3 (ALB's limit per condition). Defaults to ["/*"]. */
     pathPatterns: z
       .array(z.string({ error: "must be a path pattern" }).min(1).max(128), { error: "must be a list of path patterns" })
@@ -50,10 +47,10 @@ export const awsBlockSchema = z
     healthCheck: z
       .strictObject({
         path: z.string({ error: "must be a path starting with /" }).regex(/^\/\S*$/, { error: "must be a path starting with /" }).default("/health"),
-        healthyThreshold: int(2, 10).default(2),
-        unhealthyThreshold: int(2, 10).default(3),
-        interval: int(5, 300).default(10),
-        timeout: int(2, 120).default(5),
+        healthyThreshold: intRange(2, 10).default(2),
+        unhealthyThreshold: intRange(2, 10).default(3),
+        interval: intRange(5, 300).default(10),
+        timeout: intRange(2, 120).default(5),
         matcher: z.string({ error: "must be HTTP codes such as 200 or 200-399" }).regex(/^\d{3}([-,]\d{3})*$/, { error: "must be HTTP codes such as 200 or 200-399" }).default("200-399"),
       })
       .default({ path: "/health", healthyThreshold: 2, unhealthyThreshold: 3, interval: 10, timeout: 5, matcher: "200-399" }),
@@ -62,11 +59,11 @@ export const awsBlockSchema = z
       .strictObject({
         enabled: z.boolean({ error: "must be true or false" }).default(true),
         /** 5xx responses from canary targets in one minute that trip the alarm (at or over). Defaults to 10. */
-        max5xxPerMinute: int(1, 1_000_000).default(10),
+        max5xxPerMinute: intRange(1, 1_000_000).default(10),
         /** Average target response time in seconds that trips the alarm (at or over). Defaults to 1. */
         maxResponseTimeSeconds: z.number({ error: "must be a number of seconds from 0.001 to 60" }).min(0.001, { error: "must be a number of seconds from 0.001 to 60" }).max(60, { error: "must be a number of seconds from 0.001 to 60" }).default(1),
         /** Consecutive minutes at or over the threshold before the alarm fires. Defaults to 2. */
-        evaluationPeriods: int(1, 60).default(2),
+        evaluationPeriods: intRange(1, 60).default(2),
         /** SNS topic ARNs notified when an alarm fires and when it recovers. Defaults to none. */
         actions: z.array(arn("sns"), { error: "must be a list of SNS topic ARNs" }).default([]),
       })

@@ -1,23 +1,15 @@
 /** The Gateway API platform: `canary:gateway` block and the GatewayCanary component. */
 import { z } from "zod";
 import { GatewayCanary } from "../../components/gateway/gatewayCanary";
-import { dnsLabel } from "../schema";
+import { dnsLabel, workloadShape } from "../schema";
 import { definePlatform } from "./types";
 
-const int = (min: number, max: number) => {
-  const message = `must be an integer from ${min} to ${max}`;
-  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
-};
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-const quantity = z.string({ error: "must be a Kubernetes quantity such as 100m or 128Mi" }).regex(QUANTITY, { error: "must be a Kubernetes quantity such as 100m or 128Mi" });
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const subdomainMessage = "must be a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253 characters";
 const subdomain = z.string({ error: subdomainMessage }).max(253, { error: subdomainMessage }).regex(SUBDOMAIN, { error: subdomainMessage });
 const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const hostnameMessage = "must be a host name such as shop.example.com or *.example.com (no IP address, no port)";
 const hostname = z.string({ error: hostnameMessage }).max(253, { error: hostnameMessage }).regex(HOSTNAME, { error: hostnameMessage });
-
-const defaultResources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
 
 /** `canary:gateway`. Required: the Gateway to attach to has no sensible default. */
 export const gatewayBlockSchema = z.strictObject({
@@ -33,25 +25,10 @@ export const gatewayBlockSchema = z.strictObject({
     },
     { error: "must be an object with name, namespace and optionally sectionName" },
   ),
-  /** Namespace of the HTTPRoute, Services and Deployments. Defaults to default. */
-  namespace: dnsLabel.default("default"),
   /** Host names the route serves. Defaults to every host name the listener accepts. */
   hostnames: z.array(hostname, { error: "must be a list of host names" }).min(1, { error: "must list at least one host name" }).max(16, { error: "must list at most 16 host names" }).optional(),
-  /** Service port, the port of every backendRef. Defaults to 80. */
-  port: int(1, 65535).default(80),
-  /** Container port. Defaults to 8080. */
-  targetPort: int(1, 65535).default(8080),
-  /** Stable replicas; the canary gets ceil(replicas × weight / 100), at least 1. Defaults to 3. */
-  replicas: int(1, 1000).default(3),
-  /** Path of the readiness and liveness probes. Defaults to /health. */
-  healthPath: z.string({ error: "must be a path starting with /" }).regex(/^\/\S*$/, { error: "must be a path starting with /" }).default("/health"),
-  /** Container resources, identical for both versions. */
-  resources: z
-    .strictObject({
-      requests: z.strictObject({ cpu: quantity, memory: quantity }),
-      limits: z.strictObject({ cpu: quantity, memory: quantity }),
-    })
-    .default(defaultResources),
+  /** Namespace of the HTTPRoute, Services and Deployments, and the other workload settings. */
+  ...workloadShape,
 });
 
 /** The validated `canary:gateway` block. */

@@ -1,14 +1,11 @@
 /** The GCP Cloud Run platform: `canary:gcp` block and the CloudRunCanary component. */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { intRange } from "../schema";
 import { CloudRunCanary } from "../../components/gcp/cloudRunCanary";
 import { assertServiceName, revisionName, revisionNames, RevisionNameError } from "../../components/gcp/revisionName";
 import { CanaryConfig, definePlatform } from "./types";
 
-const int = (min: number, max: number) => {
-  const message = `must be an integer from ${min} to ${max}`;
-  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
-};
 const projectMessage = "must be a GCP project id: 6–30 lowercase letters, digits or '-', starting with a letter and not ending with '-'";
 const regionMessage = "must be a GCP region such as europe-west1";
 const cpuMessage = "must be a CPU limit such as 1, 2, 0.5 or 500m";
@@ -23,15 +20,15 @@ export const gcpBlockSchema = z
     /** Cloud Run region. */
     region: z.string({ error: regionMessage }).regex(/^[a-z]+-[a-z]+[0-9]+$/, { error: regionMessage }),
     /** Container port requests are sent to. Defaults to 8080. */
-    port: int(1, 65535).default(8080),
+    port: intRange(1, 65535).default(8080),
     /** CPU limit per instance. Defaults to 1. */
     cpu: z.string({ error: cpuMessage }).regex(/^([0-9]+(\.[0-9]+)?|[0-9]+m)$/, { error: cpuMessage }).default("1"),
     /** Memory limit per instance. Defaults to 512Mi. */
     memory: z.string({ error: memoryMessage }).regex(/^[0-9]+(Mi|Gi)$/, { error: memoryMessage }).default("512Mi"),
     /** Minimum instances of the service, shared by the revisions taking traffic. Defaults to 0. */
-    minInstances: int(0, 1000).default(0),
+    minInstances: intRange(0, 1000).default(0),
     /** Maximum instances of the service, shared by the revisions taking traffic. Defaults to 100. */
-    maxInstances: int(1, 1000).default(100),
+    maxInstances: intRange(1, 1000).default(100),
     /** Who may reach the service. Defaults to all. */
     ingress: z.enum(["all", "internal", "internal-and-cloud-load-balancing"], { error: ingressMessage }).default("all"),
     /** Let anyone invoke the service (roles/run.invoker for allUsers). Defaults to false. */
