@@ -21,6 +21,11 @@ import { PulumiConfigRecordStore, ROLLOUT_RECORD_KEY } from "./record/pulumiConf
 import { RecordStore } from "./record/types";
 import { describe, isUnfinished, RolloutRecord } from "./state";
 import { createTarget, loadPulumiStack, Target, TARGET_TYPES, UnknownTargetError } from "./targets";
+import { NotifyConfigError } from "./notify/config";
+import { RolloutNotifications } from "./notify/rollout";
+import { MetricsServer, startMetricsServer } from "./telemetry/server";
+import { RolloutMetrics } from "./telemetry/metrics";
+import { TextfileWriter } from "./telemetry/textfile";
 import { readState } from "../local/sandbox";
 
 /** The exit codes, documented in docs/driver.md. */
@@ -44,7 +49,7 @@ export class InputError extends Error {
 
 /** The exit code for an error thrown out of a command. */
 export function exitCodeOf(e: unknown): number {
-  if (e instanceof InputError || e instanceof PlanError || e instanceof ProviderConfigError || e instanceof JudgeConfigError || e instanceof UnknownTargetError) return EXIT.invalidInput;
+  if (e instanceof InputError || e instanceof PlanError || e instanceof NotifyConfigError || e instanceof ProviderConfigError || e instanceof JudgeConfigError || e instanceof UnknownTargetError) return EXIT.invalidInput;
   if (e instanceof CommanderError) return EXIT.invalidInput;
   return EXIT.infrastructure;
 }
@@ -63,6 +68,27 @@ interface RolloutFlags extends CommonOptions {
   image: string;
   plan?: string;
   dryRun?: boolean;
+  service?: string;
+  metricsPort?: string;
+  textfileDir?: string;
+}
+
+/** How long the driver waits at exit for notifications still queued (then abandons them). */
+export const NOTIFY_FLUSH_MS = 15_000;
+
+/** Parses --metrics-port. @throws InputError naming the flag. */
+function metricsPort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new InputError(`--metrics-port: must be a port number 0–65535 (0 picks a free one), got ${JSON.stringify(value)}`);
+  return port;
+}
+
+/** The service name for notifications and metrics: --service, the plan's `service` selector, or the stack. */
+function serviceOf(o: RolloutFlags, plan: Plan, fallback: string): string {
+  const selectors = plan.analysis.metrics.selectors;
+  const fromPlan = selectors && typeof selectors === "object" ? (selectors as Record<string, unknown>).service : undefined;
+  return o.service ?? (typeof fromPlan === "string" ? fromPlan : fallback);
 }
 
 function readPlan(file: string | undefined): Plan {
@@ -217,6 +243,7 @@ export class Renderer {
           step: e.record.step?.index,
           weight: e.record.step?.weight,
           stepSeconds: e.stepSeconds,
+          decisionSeconds: e.decisionSeconds,
           decision: e.verdict.decision,
           hold: e.verdict.hold,
           reasons: e.verdict.reasons,
@@ -267,19 +294,53 @@ async function rollout(o: RolloutFlags): Promise<number> {
     throw e;
   }
 
+  const port = metricsPort(o.metricsPort);
+
   let target: Target;
   let store: RecordStore;
+  // Values of secret stack config keys named by `urlConfig` channels (read from the stack, never logged).
+  let stackConfig: Record<string, string | undefined> = {};
   if (dryRun) {
     ({ target, store } =
       o.target === "pulumi" ? inert("pulumi", o.stack!, `stack ${o.stack} config ${ROLLOUT_RECORD_KEY}`) : inert("haproxy", `haproxy (sandbox ${o.sandbox})`, `file ${recordFile(o)}`));
   } else if (o.target === "pulumi") {
     const stack = await loadPulumiStack().selectStack({ stackName: o.stack!, workDir: cwd });
+    if (plan.notifications.channels.some((c) => c.urlConfig !== undefined)) {
+      stackConfig = Object.fromEntries(Object.entries(await stack.getAllConfig()).map(([k, v]) => [k, v.value]));
+    }
     target = await createTarget({ type: "pulumi", stack, log });
     store = new PulumiConfigRecordStore(stack);
   } else {
     target = await createTarget({ type: "haproxy", stateFile: path.resolve(cwd, o.sandbox!), log });
     store = new FileRecordStore(recordFile(o));
   }
+
+  // Notifications and metrics are built before anything changes, so a missing webhook URL
+  // fails with nothing applied. A dry run notifies nobody.
+  const service = serviceOf(o, plan, target.name);
+  const notifications = dryRun
+    ? undefined
+    : RolloutNotifications.fromConfig(plan.notifications, {
+        service,
+        sources: { env: process.env, config: stackConfig },
+        defaultIncidentDir: o.target === "haproxy" ? path.dirname(recordFile(o)) : cwd,
+        log,
+      });
+  const metrics = new RolloutMetrics({ service, stack: target.name });
+  const textfile = o.textfileDir !== undefined ? new TextfileWriter(metrics.registry, path.resolve(cwd, o.textfileDir), undefined, log) : undefined;
+  let server: MetricsServer | undefined;
+  if (port !== undefined) {
+    server = await startMetricsServer(metrics.registry, { port });
+    log(`driver metrics at ${server.url}`);
+  }
+  textfile?.update();
+  const report = (e: DriverEvent): void => {
+    renderer.event(e);
+    // Both return at once: a slow or dead receiver never holds the rollout (or its rollback).
+    notifications?.observe(e);
+    metrics.observe(e);
+    textfile?.update();
+  };
 
   // A cancelled pipeline job (SIGTERM) or Ctrl-C rolls back rather than leaving the canary at
   // its weight with an unfinished record; a second signal exits at once.
@@ -300,13 +361,22 @@ async function rollout(o: RolloutFlags): Promise<number> {
       target,
       store,
       metrics: (versions) => metricsFromPlan(plan, { ...defaults, ...versions }),
-      report: (e) => renderer.event(e),
+      report,
       dryRun,
       interrupt: interrupt.signal,
     });
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    // Bounded: what a receiver has not taken by then is abandoned and counted.
+    if (notifications) {
+      const flushed = await notifications.flush(NOTIFY_FLUSH_MS);
+      const n = flushed.notifications;
+      if (n.failed + n.dropped + n.abandoned > 0) log(`notify: ${n.delivered} delivered, ${n.failed} failed, ${n.dropped} dropped, ${n.abandoned} abandoned at exit`);
+      for (const file of flushed.incidents) log(`incident record: ${file}`);
+    }
+    await textfile?.flush();
+    await server?.stop();
   }
   const code = OUTCOME_EXIT[result.outcome];
   if (mode === "json") {
@@ -370,7 +440,10 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
       .requiredOption("--version <version>", "the canary's version label")
       .requiredOption("--image <image>", "the canary's container image")
       .option("--plan <file>", "the rollout plan (YAML); defaults to 5 → 25 → 50 → 100")
-      .option("--dry-run", "print every action without applying any"),
+      .option("--dry-run", "print every action without applying any")
+      .option("--service <name>", "the service name in notifications and metrics; defaults to the plan's analysis.metrics.selectors.service, else the stack")
+      .option("--metrics-port <port>", "serve the driver's own metrics at http://127.0.0.1:<port>/metrics (0: a free port, reported)")
+      .option("--textfile-dir <dir>", "write the driver's metrics to <dir>/canary_rollout.prom for node-exporter's textfile collector"),
   ).action(async (o: RolloutFlags) => {
     setExit(await rollout(o));
   });

@@ -107,7 +107,14 @@ export class JudgeAnalysis implements Analysis {
 export type DriverEvent =
   | { readonly kind: "action"; readonly message: string }
   | { readonly kind: "transition"; readonly record: RolloutRecord; readonly entry: HistoryEntry }
-  | { readonly kind: "tick"; readonly record: RolloutRecord; readonly verdict: Verdict; readonly stepSeconds: number }
+  | {
+      readonly kind: "tick";
+      readonly record: RolloutRecord;
+      readonly verdict: Verdict;
+      readonly stepSeconds: number;
+      /** Time to reach this verdict: reading the metrics and judging the tick, seconds (wall clock). */
+      readonly decisionSeconds: number;
+    }
   | { readonly kind: "log"; readonly line: string };
 
 /** How a rollout ended. */
@@ -292,10 +299,13 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       let heldInconclusive = false;
       for (;;) {
         await sleep(plan.tickSeconds * 1000);
+        // Wall-clock time, not the injected clock: this measures the metrics backend and the judge.
+        const decisionStarted = performance.now();
         const verdict = analysis.tick(await measure());
+        const decisionSeconds = (performance.now() - decisionStarted) / 1000;
         record = { ...record, lastVerdict: summarize(verdict), judge: analysis.state() };
         await o.store.save(record);
-        report({ kind: "tick", record, verdict, stepSeconds: (clock.now() - startedAt) / 1000 });
+        report({ kind: "tick", record, verdict, stepSeconds: (clock.now() - startedAt) / 1000, decisionSeconds });
         if (verdict.decision === "rollback") throw new RollbackSignal("analysis", verdict.reasons[0] ?? "the analysis failed", evidenceOf(verdict));
         if (verdict.decision === "inconclusive") {
           if (plan.inconclusive === "rollback") throw new RollbackSignal("analysis", `inconclusive: ${verdict.reasons[0] ?? ""}`, evidenceOf(verdict));

@@ -10,6 +10,8 @@
 import { z } from "zod";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { Judge, JudgeConfigError, JudgeConfigInput, judgeConfigSchema } from "./analysis/judge";
+import { durationSchema } from "./duration";
+import { defaultNotifications, NotificationsConfig, notificationsSchema } from "./notify/config";
 
 /** One problem with a plan: the field path (`steps[2].weight`) and what is wrong. */
 export interface PlanProblem {
@@ -29,32 +31,8 @@ export class PlanError extends Error {
   }
 }
 
-/** Seconds per duration unit. */
-const UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600 };
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const DURATION_MESSAGE = "must be a duration such as 30s, 5m or 1h (or a number of seconds)";
-
-/**
- * A duration: a number of seconds or a string such as `30s`, `5m`, `1h`, `500ms`. Parsed to
- * seconds.
- */
-const duration = z.union([z.number(), z.string()], { error: DURATION_MESSAGE }).transform((v, ctx) => {
-  let seconds: number;
-  if (typeof v === "number") seconds = v;
-  else {
-    const m = DURATION.exec(v.trim());
-    if (!m) {
-      ctx.addIssue({ code: "custom", message: DURATION_MESSAGE });
-      return z.NEVER;
-    }
-    seconds = Number(m[1]) * UNITS[m[2]];
-  }
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    ctx.addIssue({ code: "custom", message: "must be a positive duration" });
-    return z.NEVER;
-  }
-  return seconds;
-});
+/** A duration: a number of seconds or a string such as `30s`, `5m`, `1h`, `500ms`. Parsed to seconds. */
+const duration = durationSchema();
 
 const weight = z
   .number({ error: "must be an integer percent" })
@@ -118,6 +96,8 @@ const planSchema = z.strictObject({
     .default({ mode: "keepCanary" }),
   /** Print every action without applying any. Defaults to false. */
   dryRun: z.boolean({ error: "must be true or false" }).default(false),
+  /** Slack and webhook channels, retry policy and incident records (notify/config.ts). Defaults to none. */
+  notifications: notificationsSchema.default(defaultNotifications()),
 });
 
 /** One validated step; durations in seconds. */
@@ -141,6 +121,8 @@ export interface Plan {
   readonly inconclusive: (typeof INCONCLUSIVE_ACTIONS)[number];
   readonly rollback: { readonly mode: (typeof ROLLBACK_MODES)[number] };
   readonly dryRun: boolean;
+  /** Notification channels and incident records; durations in seconds. */
+  readonly notifications: NotificationsConfig;
 }
 
 /** Formats a value for a message, cut short so a huge value cannot flood the log. */
@@ -172,7 +154,7 @@ function problemsOf(error: z.ZodError, input: unknown, prefix: readonly Property
       return issue.keys.map((k) => ({ path: formatPath([...path, k]), message: "unknown key" }));
     }
     const value = valueAt(input, issue.path);
-    if (value === undefined) return { path: formatPath(path), message: "is required" };
+    if (value === undefined) return { path: formatPath(path), message: issue.code === "custom" ? issue.message : "is required" };
     return { path: formatPath(path), message: `${issue.message}, got ${formatValue(value)}` };
   });
 }
@@ -233,6 +215,7 @@ export function validatePlan(input: unknown, source?: string): Plan {
     inconclusive: p.inconclusive,
     rollback: p.rollback,
     dryRun: p.dryRun,
+    notifications: p.notifications,
   };
 }
 

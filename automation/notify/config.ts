@@ -19,26 +19,11 @@
  * ```
  */
 import { z } from "zod";
+import { durationSchema } from "../duration";
 import { NOTIFICATION_TYPES, NotificationType } from "./types";
 
-/** Seconds per duration unit (the same units as the plan's step durations). */
-const UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600 };
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const DURATION_MESSAGE = "must be a duration such as 500ms, 30s or 2m (or a number of seconds)";
-
-/**
- * A positive duration, parsed to seconds. Kept here rather than imported from plan.ts because
- * plan.ts imports this module (an import back would be circular).
- */
-const duration = z.union([z.number(), z.string()], { error: DURATION_MESSAGE }).transform((v, ctx) => {
-  const m = typeof v === "string" ? DURATION.exec(v.trim()) : null;
-  const seconds = typeof v === "number" ? v : m ? Number(m[1]) * UNITS[m[2]] : NaN;
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    ctx.addIssue({ code: "custom", message: typeof v === "string" && !m ? DURATION_MESSAGE : "must be a positive duration" });
-    return z.NEVER;
-  }
-  return seconds;
-});
+/** A positive duration in seconds: the plan's one duration syntax. */
+const duration = durationSchema();
 
 /** Default time one delivery attempt may take. */
 export const DEFAULT_TIMEOUT_SECONDS = 10;

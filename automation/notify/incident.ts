@@ -6,7 +6,7 @@
  */
 import * as path from "node:path";
 import { HistoryEntry, Phase, RollbackTrigger, RolloutRecord } from "../state";
-import { writeFileAtomic } from "../telemetry/atomicFile";
+import { writeFileAtomic } from "../atomicFile";
 import { decisionOf, stableVersionOf } from "./events";
 import { fmt, pct } from "./format";
 import { DecisionNumbers } from "./types";

@@ -4,7 +4,7 @@
  * a reader (or a driver killed mid-write) sees the old record or the new one, never half.
  */
 import * as fs from "node:fs/promises";
-import * as path from "node:path";
+import { writeFileAtomic } from "../atomicFile";
 import { checkRecord, RecordError, RolloutRecord } from "../state";
 import { RecordStore } from "./types";
 
@@ -34,20 +34,6 @@ export class FileRecordStore implements RecordStore {
   }
 
   async save(record: RolloutRecord): Promise<void> {
-    await fs.mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.${Date.now()}.tmp`;
-    const handle = await fs.open(tmp, "w");
-    try {
-      await handle.writeFile(`${JSON.stringify(record, null, 2)}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fs.rename(tmp, this.file);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
+    await writeFileAtomic(this.file, `${JSON.stringify(record, null, 2)}\n`);
   }
 }

@@ -2,4 +2,4 @@
 export * from "./metrics";
 export * from "./server";
 export * from "./textfile";
-export { writeFileAtomic } from "./atomicFile";
+export { writeFileAtomic } from "../atomicFile";

@@ -6,7 +6,7 @@
  */
 import * as path from "node:path";
 import { Registry } from "prom-client";
-import { writeFileAtomic } from "./atomicFile";
+import { writeFileAtomic } from "../atomicFile";
 
 /** The default file name. */
 export const DEFAULT_TEXTFILE = "canary_rollout.prom";

@@ -175,7 +175,7 @@ describe("cli", function () {
     const r1 = transition(r0, { type: "advance", at: "t1", step: 0, weight: 5, reason: "first step" });
     const events: DriverEvent[] = [
       { kind: "transition", record: r1, entry: r1.history[1] },
-      { kind: "tick", record: r1, verdict: { ...verdict("continue", "collecting evidence: 20 canary requests in this step, need 200"), hold: undefined }, stepSeconds: 10 },
+      { kind: "tick", record: r1, verdict: { ...verdict("continue", "collecting evidence: 20 canary requests in this step, need 200"), hold: undefined }, stepSeconds: 10, decisionSeconds: 0.012 },
       { kind: "action", message: "set the canary weight to 25" },
     ];
     function render(mode: "tty" | "plain" | "json") {
@@ -221,6 +221,7 @@ describe("cli", function () {
         step: 0,
         weight: 5,
         stepSeconds: 10,
+        decisionSeconds: 0.012,
         decision: "continue",
         reasons: ["collecting evidence: 20 canary requests in this step, need 200"],
         metrics: [],

@@ -21,6 +21,7 @@ describe("plan", () => {
       inconclusive: "rollback",
       rollback: { mode: "keepCanary" },
       dryRun: false,
+      notifications: { channels: [], retry: { attempts: 5, initialDelay: 1, maxDelay: 30, maxTotal: 120 }, queueSize: 100, incidents: { enabled: true } },
     });
     assert.deepEqual(defaultPlan(), parsePlan("{}"));
   });
@@ -94,5 +95,23 @@ analysis:
 
   it("names the source in the error message", () => {
     assert.throws(() => parsePlan("tick: 0", "plans/fast.yaml"), { name: "PlanError", message: "invalid plan plans/fast.yaml:\ntick: must be a positive duration, got 0" });
+  });
+});
+
+describe("plan: notifications section", () => {
+  it("parses channels with the plan's one duration syntax", () => {
+    const plan = parsePlan("notifications:\n  channels: [{ type: webhook, urlEnv: HOOK, timeout: 500ms }]\n  retry: { initialDelay: 2s, maxTotal: 1m }\n");
+    assert.deepEqual(plan.notifications.channels, [{ type: "webhook", urlEnv: "HOOK", timeout: 0.5 }]);
+    assert.deepEqual(plan.notifications.retry, { attempts: 5, initialDelay: 2, maxDelay: 30, maxTotal: 60 });
+  });
+
+  it("names the field of a bad channel, and never quotes a pasted URL", () => {
+    assert.deepEqual(problems("notifications:\n  channels: [{ type: webhook, urlEnv: HOOK, timeout: soon }]\n"), [
+      'notifications.channels[0].timeout: must be a duration such as 30s, 5m or 1h (or a number of seconds), got "soon"',
+    ]);
+    assert.deepEqual(problems("notifications:\n  channels: [{ type: slack, url: 'https://hooks.slack.com/services/T1/B2/XYZSECRET' }]\n"), [
+      "notifications.channels[0].url: unknown key",
+      "notifications.channels[0].urlEnv: is required (or urlConfig): the environment variable holding the webhook URL",
+    ]);
   });
 });

@@ -72,4 +72,47 @@ describe("notifications and metrics wired to the driver's report", () => {
       }
     });
   });
+
+  it("a receiver that never answers does not hold the rollback: the rollout is RolledBack while the first notification is still unanswered", async () => {
+    await withReceivers(1, async (r) => {
+      r.holding = true;
+      const lines: string[] = [];
+      const notifications = new RolloutNotifications({
+        service: "checkout",
+        notifiers: [new WebhookNotifier({ name: "webhook[0]", url: `${r.base}/hook`, events: NOTIFICATION_TYPES, timeoutMs: 60_000 })],
+        log: (l) => lines.push(l),
+      });
+      const order: string[] = [];
+      const store = new MemoryRecordStore();
+      const save = store.save.bind(store);
+      // The first step is recorded only once the receiver holds the start notification, so the
+      // rollback below happens while a delivery is provably in flight and unanswered.
+      store.save = async (record) => {
+        if (record.phase === "Progressing" && record.history.length === 2) await r.waitForRequests(1);
+        await save(record);
+        order.push(`${record.phase} (delivered ${notifications.dispatcher.stats().delivered}, received ${r.requests.length})`);
+      };
+      const result = await runRollout({
+        plan: validatePlan({ steps: [{ weight: 10, minDuration: 1, maxDuration: 10 }, { weight: 100 }], tick: 1 }),
+        version: "v2",
+        image: "app:v2",
+        target: new FakeTarget(),
+        store,
+        metrics: new FakeMetrics(),
+        analysis: new ScriptedAnalysis([["rollback"]]),
+        clock: new FakeClock(),
+        report: (e) => notifications.observe(e),
+        id: "r2",
+      });
+      assert.equal(result.outcome, "rolledBack");
+      assert.equal(result.record.phase, "RolledBack");
+      const stats = notifications.dispatcher.stats();
+      assert.deepEqual([stats.delivered, r.requests.length, stats.pending > 0], [0, 1, true]);
+      assert.deepEqual(order.slice(-2), ["RollingBack (delivered 0, received 1)", "RolledBack (delivered 0, received 1)"]);
+      // At exit the bounded flush abandons what the receiver never took.
+      const flushed = await notifications.flush(50);
+      assert.equal(flushed.notifications.delivered, 0);
+      assert.ok(flushed.notifications.abandoned >= 1, JSON.stringify(flushed.notifications));
+    });
+  });
 });

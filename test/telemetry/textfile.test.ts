@@ -3,7 +3,7 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Gauge, Registry } from "prom-client";
-import { writeFileAtomic } from "../../automation/telemetry/atomicFile";
+import { writeFileAtomic } from "../../automation/atomicFile";
 import { RolloutMetrics } from "../../automation/telemetry/metrics";
 import { TextfileWriter, writeTextfile } from "../../automation/telemetry/textfile";
 import { fixtureTransitions } from "../notify/fixtures";
