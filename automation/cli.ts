@@ -35,9 +35,11 @@ export const EXIT = {
   invalidInput: 2,
   infrastructure: 3,
   restoreFailed: 4,
+  /** SIGINT/SIGTERM with plan onSignal: pause: the rollout holds its weight with no driver. */
+  paused: 5,
 } as const;
 
-const OUTCOME_EXIT: Readonly<Record<Outcome, number>> = { promoted: EXIT.promoted, dryRun: EXIT.promoted, rolledBack: EXIT.rolledBack, restoreFailed: EXIT.restoreFailed };
+const OUTCOME_EXIT: Readonly<Record<Outcome, number>> = { promoted: EXIT.promoted, dryRun: EXIT.promoted, rolledBack: EXIT.rolledBack, restoreFailed: EXIT.restoreFailed, paused: EXIT.paused };
 
 /** Bad input found before anything was changed. */
 export class InputError extends Error {
@@ -184,6 +186,9 @@ export class Renderer {
       case "log":
         this.line(`  ${e.line}`, this.err);
         return;
+      case "gateWaiting":
+        this.line(`⏸ waiting at gate ${e.wait.gate}: ${e.wait.reason}`);
+        return;
       case "action":
         this.line(`→ ${e.message}`);
         return;
@@ -234,6 +239,8 @@ export class Renderer {
         return { event: "action", message: e.message };
       case "log":
         return { event: "log", line: e.line };
+      case "gateWaiting":
+        return { event: "gateWaiting", rollout: e.record.id, ...e.wait };
       case "transition":
         return { event: "transition", ...e.entry, rollout: e.record.id };
       case "tick":
@@ -386,6 +393,7 @@ async function rollout(o: RolloutFlags): Promise<number> {
     promoted: `promoted ${o.version}`,
     dryRun: "dry run complete: nothing was applied",
     rolledBack: `rolled back ${o.version}: ${result.reason}`,
+    paused: `paused ${o.version} at ${describe(result.record)}: ${result.reason}; continue with \`canary resume\` then \`canary rollout\` (same version), or \`canary abort\``,
     restoreFailed: `ROLLBACK FAILED for ${o.version}: ${result.reason}; the target may still route traffic to the canary`,
   };
   renderer.finish(`${words[result.outcome]} (exit ${code})`);

@@ -14,7 +14,9 @@ import { judgedSteps, Plan } from "./plan";
 import { MemoryRecordStore } from "./record/memory";
 import { RecordStore } from "./record/types";
 import { describe, HistoryEntry, isUnfinished, newRecord, RollbackTrigger, RolloutEvent, RolloutRecord, transition, VerdictSummary } from "./state";
-import { errorMessage, RestoreError, Target, TargetSnapshot } from "./targets/types";
+import { ConcurrentUpdateRefusedError, errorMessage, RestoreError, Target, TargetSnapshot } from "./targets/types";
+import { approved, LeaseHeldError, leaseLive, mergeControls, newLease, operatorIdentity, pendingControls, renewLease, settle } from "./control";
+import { GateWait } from "./notify/events";
 
 /** Wall-clock time and waiting, injected so tests need not wait. */
 export interface Clock {
@@ -115,10 +117,12 @@ export type DriverEvent =
       /** Time to reach this verdict: reading the metrics and judging the tick, seconds (wall clock). */
       readonly decisionSeconds: number;
     }
-  | { readonly kind: "log"; readonly line: string };
+  | { readonly kind: "log"; readonly line: string }
+  /** The rollout waits at an approval gate (`step 2`, `promotion`); reported once per gate. */
+  | { readonly kind: "gateWaiting"; readonly record: RolloutRecord; readonly wait: GateWait };
 
 /** How a rollout ended. */
-export type Outcome = "promoted" | "rolledBack" | "restoreFailed" | "dryRun";
+export type Outcome = "promoted" | "rolledBack" | "restoreFailed" | "dryRun" | "paused";
 
 /** The end of a rollout. */
 export interface RolloutResult {
@@ -173,7 +177,29 @@ class RollbackSignal {
     readonly trigger: RollbackTrigger,
     readonly reason: string,
     readonly evidence?: unknown,
+    /** The operator who asked (an abort). */
+    readonly by?: string,
+    /** The record already says RollingBack (a resumed rollback): do not record it again. */
+    readonly already = false,
   ) {}
+}
+
+/** Raised to leave the loop holding the weight (SIGINT/SIGTERM with plan onSignal: pause). */
+class PauseSignal {
+  constructor(readonly reason: string) {}
+}
+
+/** Attempts of one target change (and of the restore) before it counts as failed. */
+export const APPLY_ATTEMPTS = 3;
+/** Backoff before the second attempt, doubling (capped at one tick). */
+export const APPLY_BACKOFF_MS = 1000;
+
+/**
+ * How long a driver's lease lasts without renewal: three ticks, at least a minute (a target
+ * operation such as \`pulumi up\` may run for a while between two saves).
+ */
+export function leaseSecondsOf(plan: Pick<Plan, "tickSeconds">): number {
+  return Math.max(3 * plan.tickSeconds, 60);
 }
 
 /** The verdict without its bulky per-metric details: what the record keeps. */
@@ -212,9 +238,11 @@ function evidenceOf(v: Verdict): unknown {
 }
 
 /**
- * Runs one rollout to its end: promoted, rolled back, or (when the restore itself fails)
- * restoreFailed. Throws only before anything was changed (an unfinished rollout in the store,
- * a target that refuses to be prepared) or when the store cannot be written.
+ * Runs one rollout to its end: promoted, rolled back, paused (plan onSignal: pause) or (when the
+ * restore itself fails) restoreFailed. An unfinished rollout of the same version whose driver is
+ * gone is resumed (or rolled back, per plan onResume). Throws only before anything was changed
+ * (another live driver, an unfinished rollout of another version, a target that refuses to be
+ * prepared) or when the store cannot be written.
  */
 export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const clock = o.clock ?? systemClock;
@@ -222,35 +250,64 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const plan = o.plan;
   const dryRun = o.dryRun === true || plan.dryRun;
   const iso = (): string => new Date(clock.now()).toISOString();
+  const leaseSeconds = leaseSecondsOf(plan);
 
   const existing = await o.store.load();
-  if (existing && isUnfinished(existing.phase)) throw new RolloutInProgressError(existing, o.store.description);
+  let resumed: RolloutRecord | undefined;
+  if (existing && isUnfinished(existing.phase)) {
+    if (existing.lease && leaseLive(existing.lease, clock.now())) throw new LeaseHeldError(existing.lease, existing, o.store.description);
+    const sameRollout = existing.version === o.version && existing.image === o.image && existing.target === o.target.type && existing.steps.join() === plan.steps.map((s) => s.weight).join();
+    if (!sameRollout || dryRun) throw new RolloutInProgressError(existing, o.store.description);
+    resumed = existing;
+  }
 
   if (dryRun) return dryRunRollout(o, iso);
 
-  const snapshot = await o.target.prepare();
+  // Resuming, the target is still checked (another update in progress is refused), but the
+  // snapshot that a rollback restores is the one taken before the rollout changed anything.
+  const prepared = await o.target.prepare();
+  const snapshot = (resumed ? resumed.snapshot : prepared) as TargetSnapshot;
   // Built before anything changes, so an invalid provider config fails with nothing applied.
   const metrics = typeof o.metrics === "function" ? o.metrics({ canary: o.version, baseline: snapshot.stableVersion }) : o.metrics;
   const measure = (): ReturnType<MetricsSource["measure"]> => metrics.measure(clock.now() / 1000);
   const analysis = o.analysis ?? new JudgeAnalysis(plan.analysis.judge);
-  let record = newRecord({
-    id: o.id ?? `${new Date(clock.now()).toISOString().replace(/[-:.]/g, "")}-${o.version}`,
-    stack: o.target.name,
-    target: o.target.type,
-    version: o.version,
-    image: o.image,
-    steps: plan.steps.map((s) => s.weight),
-    at: iso(),
-  });
-  record = { ...record, snapshot };
+  let record: RolloutRecord;
+  if (resumed) {
+    record = { ...resumed, lease: newLease(clock.now(), leaseSeconds) };
+  } else {
+    record = newRecord({
+      id: o.id ?? `${new Date(clock.now()).toISOString().replace(/[-:.]/g, "")}-${o.version}`,
+      stack: o.target.name,
+      target: o.target.type,
+      version: o.version,
+      image: o.image,
+      steps: plan.steps.map((s) => s.weight),
+      at: iso(),
+    });
+    record = { ...record, snapshot, lease: newLease(clock.now(), leaseSeconds) };
+  }
 
+  /** Saves the record with the lease renewed (released once the rollout has ended). */
+  const persist = async (): Promise<void> => {
+    if (record.lease) record = { ...record, lease: isUnfinished(record.phase) ? renewLease(record.lease, clock.now(), leaseSeconds) : undefined };
+    if (!isUnfinished(record.phase)) {
+      const { lease: _released, ...rest } = record;
+      void _released;
+      record = rest;
+    }
+    await o.store.save(record);
+  };
   const apply = async (event: RolloutEvent): Promise<void> => {
     record = transition(record, event);
-    await o.store.save(record);
+    await persist();
     report({ kind: "transition", record, entry: record.history[record.history.length - 1] });
   };
+  /** An interrupt (SIGINT/SIGTERM): roll back, or pause and leave, as the plan says. */
   const checkInterrupt = (): void => {
-    if (o.interrupt?.aborted) throw new RollbackSignal("operator", `interrupted (${String(o.interrupt.reason ?? "aborted")})`);
+    if (!o.interrupt?.aborted) return;
+    const why = `interrupted (${String(o.interrupt.reason ?? "aborted")})`;
+    if (plan.onSignal === "pause" && (record.phase === "Progressing" || record.phase === "Paused" || record.phase === "Frozen")) throw new PauseSignal(why);
+    throw new RollbackSignal("operator", why);
   };
   const act = async <T>(message: string, f: () => Promise<T>): Promise<T> => {
     checkInterrupt();
@@ -266,30 +323,143 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     if (onAbort) interrupt.removeEventListener("abort", onAbort);
     checkInterrupt();
   };
+  /** Sets the weight unless the target already has it (a resumed driver applies nothing twice). */
+  const ensureWeight = async (weight: number, label: string): Promise<number | undefined> => {
+    const current = resumed ? await o.target.verify() : undefined;
+    if (current === weight) {
+      report({ kind: "action", message: `the canary weight is already ${weight} (read back); not applying it again` });
+      return current;
+    }
+    await applyWithRetry(`set the canary weight to ${weight}`, () => o.target.setWeight(weight));
+    const applied = await act("verify the applied weight", () => o.target.verify());
+    if (applied !== undefined && applied !== weight) throw new RollbackSignal("error", `${label}: weight ${weight} was set but ${applied} is applied`, { expected: weight, applied });
+    return applied;
+  };
+  /** A target change, retried with backoff (a transient failure should not cost the rollout). */
+  const applyWithRetry = async (message: string, f: () => Promise<void>): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await act(attempt === 1 ? message : `${message} (attempt ${attempt} of ${APPLY_ATTEMPTS})`, f);
+        return;
+      } catch (e) {
+        if (e instanceof RollbackSignal || e instanceof PauseSignal || e instanceof ConcurrentUpdateRefusedError || attempt >= APPLY_ATTEMPTS) throw e;
+        const delay = Math.min(APPLY_BACKOFF_MS * 2 ** (attempt - 1), plan.tickSeconds * 1000);
+        report({ kind: "log", line: `${message} failed (${errorMessage(e)}); retrying in ${delay}ms` });
+        await sleep(delay);
+      }
+    }
+  };
 
-  await apply({ type: "start", at: iso(), reason: `rollout of ${o.version} (${o.image}) through ${plan.steps.map((s) => s.weight).join(" → ")}`, evidence: { snapshotOf: snapshot.type } });
+  /** Pending control requests from other processes, merged from the stored record. */
+  let gradualAbort = false;
+  const takeControls = async (): Promise<{ skip: boolean; full: boolean }> => {
+    const out = { skip: false, full: false };
+    try {
+      record = mergeControls(record, await o.store.load());
+    } catch (e) {
+      report({ kind: "log", line: `cannot read control requests from ${o.store.description}: ${errorMessage(e)}` });
+      return out;
+    }
+    for (const c of pendingControls(record)) {
+      const by = c.by;
+      const reason = `${c.verb}${c.gate ? ` (${c.gate})` : ""} by ${by}: ${c.reason}`;
+      try {
+        switch (c.verb) {
+          case "abort":
+            gradualAbort = c.gradual === true;
+            record = settle(record, c.id, "applied", "rolling back", iso());
+            throw new RollbackSignal("operator", `aborted by ${by}: ${c.reason}`, { control: c.id }, by);
+          case "pause":
+          case "resume":
+          case "freeze":
+          case "unfreeze":
+            record = transition(record, { type: c.verb, at: iso(), reason, by, evidence: { control: c.id } });
+            break;
+          case "promote":
+            record = transition(record, { type: "skip", at: iso(), reason, by, evidence: { control: c.id } });
+            out.skip = true;
+            break;
+          case "promoteFull":
+            out.full = true;
+            record = transition(record, { type: "promoteFull", at: iso(), reason, by, evidence: { control: c.id } });
+            break;
+          case "approve":
+            record = transition(record, { type: "approve", at: iso(), reason, by, gate: c.gate ?? "", evidence: { control: c.id } });
+            break;
+        }
+        record = settle(record, c.id, "applied", `now ${describe(record)}`, iso());
+        await persist();
+        report({ kind: "transition", record, entry: record.history[record.history.length - 1] });
+      } catch (e) {
+        if (e instanceof RollbackSignal) throw e;
+        record = settle(record, c.id, "refused", errorMessage(e), iso());
+        await persist();
+        report({ kind: "log", line: `control ${c.verb} by ${by} refused: ${errorMessage(e)}` });
+      }
+    }
+    return out;
+  };
+
+  let gateNotified = "";
+  /** Whether the gate is open; reports the wait once per gate. */
+  const gateOpen = (gate: string): boolean => {
+    if (approved(record, gate)) return true;
+    if (gateNotified !== gate) {
+      gateNotified = gate;
+      report({ kind: "gateWaiting", record, wait: { gate, at: iso(), reason: gate === "promotion" ? "approval before promotion" : `approval before ${gate} (weight ${plan.steps[Number(gate.replace("step ", ""))]?.weight})` } });
+      report({ kind: "action", message: `waiting at gate ${gate}: run \`canary approve${gate === "promotion" ? " --promotion" : ` --step ${gate.replace("step ", "")}`}\`` });
+    }
+    return false;
+  };
 
   try {
-    await act(`deploy canary ${o.version} at weight 0`, () => o.target.setCanary(o.version, o.image));
-    const initial = await act("verify the applied weight", () => o.target.verify());
-    if (initial !== undefined && initial !== 0) throw new RollbackSignal("error", `canary deployed but the applied weight is ${initial}, expected 0`, { applied: initial });
-
     const steps = judgedSteps(plan);
-    for (let i = 0; i < steps.length; i++) {
-      const step = steps[i];
-      await act(`set the canary weight to ${step.weight}`, () => o.target.setWeight(step.weight));
-      const applied = await act("verify the applied weight", () => o.target.verify());
-      if (applied !== undefined && applied !== step.weight) {
-        throw new RollbackSignal("error", `step ${i}: weight ${step.weight} was set but ${applied} is applied`, { expected: step.weight, applied });
+    let first = 0;
+    if (resumed) {
+      await apply({ type: "takeOver", at: iso(), reason: `driver ${record.lease!.holder} took over ${describe(resumed)} (previous driver ${resumed.lease?.holder ?? "unknown"} is gone)`, evidence: { previousLease: resumed.lease ?? null } });
+      if (resumed.phase === "RollingBack") throw new RollbackSignal(resumed.history[resumed.history.length - 1]?.trigger ?? "error", "finishing the rollback the previous driver started", undefined, undefined, true);
+      if (plan.onResume === "rollback") throw new RollbackSignal("operator", `the previous driver (${resumed.lease?.holder ?? "unknown"}) is gone and the plan says onResume: rollback`);
+      if (resumed.phase === "Promoting") {
+        await act(`promote ${o.version} to stable`, () => o.target.promote());
+        await apply({ type: "complete", at: iso(), reason: `${o.version} is the stable version` });
+        return { outcome: "promoted", record, reason: "promotion finished by the resuming driver" };
       }
-      await apply({
-        type: "advance",
-        at: iso(),
-        step: i,
-        weight: step.weight,
-        reason: i === 0 ? `canary deployed; first step at weight ${step.weight}` : `step ${i - 1} passed; weight ${step.weight}`,
-        evidence: { applied: applied ?? "cannot verify", ...(record.lastVerdict ? { verdict: record.lastVerdict } : {}) },
-      });
+      if (resumed.phase === "Initializing") {
+        const w = await o.target.verify();
+        if (w !== 0) await act(`deploy canary ${o.version} at weight 0`, () => o.target.setCanary(o.version, o.image));
+      } else first = resumed.step?.index ?? 0;
+    } else {
+      await apply({ type: "start", at: iso(), reason: `rollout of ${o.version} (${o.image}) through ${plan.steps.map((s) => s.weight).join(" → ")}`, evidence: { snapshotOf: snapshot.type } });
+      await applyWithRetry(`deploy canary ${o.version} at weight 0`, () => o.target.setCanary(o.version, o.image));
+      const initial = await act("verify the applied weight", () => o.target.verify());
+      if (initial !== undefined && initial !== 0) throw new RollbackSignal("error", `canary deployed but the applied weight is ${initial}, expected 0`, { applied: initial });
+    }
+
+    let promoteNow = false;
+    for (let i = first; i < steps.length && !promoteNow; i++) {
+      const step = steps[i];
+      const resumingThisStep = resumed !== undefined && i === first && resumed.phase !== "Initializing";
+      // A gate before the step: hold the current weight (0 before the first step) until approved.
+      if (!resumingThisStep && plan.gates.beforeSteps.includes(i)) {
+        while (!gateOpen(`step ${i}`)) {
+          await sleep(plan.tickSeconds * 1000);
+          const c = await takeControls();
+          if (c.full) promoteNow = true;
+          if (c.full || c.skip) break;
+        }
+        if (promoteNow) break;
+      }
+      const applied = await ensureWeight(step.weight, `step ${i}`);
+      if (!resumingThisStep) {
+        await apply({
+          type: "advance",
+          at: iso(),
+          step: i,
+          weight: step.weight,
+          reason: i === 0 ? `canary deployed; first step at weight ${step.weight}` : `step ${i - 1} passed; weight ${step.weight}`,
+          evidence: { applied: applied ?? "cannot verify", ...(record.lastVerdict ? { verdict: record.lastVerdict } : {}) },
+        });
+      }
 
       // The reading at the step's start marks the boundary: the ticks after it judge only
       // traffic at this step's weight.
@@ -297,28 +467,41 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       const startedAt = clock.now();
       analysis.beginStep({ index: i, startedAt: startedAt / 1000, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds });
       let heldInconclusive = false;
+      let passed = false;
+      const last = i === steps.length - 1;
+      const nextGate = last ? (plan.gates.beforePromotion ? "promotion" : undefined) : plan.gates.beforeSteps.includes(i + 1) ? `step ${i + 1}` : undefined;
       for (;;) {
         await sleep(plan.tickSeconds * 1000);
+        const c = await takeControls();
+        if (c.full) {
+          promoteNow = true;
+          break;
+        }
+        if (c.skip) passed = true;
         // Wall-clock time, not the injected clock: this measures the metrics backend and the judge.
         const decisionStarted = performance.now();
         const verdict = analysis.tick(await measure());
         const decisionSeconds = (performance.now() - decisionStarted) / 1000;
         record = { ...record, lastVerdict: summarize(verdict), judge: analysis.state() };
-        await o.store.save(record);
+        await persist();
         report({ kind: "tick", record, verdict, stepSeconds: (clock.now() - startedAt) / 1000, decisionSeconds });
-        if (verdict.decision === "rollback") throw new RollbackSignal("analysis", verdict.reasons[0] ?? "the analysis failed", evidenceOf(verdict));
-        if (verdict.decision === "inconclusive") {
+        const frozen = record.phase === "Frozen";
+        if (verdict.decision === "rollback") {
+          if (!frozen) throw new RollbackSignal("analysis", verdict.reasons[0] ?? "the analysis failed", evidenceOf(verdict));
+          report({ kind: "log", line: `frozen: the analysis says rollback (${verdict.reasons[0] ?? ""}); holding the weight until an operator unfreezes or aborts` });
+        }
+        if (verdict.decision === "inconclusive" && !passed && !frozen && record.phase !== "Paused") {
           if (plan.inconclusive === "rollback") throw new RollbackSignal("analysis", `inconclusive: ${verdict.reasons[0] ?? ""}`, evidenceOf(verdict));
           if (!heldInconclusive) report({ kind: "action", message: `step ${i} inconclusive; holding weight ${step.weight} (plan: inconclusive: hold)` });
           heldInconclusive = true;
-          continue;
         }
-        if (verdict.decision === "promote") {
-          if (i === steps.length - 1) {
-            await apply({ type: "promote", at: iso(), reason: `step ${i} passed: ${verdict.reasons[0] ?? ""}`, evidence: evidenceOf(verdict) });
-          }
-          break;
-        }
+        if (verdict.decision === "promote") passed = true;
+        // Paused or frozen: hold the weight (still judging) until resumed.
+        if (!passed || record.phase !== "Progressing") continue;
+        // An approval gate after the step: hold the weight, still judging, until approved.
+        if (nextGate !== undefined && !gateOpen(nextGate)) continue;
+        if (last) await apply({ type: "promote", at: iso(), reason: `step ${i} passed: ${verdict.reasons[0] ?? "skipped by an operator"}`, evidence: evidenceOf(verdict) });
+        break;
       }
     }
     await act(`promote ${o.version} to stable`, () => o.target.promote());
@@ -327,29 +510,62 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   } catch (e) {
     // Promoted, but the final record could not be saved: nothing to roll back.
     if (record.phase === "Succeeded") throw e;
+    if (e instanceof PauseSignal) {
+      if (record.phase === "Progressing") await apply({ type: "pause", at: iso(), reason: `${e.reason}; plan onSignal: pause holds the weight`, by: operatorIdentity() });
+      const { lease: _released, ...rest } = record;
+      void _released;
+      record = rest;
+      await o.store.save(record);
+      return { outcome: "paused", record, reason: e.reason };
+    }
     const signal = e instanceof RollbackSignal ? e : new RollbackSignal("error", errorMessage(e), { error: errorMessage(e), name: e instanceof Error ? e.name : undefined });
     return rollBack(signal);
   }
 
   async function rollBack(signal: RollbackSignal): Promise<RolloutResult> {
-    try {
-      await apply({ type: "rollback", at: iso(), reason: signal.reason, trigger: signal.trigger, evidence: signal.evidence });
-    } catch (e) {
-      // The target must still be restored even when the record cannot be written.
-      report({ kind: "log", line: `cannot record the rollback: ${errorMessage(e)}` });
+    if (!signal.already) {
+      try {
+        await apply({ type: "rollback", at: iso(), reason: signal.reason, trigger: signal.trigger, evidence: signal.evidence, ...(signal.by ? { by: signal.by } : {}) });
+      } catch (e) {
+        // The target must still be restored even when the record cannot be written.
+        report({ kind: "log", line: `cannot record the rollback: ${errorMessage(e)}` });
+      }
     }
     try {
       // Not through act(): an interrupt must not stop the rollback it asked for.
+      if (gradualAbort && record.step) {
+        for (const w of judgedSteps(plan).map((s) => s.weight).filter((w) => w < record.step!.weight).reverse()) {
+          report({ kind: "action", message: `gradual abort: set the canary weight to ${w}` });
+          await o.target.setWeight(w);
+          await clock.sleep(plan.tickSeconds * 1000);
+        }
+      }
       report({ kind: "action", message: `roll back (${plan.rollback.mode})` });
-      await o.target.rollback(snapshot as TargetSnapshot, plan.rollback.mode);
+      await restoreWithRetry();
     } catch (e) {
       const message = e instanceof RestoreError ? e.message : `rollback failed: ${errorMessage(e)}`;
-      await apply({ type: "rollbackFailed", at: iso(), reason: message, evidence: { error: message } });
+      const applied = await o.target.verify().catch(() => undefined);
+      await apply({ type: "rollbackFailed", at: iso(), reason: message, evidence: { error: message, appliedWeight: applied ?? "cannot verify" } });
       return { outcome: "restoreFailed", record, reason: message };
     }
     const applied = await o.target.verify().catch(() => undefined);
     await apply({ type: "rolledBack", at: iso(), reason: `restored the snapshot${plan.rollback.mode === "keepCanary" ? "; canary kept at weight 0" : ""}`, evidence: { applied: applied ?? "cannot verify" } });
     return { outcome: "rolledBack", record, reason: signal.reason };
+  }
+
+  /** The restore, retried with backoff before it is declared failed. */
+  async function restoreWithRetry(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await o.target.rollback(snapshot, plan.rollback.mode);
+        return;
+      } catch (e) {
+        if (attempt >= APPLY_ATTEMPTS || e instanceof ConcurrentUpdateRefusedError) throw e;
+        const delay = Math.min(APPLY_BACKOFF_MS * 2 ** (attempt - 1), plan.tickSeconds * 1000);
+        report({ kind: "log", line: `restore failed (${errorMessage(e)}); retrying in ${delay}ms (attempt ${attempt + 1} of ${APPLY_ATTEMPTS})` });
+        await clock.sleep(delay);
+      }
+    }
   }
 }
 

@@ -64,6 +64,10 @@ const defaultSteps = DEFAULT_WEIGHTS.map((w) => ({ weight: w, minDuration: DEFAU
 export const INCONCLUSIVE_ACTIONS = ["hold", "rollback"] as const;
 /** How a rollback leaves the canary. */
 export const ROLLBACK_MODES = ["keepCanary", "restore"] as const;
+/** What a new driver does with an unfinished rollout whose driver is gone. */
+export const RESUME_ACTIONS = ["resume", "rollback"] as const;
+/** What SIGINT/SIGTERM do to a running rollout. */
+export const SIGNAL_ACTIONS = ["rollback", "pause"] as const;
 
 const planSchema = z.strictObject({
   /**
@@ -96,6 +100,19 @@ const planSchema = z.strictObject({
     .default({ mode: "keepCanary" }),
   /** Print every action without applying any. Defaults to false. */
   dryRun: z.boolean({ error: "must be true or false" }).default(false),
+  /** Manual approvals the rollout waits for (`canary approve`), written to the durable record. */
+  gates: z
+    .strictObject({
+      /** Indexes (0-based) of judged steps that need an approval before their weight is applied. */
+      beforeSteps: z.array(z.number({ error: "must be a step index" }).int({ error: "must be an integer step index" }).min(0, { error: "must be ≥ 0" }), { error: "must be a list of step indexes" }).default([]),
+      /** Whether promotion needs an approval. Defaults to false. */
+      beforePromotion: z.boolean({ error: "must be true or false" }).default(false),
+    })
+    .default({ beforeSteps: [], beforePromotion: false }),
+  /** An unfinished rollout whose driver is gone: `resume` (default) continues it, `rollback` restores the snapshot. */
+  onResume: z.enum(RESUME_ACTIONS, { error: `must be one of ${RESUME_ACTIONS.join(", ")}` }).default("resume"),
+  /** SIGINT/SIGTERM: `rollback` (default) or `pause` (hold the weight, exit; resume later). */
+  onSignal: z.enum(SIGNAL_ACTIONS, { error: `must be one of ${SIGNAL_ACTIONS.join(", ")}` }).default("rollback"),
   /** Slack and webhook channels, retry policy and incident records (notify/config.ts). Defaults to none. */
   notifications: notificationsSchema.default(defaultNotifications()),
 });
@@ -123,6 +140,10 @@ export interface Plan {
   readonly dryRun: boolean;
   /** Notification channels and incident records; durations in seconds. */
   readonly notifications: NotificationsConfig;
+  /** Approvals required before given judged steps and before promotion. */
+  readonly gates: { readonly beforeSteps: readonly number[]; readonly beforePromotion: boolean };
+  readonly onResume: (typeof RESUME_ACTIONS)[number];
+  readonly onSignal: (typeof SIGNAL_ACTIONS)[number];
 }
 
 /** Formats a value for a message, cut short so a huge value cannot flood the log. */
@@ -202,6 +223,11 @@ export function validatePlan(input: unknown, source?: string): Plan {
       problems.push(m ? { path: `analysis.judge.${m[1]}`, message: m[2] } : { path: "analysis.judge", message: e.message });
     }
   }
+  const gateSteps = p.gates.beforeSteps;
+  gateSteps.forEach((g, i) => {
+    if (i > 0 && g <= gateSteps[i - 1]) problems.push({ path: `gates.beforeSteps[${i}]`, message: `must be greater than gates.beforeSteps[${i - 1}] (${gateSteps[i - 1]}): sorted, no duplicates, got ${g}` });
+    if (g >= steps.length - 1) problems.push({ path: `gates.beforeSteps[${i}]`, message: `must name a judged step (0–${Math.max(steps.length - 2, 0)}), got ${g}` });
+  });
   // A judged step must last at least one tick (the final 100 is not judged).
   steps.slice(0, -1).forEach((s, i) => {
     if (s.maxDuration < p.tick) problems.push({ path: `steps[${i}].maxDuration`, message: `must be ≥ tick (${seconds(p.tick)}), got ${seconds(s.maxDuration)}` });
@@ -216,6 +242,9 @@ export function validatePlan(input: unknown, source?: string): Plan {
     rollback: p.rollback,
     dryRun: p.dryRun,
     notifications: p.notifications,
+    gates: p.gates,
+    onResume: p.onResume,
+    onSignal: p.onSignal,
   };
 }
 

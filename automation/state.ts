@@ -25,8 +25,14 @@ export const TERMINAL_PHASES: readonly Phase[] = ["Succeeded", "RolledBack"];
 /** Who asked for a rollback: the judge, an operator (control verb), or a failure of the driver or target. */
 export type RollbackTrigger = "analysis" | "operator" | "error";
 
+/** Who asked for an operator event (`alice@ci-7`), recorded in the history. */
+interface Operator {
+  readonly by?: string;
+}
+
 /** The inputs of {@link transition}; every one carries its time and a human-readable reason. */
-export type RolloutEvent =
+export type RolloutEvent = Operator &
+  (
   | { readonly type: "start"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
   | { readonly type: "advance"; readonly at: string; readonly reason: string; readonly step: number; readonly weight: number; readonly evidence?: unknown }
   | { readonly type: "promote"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
@@ -37,7 +43,16 @@ export type RolloutEvent =
   | { readonly type: "pause"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
   | { readonly type: "resume"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
   | { readonly type: "freeze"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
-  | { readonly type: "unfreeze"; readonly at: string; readonly reason: string; readonly evidence?: unknown };
+  | { readonly type: "unfreeze"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  /** An operator ends the current step's wait (`canary promote`): the next step follows. */
+  | { readonly type: "skip"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  /** An operator promotes at once, skipping the remaining steps (`canary promote --full`). */
+  | { readonly type: "promoteFull"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  /** An operator approves a gate (`canary approve`): before a step, or before promotion. */
+  | { readonly type: "approve"; readonly at: string; readonly reason: string; readonly gate: string; readonly evidence?: unknown }
+  /** A new driver took over an unfinished rollout whose driver is gone. */
+  | { readonly type: "takeOver"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
+  );
 
 /** The kind of an event. */
 export type EventType = RolloutEvent["type"];
@@ -47,7 +62,7 @@ export type EventType = RolloutEvent["type"];
  * `rollbackFailed` keeps the rollout in RollingBack (the restore must be retried); `advance`
  * from Progressing moves to the next step.
  */
-export const TRANSITIONS: Readonly<Record<EventType, { readonly from: readonly Phase[]; readonly to: Phase }>> = {
+export const TRANSITIONS: Readonly<Record<EventType, { readonly from: readonly Phase[]; readonly to: Phase | "unchanged" }>> = {
   start: { from: ["Idle"], to: "Initializing" },
   advance: { from: ["Initializing", "Progressing"], to: "Progressing" },
   promote: { from: ["Progressing"], to: "Promoting" },
@@ -59,6 +74,10 @@ export const TRANSITIONS: Readonly<Record<EventType, { readonly from: readonly P
   resume: { from: ["Paused"], to: "Progressing" },
   freeze: { from: ["Progressing", "Paused"], to: "Frozen" },
   unfreeze: { from: ["Frozen"], to: "Progressing" },
+  skip: { from: ["Progressing"], to: "Progressing" },
+  promoteFull: { from: ["Progressing", "Paused"], to: "Promoting" },
+  approve: { from: ["Initializing", "Progressing", "Paused", "Frozen"], to: "unchanged" },
+  takeOver: { from: ACTIVE_PHASES.concat(["RollingBack"]), to: "unchanged" },
 };
 
 /** One entry of a rollout's history. */
@@ -72,6 +91,10 @@ export interface HistoryEntry {
   readonly step?: number;
   readonly weight?: number;
   readonly trigger?: RollbackTrigger;
+  /** Who asked (control verbs): `user@host`. */
+  readonly by?: string;
+  /** The gate approved (`step 2`, `promotion`). */
+  readonly gate?: string;
   /** The numbers behind the transition (a judge verdict, an error, a verified weight). */
   readonly evidence?: unknown;
 }
@@ -117,6 +140,43 @@ export interface RolloutRecord {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly history: readonly HistoryEntry[];
+  /** Control requests from other processes (automation/control.ts): pending until the driver applies them. */
+  readonly controls?: readonly ControlRequest[];
+  /** The driver holding the rollout; absent when none does. */
+  readonly lease?: Lease;
+}
+
+/** The control verbs that reach a rollout through its record. */
+export const CONTROL_VERBS = ["promote", "promoteFull", "abort", "pause", "resume", "freeze", "unfreeze", "approve"] as const;
+/** A control verb. */
+export type ControlVerb = (typeof CONTROL_VERBS)[number];
+
+/** A control request written into the record by `canary <verb>`, applied by the running driver. */
+export interface ControlRequest {
+  /** Unique, so a request re-written after a lost update is applied once. */
+  readonly id: string;
+  readonly verb: ControlVerb;
+  readonly at: string;
+  readonly by: string;
+  readonly reason: string;
+  /** `approve`: the gate (`step 2` or `promotion`). */
+  readonly gate?: string;
+  /** `abort`: step the weight down through the plan's steps instead of snapping to 0. */
+  readonly gradual?: boolean;
+  /** `pending` until the driver acts; then `applied` or `refused` with why. */
+  readonly status: "pending" | "applied" | "refused";
+  readonly result?: string;
+  readonly doneAt?: string;
+}
+
+/** The single driver of a rollout: who, and until when (renewed every tick). */
+export interface Lease {
+  /** `user@host:pid`. */
+  readonly holder: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly acquiredAt: string;
+  readonly expiresAt: string;
 }
 
 /** Thrown for an event that is not legal in the record's phase. */
@@ -161,6 +221,7 @@ export function isUnfinished(phase: Phase): boolean {
 export function transition(record: RolloutRecord, event: RolloutEvent): RolloutRecord {
   const rule = TRANSITIONS[event.type];
   const where = `rollout ${record.id} of ${record.version} on ${record.stack}`;
+  const to: Phase = rule.to === "unchanged" ? record.phase : rule.to;
   if (!rule.from.includes(record.phase)) {
     throw new IllegalTransitionError(record.phase, event.type, `cannot ${event.type} from ${record.phase} (${where}); ${event.type} is legal from ${rule.from.join(", ")}`);
   }
@@ -200,13 +261,15 @@ export function transition(record: RolloutRecord, event: RolloutEvent): RolloutR
     at: event.at,
     type: event.type,
     from: record.phase,
-    to: rule.to,
+    to,
     reason: event.reason,
     ...(step ? { step: step.index, weight: step.weight } : {}),
     ...(event.type === "rollback" ? { trigger: event.trigger } : {}),
+    ...(event.by !== undefined ? { by: event.by } : {}),
+    ...(event.type === "approve" ? { gate: event.gate } : {}),
     ...(event.evidence !== undefined ? { evidence: event.evidence } : {}),
   };
-  return { ...record, phase: rule.to, ...(step ? { step } : {}), updatedAt: event.at, history: [...record.history, entry] };
+  return { ...record, phase: to, ...(step ? { step } : {}), updatedAt: event.at, history: [...record.history, entry] };
 }
 
 /** `Progressing(step 1, weight 25)` and the like, for messages and status lines. */

@@ -24,6 +24,10 @@ const TITLES: Readonly<Record<NotificationType, string>> = {
   resume: ":arrow_forward: Resumed",
   freeze: ":ice_cube: Frozen",
   unfreeze: ":arrow_forward: Unfrozen",
+  skip: ":fast_forward: Step wait skipped",
+  promoteFull: ":fast_forward: Promoting now (steps skipped)",
+  approve: ":ok_hand: Gate approved",
+  takeOver: ":handshake: Driver took over",
   gateWaiting: ":raised_hand: Waiting at a gate",
 };
 

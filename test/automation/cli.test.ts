@@ -67,7 +67,7 @@ describe("cli", function () {
   });
 
   it("exit codes are distinct and documented", () => {
-    assert.deepEqual(EXIT, { promoted: 0, rolledBack: 1, invalidInput: 2, infrastructure: 3, restoreFailed: 4 });
+    assert.deepEqual(EXIT, { promoted: 0, rolledBack: 1, invalidInput: 2, infrastructure: 3, restoreFailed: 4, paused: 5 });
   });
 
   it("dry run: prints every action as JSON lines, applies nothing, exits 0", () => {

@@ -25,6 +25,8 @@ function render(e: DriverEvent): string {
       return `tick ${e.verdict.decision} at ${e.stepSeconds}s`;
     case "log":
       return `log ${e.line}`;
+    case "gateWaiting":
+      return `gate ${e.wait.gate}`;
   }
 }
 
@@ -119,12 +121,12 @@ describe("driver", () => {
     assert.deepEqual(events.slice(6, 10), ["tick inconclusive at 10s", "action step 0 inconclusive; holding weight 5 (plan: inconclusive: hold)", "tick inconclusive at 20s", "tick promote at 30s"]);
   });
 
-  it("rolls back when the target fails mid-rollout, recording the error", async () => {
+  it("retries a failing target change with backoff, then rolls back, recording the error", async () => {
     const target = new FakeTarget();
     target.fail.set("setWeight:25", new TargetError("stack dev: cannot run pulumi up (canary: weight 25): boom"));
     const { result, store } = await run([["promote"], ["promote"]], { target });
     assert.equal(result.outcome, "rolledBack");
-    assert.deepEqual(target.calls, ["prepare", "setCanary:v2", "verify", "setWeight:5", "verify", "setWeight:25", "rollback:keepCanary", "verify"]);
+    assert.deepEqual(target.calls, ["prepare", "setCanary:v2", "verify", "setWeight:5", "verify", "setWeight:25", "setWeight:25", "setWeight:25", "rollback:keepCanary", "verify"]);
     const rollback = store.saved[store.saved.length - 1].history[2];
     assert.deepEqual([rollback.type, rollback.trigger, rollback.reason], ["rollback", "error", "stack dev: cannot run pulumi up (canary: weight 25): boom"]);
     assert.deepEqual(rollback.evidence, { error: "stack dev: cannot run pulumi up (canary: weight 25): boom", name: "TargetError" });

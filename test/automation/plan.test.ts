@@ -22,6 +22,9 @@ describe("plan", () => {
       rollback: { mode: "keepCanary" },
       dryRun: false,
       notifications: { channels: [], retry: { attempts: 5, initialDelay: 1, maxDelay: 30, maxTotal: 120 }, queueSize: 100, incidents: { enabled: true } },
+      gates: { beforeSteps: [], beforePromotion: false },
+      onResume: "resume",
+      onSignal: "rollback",
     });
     assert.deepEqual(defaultPlan(), parsePlan("{}"));
   });

@@ -117,16 +117,17 @@ describe("pulumi stack target (in-memory stack running the real program)", funct
     assert.deepEqual(outputs(stack).at(-1), { weight: 0, stable: "v2.4.1", canary: "v2.5.0" });
   });
 
-  it("an up failure mid-rollout restores the snapshot and re-runs the stack", async () => {
+  it("an up failing on every attempt mid-rollout restores the snapshot and re-runs the stack", async () => {
     const stack = restingStack();
     const before = structuredClone(stack.config);
-    stack.faults.set(2, new Error("error: update failed: aws:lb/listenerRule:ListenerRule checkout-rule: throttled"));
+    // Three attempts (retried with backoff), all failing.
+    for (const n of [2, 3, 4]) stack.faults.set(n, new Error("error: update failed: aws:lb/listenerRule:ListenerRule checkout-rule: throttled"));
     const plan = { ...PLAN, rollback: { mode: "restore" as const } };
     const { result } = await rollout(stack, [["promote"], ["promote"], ["promote"]], { plan });
     assert.equal(result.outcome, "rolledBack");
     assert.equal(result.reason, "stack dev: cannot run pulumi up (canary: weight 25 (v2.5.0)): error: update failed: aws:lb/listenerRule:ListenerRule checkout-rule: throttled");
     assert.deepEqual(stack.config, before);
-    assert.deepEqual(stack.upCalls.slice(2), ["canary: weight 25 (v2.5.0)", "canary: roll back to the snapshot"]);
+    assert.deepEqual(stack.upCalls.slice(2), ["canary: weight 25 (v2.5.0)", "canary: weight 25 (v2.5.0)", "canary: weight 25 (v2.5.0)", "canary: roll back to the snapshot"]);
     assert.deepEqual(outputs(stack).at(-1), { weight: 0, stable: "v2.4.1", canary: null });
   });
 
@@ -157,8 +158,9 @@ describe("pulumi stack target (in-memory stack running the real program)", funct
 
   it("a failed restore is a RestoreError naming the stack", async () => {
     const stack = restingStack();
-    stack.faults.set(1, new Error("boom"));
-    stack.faults.set(2, new Error("backend unreachable"));
+    // The canary's deployment fails three times, then each of the restore's three attempts.
+    for (const n of [1, 2, 3]) stack.faults.set(n, new Error("boom"));
+    for (const n of [4, 5, 6]) stack.faults.set(n, new Error("backend unreachable"));
     const { result } = await rollout(stack, [["promote"]]);
     assert.equal(result.outcome, "restoreFailed");
     assert.equal(result.reason, "stack dev: rollback failed: stack dev: cannot run pulumi up (canary: roll back (canary kept at weight 0)): backend unreachable");

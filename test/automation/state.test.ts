@@ -33,6 +33,15 @@ describe("state", () => {
     ["freeze while progressing", at("Progressing", 0), event("freeze"), "Frozen", 0],
     ["freeze while paused", at("Paused", 0), event("freeze"), "Frozen", 0],
     ["unfreeze", at("Frozen", 0), event("unfreeze"), "Progressing", 0],
+    ["skip the step's wait", at("Progressing", 0), event("skip"), "Progressing", 0],
+    ["full promotion while progressing", at("Progressing", 0), event("promoteFull"), "Promoting", 0],
+    ["full promotion while paused", at("Paused", 0), event("promoteFull"), "Promoting", 0],
+    ["approve a gate before the first step", at("Initializing"), event("approve", { gate: "step 0" }), "Initializing", undefined],
+    ["approve a gate while progressing", at("Progressing", 0), event("approve", { gate: "step 1" }), "Progressing", 0],
+    ["approve a gate while paused", at("Paused", 0), event("approve", { gate: "promotion" }), "Paused", 0],
+    ["approve a gate while frozen", at("Frozen", 0), event("approve", { gate: "promotion" }), "Frozen", 0],
+    ["take over a progressing rollout", at("Progressing", 1), event("takeOver"), "Progressing", 1],
+    ["take over an unfinished rollback", at("RollingBack", 0), event("takeOver"), "RollingBack", 0],
   ];
   for (const [name, record, ev, phase, step] of legal) {
     it(`legal: ${name} → ${phase}`, () => {
@@ -49,6 +58,7 @@ describe("state", () => {
           reason: `because ${ev.type}`,
           ...(next.step ? { step: next.step.index, weight: next.step.weight } : {}),
           ...(ev.type === "rollback" ? { trigger: ev.trigger } : {}),
+          ...(ev.type === "approve" ? { gate: ev.gate } : {}),
         },
       ]);
       assert.equal(record.history.length, 0, "the input record is not modified");
@@ -88,6 +98,11 @@ describe("state", () => {
   for (const [name, record, ev, message] of illegal) {
     it(`illegal: ${name}`, () => assert.throws(() => transition(record, ev), { name: "IllegalTransitionError", message }));
   }
+
+  it("records who asked for an operator event", () => {
+    const r = transition(at("Progressing", 0), { type: "pause", at: "t1", reason: "DB migration", by: "alice@ci-7" });
+    assert.deepEqual(r.history[0], { at: "t1", type: "pause", from: "Progressing", to: "Paused", reason: "DB migration", step: 0, weight: 5, by: "alice@ci-7" });
+  });
 
   it("appends evidence and keeps the history in order", () => {
     let r = transition(at("Idle"), event("start"));
