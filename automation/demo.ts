@@ -199,11 +199,15 @@ async function main(): Promise<number> {
 }
 
 if (require.main === module) {
+  // exitCode, not process.exit(): exit() drops stdout writes still queued on a pipe (the
+  // summary), and every process and socket the demo opened is closed by then anyway.
   main().then(
-    (code) => process.exit(code),
+    (code) => {
+      process.exitCode = code;
+    },
     (e: unknown) => {
       console.error(`demo failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-      process.exit(3);
+      process.exitCode = 3;
     },
   );
 }

@@ -339,8 +339,16 @@ class SandboxHandle implements Sandbox {
     this.stopped = true;
     try {
       const left = await stopGroups(this.signalable());
-      const timeout = new Promise((r) => setTimeout(r, 2000).unref());
-      await Promise.race([Promise.all([...this.children.values()].map((c) => c.exited)), timeout]);
+      // The children are unref'd, so this bounded timer must stay referenced: it is what keeps
+      // the event loop alive until their exit events arrive. An unref'd one let a program whose
+      // last act is stop() end silently inside this await.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise((r) => (timer = setTimeout(r, 2000)));
+      try {
+        await Promise.race([Promise.all([...this.children.values()].map((c) => c.exited)), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
       if (left.length > 0) throw new SandboxError(`could not stop ${left.join(", ")} (pids ${this.state.processes.filter((p) => left.includes(p.name)).map((p) => p.pid).join(", ")})`);
       if (this.state.ownsDir) fs.rmSync(this.state.dir, { recursive: true, force: true });
       if (this.stateFile) fs.rmSync(this.stateFile, { force: true });
