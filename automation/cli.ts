@@ -19,8 +19,10 @@ import { defaultPlan, parsePlan, Plan, PlanError } from "./plan";
 import { FileRecordStore } from "./record/file";
 import { PulumiConfigRecordStore, ROLLOUT_RECORD_KEY } from "./record/pulumiConfig";
 import { RecordStore } from "./record/types";
-import { describe, isUnfinished, RolloutRecord } from "./state";
+import { ControlVerb, describe, isUnfinished, RolloutRecord } from "./state";
 import { createTarget, loadPulumiStack, Target, TARGET_TYPES, UnknownTargetError } from "./targets";
+import { ControlOutcome, ControlRefusedError, controlRollout, operatorIdentity } from "./control";
+import { parseDuration } from "./duration";
 import { NotifyConfigError } from "./notify/config";
 import { RolloutNotifications } from "./notify/rollout";
 import { MetricsServer, startMetricsServer } from "./telemetry/server";
@@ -51,7 +53,7 @@ export class InputError extends Error {
 
 /** The exit code for an error thrown out of a command. */
 export function exitCodeOf(e: unknown): number {
-  if (e instanceof InputError || e instanceof PlanError || e instanceof NotifyConfigError || e instanceof ProviderConfigError || e instanceof JudgeConfigError || e instanceof UnknownTargetError) return EXIT.invalidInput;
+  if (e instanceof InputError || e instanceof PlanError || e instanceof NotifyConfigError || e instanceof ControlRefusedError || e instanceof ProviderConfigError || e instanceof JudgeConfigError || e instanceof UnknownTargetError) return EXIT.invalidInput;
   if (e instanceof CommanderError) return EXIT.invalidInput;
   return EXIT.infrastructure;
 }
@@ -400,6 +402,78 @@ async function rollout(o: RolloutFlags): Promise<number> {
   return code;
 }
 
+interface ControlFlags extends CommonOptions {
+  who?: string;
+  reason?: string;
+  wait: string;
+  plan?: string;
+  full?: boolean;
+  gradual?: boolean;
+  step?: string;
+  promotion?: boolean;
+}
+
+/** The record store of the target the flags name. */
+async function storeOf(o: CommonOptions): Promise<RecordStore> {
+  checkTargetFlags(o);
+  return o.target === "pulumi" ? new PulumiConfigRecordStore(await loadPulumiStack().selectStack({ stackName: o.stack!, workDir: path.resolve(o.cwd) })) : new FileRecordStore(recordFile(o));
+}
+
+/** Whether text holds control characters (terminal escapes in a recorded reason would reach every reader). */
+function hasControlChars(text: string): boolean {
+  return [...text].some((ch) => {
+    const c = ch.charCodeAt(0);
+    return c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0);
+  });
+}
+
+/** The exit code of a control call. */
+const CONTROL_EXIT: Readonly<Record<ControlOutcome["status"], number>> = { applied: 0, recorded: 0, refused: EXIT.invalidInput, timeout: EXIT.infrastructure, restoreFailed: EXIT.restoreFailed };
+
+async function control(verb: ControlVerb | "retry", o: ControlFlags): Promise<number> {
+  const waitSeconds = parseDuration(o.wait);
+  if ("error" in waitSeconds) throw new InputError(`--wait: ${waitSeconds.error}, got ${JSON.stringify(o.wait)}`);
+  const who = o.who ?? operatorIdentity();
+  if (who.length < 1 || who.length > 100 || /\s/.test(who) || hasControlChars(who)) throw new InputError(`--who: must be 1–100 characters without spaces or control characters, got ${JSON.stringify(who.slice(0, 100))}`);
+  const reason = o.reason ?? "no reason given";
+  if (reason.length > 500 || hasControlChars(reason)) throw new InputError("--reason: must be at most 500 characters without control characters");
+  let gate: string | undefined;
+  if (verb === "approve") {
+    if ((o.step === undefined) === (o.promotion !== true)) throw new InputError("approve: give exactly one of --step <n> and --promotion");
+    if (o.step !== undefined && !/^\d{1,3}$/.test(o.step)) throw new InputError(`--step: must be a step index (0, 1, …), got ${JSON.stringify(o.step)}`);
+    gate = o.step !== undefined ? `step ${Number(o.step)}` : "promotion";
+  }
+  const plan = readPlan(o.plan);
+  const store = await storeOf(o);
+  const say = (line: string): void => void process.stdout.write(`${line}\n`);
+  if (verb === "retry") {
+    const record = await store.load();
+    if (!record || record.phase !== "RolledBack") {
+      throw new ControlRefusedError(`retry: ${record ? `rollout ${record.id} of ${record.version} is ${describe(record)}` : `no rollout recorded in ${store.description}`}; only a rolled-back rollout can be retried`);
+    }
+    say(`retry of rollout ${record.id} (${record.version}) by ${who}: ${reason}`);
+    return rollout({ ...o, version: record.version, image: record.image, plan: o.plan });
+  }
+  const controlVerb: ControlVerb = verb === "promote" && o.full ? "promoteFull" : verb;
+  const cwd = path.resolve(o.cwd);
+  const outcome = await controlRollout(
+    store,
+    { verb: controlVerb, by: who, reason, ...(gate ? { gate } : {}), ...(o.gradual ? { gradual: true } : {}) },
+    {
+      rollbackMode: plan.rollback.mode,
+      target: async () => {
+        const log = (line: string): void => void process.stderr.write(`${line}\n`);
+        if (o.target === "pulumi") return createTarget({ type: "pulumi", stack: await loadPulumiStack().selectStack({ stackName: o.stack!, workDir: cwd }), log });
+        return createTarget({ type: "haproxy", stateFile: path.resolve(cwd, o.sandbox!), log });
+      },
+    },
+    { waitMs: waitSeconds.seconds * 1000, log: (line) => process.stderr.write(`${line}\n`) },
+  );
+  if (o.json) say(JSON.stringify({ event: "control", verb: controlVerb, status: outcome.status, message: outcome.message, phase: outcome.record?.phase ?? null }));
+  else say(outcome.status === "restoreFailed" ? `ROLLBACK FAILED: ${outcome.message}; the target may still route traffic to the canary` : outcome.message);
+  return CONTROL_EXIT[outcome.status];
+}
+
 /** A record as status lines. */
 export function formatRecord(r: RolloutRecord, now = Date.now()): string {
   const lines = [
@@ -458,6 +532,31 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
   common(program.command("status").description("show the rollout record").option("-w, --watch", "keep showing it until the rollout ends")).action(async (o: CommonOptions & { watch?: boolean }) => {
     setExit(await status(o));
   });
+  const verbs: [ControlVerb | "retry", string, (c: Command) => Command][] = [
+    ["promote", "skip the current step's wait (the next step follows); --full: promote now, skipping the remaining steps", (c) => c.option("--full", "promote now")],
+    ["abort", "roll back now (restores the snapshot); --gradual steps the weight down through the plan's steps first", (c) => c.option("--gradual", "step the weight down before restoring")],
+    ["pause", "hold the current weight (still judging: a failing canary still rolls back)", (c) => c],
+    ["resume", "continue a paused rollout", (c) => c],
+    ["freeze", "hold the current weight with no rollback at all (e.g. during a database migration)", (c) => c],
+    ["unfreeze", "continue a frozen rollout", (c) => c],
+    ["approve", "approve a gate of the plan: --step <n> (before judged step n) or --promotion", (c) => c.option("--step <n>", "the step the gate is before").option("--promotion", "the gate before promotion")],
+    ["retry", "start a rolled-back rollout again (same version and image)", (c) => c],
+  ];
+  for (const [verb, description, extra] of verbs) {
+    common(
+      extra(
+        program
+          .command(verb)
+          .description(`${description}; exit 0 applied, 2 refused or invalid, 3 no acknowledgement or infrastructure error, 4 rollback failed`)
+          .option("--who <user>", "who asks, recorded with the event; defaults to $USER@hostname")
+          .option("--reason <text>", "why, recorded with the event")
+          .option("--wait <duration>", "how long to wait for a running driver to apply the request", "2m")
+          .option("--plan <file>", "the rollout plan (rollback mode for abort of a stopped rollout; the plan for retry)"),
+      ),
+    ).action(async (o: ControlFlags) => {
+      setExit(await control(verb, o));
+    });
+  }
   return program;
 }
 

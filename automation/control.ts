@@ -13,7 +13,8 @@
  */
 import * as os from "node:os";
 import { RecordStore } from "./record/types";
-import { ControlRequest, ControlVerb, Lease, RolloutRecord } from "./state";
+import { ControlRequest, ControlVerb, isUnfinished, Lease, RolloutEvent, RolloutRecord, transition } from "./state";
+import { RollbackMode, Target, TargetSnapshot } from "./targets/types";
 
 /** Who is running this process: `$USER@hostname`. */
 export function operatorIdentity(): string {
@@ -151,4 +152,152 @@ export async function awaitControl(
     if (now() >= deadline) return undefined;
     await sleep(Math.min(500, Math.max(deadline - now(), 1)));
   }
+}
+
+/** How a control call ended. */
+export interface ControlOutcome {
+  /** `applied` (by the running driver, or directly on a stopped rollout), `recorded` (waits for the next driver), `refused`, `timeout`, `restoreFailed`. */
+  readonly status: "applied" | "recorded" | "refused" | "timeout" | "restoreFailed";
+  readonly message: string;
+  readonly record?: RolloutRecord;
+}
+
+/** What acting on a stopped rollout may need: the target, built only when the verb needs it. */
+export interface StoppedRolloutAccess {
+  /** The target the record's rollout changed (for abort and promote --full of a stopped rollout). */
+  target(): Promise<Target>;
+  /** How a rollback leaves the canary (the plan's `rollback.mode`). */
+  readonly rollbackMode: RollbackMode;
+}
+
+/** Thrown for a control call that cannot apply (no rollout, a finished one, an illegal verb). */
+export class ControlRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ControlRefusedError";
+  }
+}
+
+/**
+ * Acts on the rollout in `store`: through its running driver (a pending request it applies at
+ * its next tick; waits up to `waitMs` for the acknowledgement), or directly when no driver holds
+ * it. Every change is a transition recorded with who, when and why.
+ * @throws ControlRefusedError when there is nothing to act on or the verb is illegal now.
+ */
+export async function controlRollout(
+  store: RecordStore,
+  input: ControlInput,
+  access: StoppedRolloutAccess,
+  o: { readonly waitMs: number; readonly now?: () => number; readonly sleep?: (ms: number) => Promise<void>; readonly log?: (line: string) => void } = { waitMs: 120_000 },
+): Promise<ControlOutcome> {
+  const now = o.now ?? Date.now;
+  const log = o.log ?? (() => undefined);
+  const record = await store.load();
+  if (!record) throw new ControlRefusedError(`no rollout recorded in ${store.description}: nothing to ${input.verb}`);
+  if (!isUnfinished(record.phase)) throw new ControlRefusedError(`rollout ${record.id} of ${record.version} is ${record.phase}: nothing to ${input.verb}`);
+  const request = newRequest(input, now());
+  if (record.lease && leaseLive(record.lease, now())) {
+    // Checked here too so an illegal verb is refused at once, not after a tick.
+    const dryCheck = checkLegal(record, input, now());
+    if (dryCheck) throw new ControlRefusedError(dryCheck);
+    await submitControl(store, record, request);
+    log(`${input.verb}: requested from the running driver ${record.lease.holder}; waiting for it to apply the request`);
+    const settled = await awaitControl(store, request, o.waitMs, o.sleep, now);
+    if (!settled) return { status: "timeout", message: `the driver ${record.lease.holder} did not acknowledge ${input.verb} within ${Math.round(o.waitMs / 1000)}s; the request stays pending in ${store.description}` };
+    const after = await store.load();
+    return settled.status === "applied"
+      ? { status: "applied", message: `${input.verb} applied by ${record.lease.holder}: ${settled.result ?? ""}`, ...(after ? { record: after } : {}) }
+      : { status: "refused", message: `${input.verb} refused by ${record.lease.holder}: ${settled.result ?? ""}` };
+  }
+  return applyStopped(store, record, input, request, access, now, log);
+}
+
+/** Why the verb is illegal in the record's phase, or `undefined`. */
+function checkLegal(record: RolloutRecord, input: ControlInput, nowMs: number): string | undefined {
+  // Aborting an unfinished rollback (a failed restore) tries the restore again.
+  if (input.verb === "abort" && record.phase === "RollingBack") return undefined;
+  const at = new Date(nowMs).toISOString();
+  const type = input.verb === "promote" ? "skip" : input.verb === "abort" ? "rollback" : input.verb;
+  try {
+    const event = type === "rollback" ? { type, at, reason: input.reason, trigger: "operator" as const } : type === "approve" ? { type, at, reason: input.reason, gate: input.gate ?? "" } : { type, at, reason: input.reason };
+    transition(record, event as RolloutEvent);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+async function applyStopped(
+  store: RecordStore,
+  stored: RolloutRecord,
+  input: ControlInput,
+  request: ControlRequest,
+  access: StoppedRolloutAccess,
+  now: () => number,
+  log: (line: string) => void,
+): Promise<ControlOutcome> {
+  const iso = (): string => new Date(now()).toISOString();
+  const by = input.by;
+  const reason = `${input.verb}${input.gate ? ` (${input.gate})` : ""} by ${by}: ${input.reason} (no driver running)`;
+  const problem = checkLegal(stored, input, now());
+  if (problem) throw new ControlRefusedError(problem);
+  let record: RolloutRecord = stored;
+  const done = (r: RolloutRecord): RolloutRecord => ({ ...r, controls: [...(r.controls ?? []), { ...request, status: "applied", result: `now ${r.phase}`, doneAt: iso() }] });
+  switch (input.verb) {
+    case "pause":
+    case "resume":
+    case "freeze":
+    case "unfreeze":
+      record = done(transition(record, { type: input.verb, at: iso(), reason, by }));
+      await store.save(record);
+      return { status: "applied", message: `${input.verb}: rollout ${record.id} is now ${record.phase} (no driver is running; \`canary rollout\` with the same version continues it)`, record };
+    case "approve":
+      record = done(transition(record, { type: "approve", at: iso(), reason, by, gate: input.gate ?? "" }));
+      await store.save(record);
+      return { status: "applied", message: `approved ${input.gate} of rollout ${record.id} (recorded; the driver honours it when it reaches the gate)`, record };
+    case "promote":
+      // Skipping a step's wait only means something to a driver judging it: the next one applies it.
+      record = { ...record, controls: [...(record.controls ?? []), request] };
+      await store.save(record);
+      return { status: "recorded", message: `promote recorded for rollout ${record.id}; the next driver (\`canary rollout\` with the same version) applies it at its first tick`, record };
+    case "promoteFull":
+    case "abort": {
+      // Hold the rollout while acting, so a driver started meanwhile is refused.
+      record = { ...record, lease: newLease(now(), 600) };
+      await store.save(record);
+      const target = await access.target();
+      if (input.verb === "promoteFull") {
+        record = transition(record, { type: "promoteFull", at: iso(), reason, by });
+        await store.save(record);
+        log(`promote ${record.version} to stable through ${target.type} ${target.name}`);
+        await target.promote();
+        record = done(transition(record, { type: "complete", at: iso(), reason: `${record.version} is the stable version` }));
+        record = release(record);
+        await store.save(record);
+        return { status: "applied", message: `promoted ${record.version} (rollout ${record.id})`, record };
+      }
+      if (record.phase !== "RollingBack") record = transition(record, { type: "rollback", at: iso(), reason, trigger: "operator", by });
+      await store.save(record);
+      log(`roll back (${access.rollbackMode}) through ${target.type} ${target.name}`);
+      try {
+        await target.rollback(record.snapshot as TargetSnapshot, access.rollbackMode);
+      } catch (e) {
+        const message = `rollback failed: ${e instanceof Error ? e.message : String(e)}`;
+        const applied = await target.verify().catch(() => undefined);
+        record = release(transition(record, { type: "rollbackFailed", at: iso(), reason: message, evidence: { error: message, appliedWeight: applied ?? "cannot verify" } }));
+        await store.save(record);
+        return { status: "restoreFailed", message, record };
+      }
+      const applied = await target.verify().catch(() => undefined);
+      record = release(done(transition(record, { type: "rolledBack", at: iso(), reason: `restored the snapshot (abort by ${by})`, evidence: { applied: applied ?? "cannot verify" } })));
+      await store.save(record);
+      return { status: "applied", message: `rolled back rollout ${record.id} of ${record.version}`, record };
+    }
+  }
+}
+
+function release(r: RolloutRecord): RolloutRecord {
+  const { lease: _released, ...rest } = r;
+  void _released;
+  return rest;
 }
