@@ -1,0 +1,139 @@
+/**
+ * Faults on the real sandbox (HAProxy, Prometheus, the sample service under load), through the
+ * CLI as a pipeline runs it: two drivers on one rollout, a driver SIGKILLed mid-step and resumed
+ * by the next run, an abort from another process, Prometheus killed mid-step. Each test starts
+ * its own sandbox and every process it starts is stopped.
+ */
+import * as assert from "node:assert/strict";
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runLoad } from "../../local/loadgen";
+import { Sandbox, startSandbox } from "../../local/sandbox";
+import { checkRecord, RolloutRecord } from "../../automation/state";
+
+const CLI = path.join(__dirname, "../../automation/cli.ts");
+
+interface Run {
+  readonly child: ChildProcess;
+  readonly done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Run {
+  const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), CLI, ...args], { cwd, env: { ...process.env, NODE_OPTIONS: "", ...env } });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on("close", (code, signal) => (clearTimeout(timer), resolve({ code, signal, stdout, stderr }))),
+  );
+  return { child, done };
+}
+
+/** Polls the record file until `f` holds, bounded. */
+async function until(file: string, f: (r: RolloutRecord) => boolean, what: string, timeoutMs = 40_000): Promise<RolloutRecord> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = checkRecord(JSON.parse(fs.readFileSync(file, "utf8")), file);
+      if (f(r)) return r;
+    } catch {
+      // not written yet, or mid-rename
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe("faults on the sandbox, through the CLI", function () {
+  this.timeout(120_000);
+  let dir: string;
+  let sandbox: Sandbox;
+  let stateFile: string;
+  let record: string;
+  let load: Promise<unknown>;
+  const stopLoad = new AbortController();
+  const children: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-faults-"));
+    stateFile = path.join(dir, "state.json");
+    record = path.join(dir, "rollout.json");
+    sandbox = await startSandbox({ versions: { stable: "v1", canary: "v2" }, stateFile, traffic: { canaryWeight: 0 } });
+    await runLoad({ url: sandbox.urls.traffic, rps: 20, durationSeconds: 0.5, shares: [{ name: "override", match: { kind: "header", name: "x-canary", value: "true" }, share: 0.5 }] });
+    await new Promise((r) => setTimeout(r, 2500));
+    load = runLoad({ url: sandbox.urls.traffic, rps: 100, durationSeconds: 600, signal: stopLoad.signal });
+  });
+
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    stopLoad.abort();
+    await load;
+    await sandbox.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = (args: string[], env?: NodeJS.ProcessEnv): Run => {
+    const run = cli(args, dir, env);
+    children.push(run.child);
+    return run;
+  };
+  const rolloutArgs = (planText: string): string[] => {
+    const planFile = path.join(dir, "plan.yaml");
+    fs.writeFileSync(planFile, planText);
+    return ["rollout", "--target", "haproxy", "--sandbox", stateFile, "--version", "v2", "--image", "sandbox/app:v2", "--plan", planFile];
+  };
+  /** A step that waits (long minimum) so the faults happen mid-step. */
+  const HOLDING = "steps: [{weight: 20, minDuration: 5m, maxDuration: 10m}, {weight: 100}]\ntick: 1s\n";
+
+  it("a second driver is refused with the holder's identity; a SIGKILLed driver is resumed without re-applying its weight; abort from another process rolls back", async () => {
+    const a = start(rolloutArgs(HOLDING));
+    const progressing = await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "driver A at step 0");
+    const holder = progressing.lease!.holder;
+    assert.match(holder, new RegExp(`:${a.child.pid}$`));
+
+    const b = await start(rolloutArgs(HOLDING)).done;
+    assert.equal(b.code, 3, b.stderr);
+    assert.match(b.stderr, new RegExp(`LeaseHeldError: rollout \\S+ of v2 on .* is driven by ${holder.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} `));
+
+    a.child.kill("SIGKILL");
+    await a.done;
+    const c = start([...rolloutArgs(HOLDING), "--json"]);
+    const taken = await until(record, (r) => r.history.some((h) => h.type === "takeOver") && r.lastVerdict !== undefined && r.updatedAt > progressing.updatedAt, "driver C took over");
+    assert.match(taken.lease!.holder, new RegExp(`:${c.child.pid}$`));
+
+    const abort = await start(["abort", "--target", "haproxy", "--sandbox", stateFile, "--who", "ops@test", "--reason", "fault drill", "--wait", "30s"]).done;
+    assert.equal(abort.code, 0, abort.stderr);
+    const cr = await c.done;
+    assert.equal(cr.code, 1, cr.stderr);
+    const lines = cr.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; message?: string; type?: string });
+    assert.ok(lines.some((l) => l.event === "action" && l.message === "the canary weight is already 20 (read back); not applying it again"), cr.stdout);
+    assert.equal(lines.some((l) => l.event === "action" && l.message === "set the canary weight to 20"), false, "the resumed driver applied nothing twice");
+    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.deepEqual(final.history.map((h) => h.type), ["start", "advance", "takeOver", "rollback", "rolledBack"]);
+    assert.deepEqual([final.history[3].trigger, final.history[3].by], ["operator", "ops@test"]);
+    const w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
+    assert.deepEqual([w.stable, w.canary], [100, 0]);
+  });
+
+  it("Prometheus killed mid-step: the driver holds (never promotes), then rolls back once the outage passes the plan's limit", async () => {
+    const plan = "steps: [{weight: 20, minDuration: 2s, maxDuration: 10m}, {weight: 100}]\ntick: 1s\nanalysis:\n  judge: { noData: { maxOutageSeconds: 4 }, minCanaryRequestsToPromote: 100000 }\n";
+    const run = start([...rolloutArgs(plan), "--json"]);
+    await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
+    process.kill(sandbox.pids.prometheus, "SIGKILL");
+    const r = await run.done;
+    assert.equal(r.code, 1, r.stderr);
+    const ticks = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; decision?: string; hold?: string });
+    const decisions = ticks.filter((t) => t.event === "tick").map((t) => `${t.decision}${t.hold ? `/${t.hold}` : ""}`);
+    assert.equal(decisions.includes("promote"), false, decisions.join(", "));
+    assert.ok(decisions.some((d) => d.startsWith("continue/")), `a hold before the rollback: ${decisions.join(", ")}`);
+    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.equal(final.phase, "RolledBack");
+    assert.match(final.history.find((h) => h.type === "rollback")!.reason, /^metrics unavailable for [\d.]+s, limit 4s$/);
+    const w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
+    assert.deepEqual([w.stable, w.canary], [100, 0]);
+  });
+});
