@@ -546,6 +546,11 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       const message = e instanceof RestoreError ? e.message : `rollback failed: ${errorMessage(e)}`;
       const applied = await o.target.verify().catch(() => undefined);
       await apply({ type: "rollbackFailed", at: iso(), reason: message, evidence: { error: message, appliedWeight: applied ?? "cannot verify" } });
+      // This driver gives up: release the lease so the next run (or `canary abort`) retries at once.
+      const { lease: _released, ...rest } = record;
+      void _released;
+      record = rest;
+      await o.store.save(record);
       return { outcome: "restoreFailed", record, reason: message };
     }
     const applied = await o.target.verify().catch(() => undefined);

@@ -136,4 +136,67 @@ describe("faults on the sandbox, through the CLI", function () {
     const w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
     assert.deepEqual([w.stable, w.canary], [100, 0]);
   });
+
+  it("a failing restore (HAProxy gone) exits 4 with a loud message; the record stays RollingBack and says what traffic may be doing", async () => {
+    const run = start(rolloutArgs(HOLDING));
+    await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
+    // HAProxy's runtime API is the only way to change the weight: without it no restore can work.
+    process.kill(sandbox.pids.haproxy, "SIGKILL");
+    const abort = await start(["abort", "--target", "haproxy", "--sandbox", stateFile, "--reason", "drill", "--wait", "60s"]).done;
+    assert.equal(abort.code, 0, abort.stderr);
+    const r = await run.done;
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stdout, /ROLLBACK FAILED for v2: .*; the target may still route traffic to the canary \(exit 4\)\n$/);
+    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.equal(final.phase, "RollingBack");
+    const last = final.history.at(-1)!;
+    assert.equal(last.type, "rollbackFailed");
+    assert.deepEqual([last.weight, (last.evidence as { appliedWeight: unknown }).appliedWeight], [20, "cannot verify"]);
+    assert.equal(final.lease, undefined, "no driver holds it: the next run (or canary abort) retries the restore");
+  });
+
+  it("SIGTERM with onSignal: pause holds the weight and exits 5; SIGTERM with the default rolls back and exits 1", async () => {
+    const paused = start(rolloutArgs(`${HOLDING}onSignal: pause\n`));
+    await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
+    paused.child.kill("SIGTERM");
+    const p = await paused.done;
+    assert.equal(p.code, 5, p.stderr);
+    let r = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.deepEqual([r.phase, r.lease], ["Paused", undefined]);
+    let w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
+    assert.equal(w.canary, 20, "the weight is held");
+
+    // Resume it (stopped: applied to the record), and let the next driver continue it, then interrupt that one.
+    const resume = await start(["resume", "--target", "haproxy", "--sandbox", stateFile]).done;
+    assert.equal(resume.code, 0, resume.stderr);
+    const again = start(rolloutArgs(HOLDING));
+    await until(record, (x) => x.phase === "Progressing" && x.history.some((h) => h.type === "takeOver") && x.lease !== undefined, "the next driver took over");
+    again.child.kill("SIGTERM");
+    const a = await again.done;
+    assert.equal(a.code, 1, a.stderr);
+    r = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.deepEqual(r.history.map((h) => h.type), ["start", "advance", "pause", "resume", "takeOver", "rollback", "rolledBack"]);
+    w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
+    assert.equal(w.canary, 0);
+  });
+
+  it("a canary restart mid-step (counter reset) and missed scrapes give no false verdict", async () => {
+    const run = start([...rolloutArgs(HOLDING), "--json"]);
+    await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
+    await sandbox.restartApp("canary");
+    // Prometheus paused for a few scrapes (SIGSTOP), then continued: missed scrapes, then data again.
+    process.kill(sandbox.pids.prometheus, "SIGSTOP");
+    await new Promise((res) => setTimeout(res, 2500));
+    process.kill(sandbox.pids.prometheus, "SIGCONT");
+    await new Promise((res) => setTimeout(res, 5000));
+    const before = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.equal(before.phase, "Progressing", JSON.stringify(before.lastVerdict));
+    const abort = await start(["abort", "--target", "haproxy", "--sandbox", stateFile, "--reason", "end of drill"]).done;
+    assert.equal(abort.code, 0, abort.stderr);
+    const r = await run.done;
+    const decisions = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; decision?: string }).filter((l) => l.event === "tick").map((l) => l.decision);
+    assert.ok(decisions.length >= 6, decisions.join(", "));
+    assert.deepEqual(new Set(decisions), new Set(["continue"]));
+    assert.equal(r.code, 1);
+  });
 });
