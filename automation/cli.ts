@@ -15,7 +15,7 @@ import { Command, CommanderError, Option } from "commander";
 import { JudgeConfigError } from "./analysis/judge";
 import { ProviderConfigError } from "./analysis/prometheus";
 import { DriverEvent, metricsFromPlan, Outcome, runRollout } from "./driver";
-import { defaultPlan, parsePlan, Plan, PlanError } from "./plan";
+import { defaultPlan, MAX_PLAN_BYTES, parsePlan, Plan, PlanError, planTooLarge } from "./plan";
 import { FileRecordStore } from "./record/file";
 import { PulumiConfigRecordStore, ROLLOUT_RECORD_KEY } from "./record/pulumiConfig";
 import { RecordStore } from "./record/types";
@@ -95,12 +95,44 @@ function serviceOf(o: RolloutFlags, plan: Plan, fallback: string): string {
   return o.service ?? (typeof fromPlan === "string" ? fromPlan : fallback);
 }
 
+/**
+ * Checks the plan's metrics settings by building the provider (nothing is contacted); provider
+ * errors are reported with their path inside the plan (`analysis.metrics.selectors.service: …`).
+ * @throws PlanError
+ */
+export function checkPlanMetrics(plan: Plan, defaults: { readonly canary: string; readonly url?: string }, source?: string): void {
+  try {
+    metricsFromPlan(plan, { ...defaults, baseline: "stable" });
+  } catch (e) {
+    if (e instanceof ProviderConfigError) {
+      const problems = e.message
+        .replace(/^invalid prometheus provider config: /, "")
+        .split("; ")
+        .map((p) => {
+          const m = /^([A-Za-z0-9_.[\] ]+?): (.*)$/s.exec(p);
+          return m ? { path: `analysis.metrics.${m[1]}`, message: m[2] } : { path: "analysis.metrics", message: p };
+        });
+      throw new PlanError(problems, source);
+    }
+    throw e;
+  }
+}
+
 function readPlan(file: string | undefined): Plan {
   if (!file) return defaultPlan();
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    // Checked before reading, so a huge file is never loaded.
+    const fd = fs.openSync(file, "r");
+    try {
+      const size = fs.fstatSync(fd).size;
+      if (size > MAX_PLAN_BYTES) throw new PlanError([{ path: "", message: planTooLarge(size) }], file);
+      text = fs.readFileSync(fd, "utf8");
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (e) {
+    if (e instanceof PlanError) throw e;
     throw new InputError(`cannot read the plan ${file}: ${(e as Error).message}`);
   }
   return parsePlan(text, file);
@@ -286,23 +318,7 @@ async function rollout(o: RolloutFlags): Promise<number> {
   // when the plan does not name one; the real one comes from the target's snapshot).
   const prometheusUrl = o.target === "haproxy" ? sandboxPrometheus(path.resolve(cwd, o.sandbox!)) : undefined;
   const defaults = { canary: o.version, url: prometheusUrl };
-  try {
-    metricsFromPlan(plan, { ...defaults, baseline: "stable" });
-  } catch (e) {
-    if (e instanceof ProviderConfigError) {
-      // The provider names the field inside its settings (`url: …`); give it the plan's path.
-      const problems = e.message
-        .replace(/^invalid prometheus provider config: /, "")
-        .split("; ")
-        .map((p) => {
-          const m = /^([A-Za-z0-9_.[\]]+): (.*)$/s.exec(p);
-          return m ? { path: `analysis.metrics.${m[1]}`, message: m[2] } : { path: "analysis.metrics", message: p };
-        });
-      throw new PlanError(problems, o.plan);
-    }
-    throw e;
-  }
-
+  checkPlanMetrics(plan, defaults, o.plan);
   const port = metricsPort(o.metricsPort);
 
   let target: Target;

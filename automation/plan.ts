@@ -211,6 +211,10 @@ export function validatePlan(input: unknown, source?: string): Plan {
 
   // The judge module owns its schema; run it here so a bad judge setting fails before
   // anything is applied, with its path inside the plan.
+  // The judge's own schema ignores unknown keys; a misspelt setting (`maxOutageSeconds` at the
+  // top instead of under `noData`) would silently keep its default, so unknown keys are refused here.
+  const known = new Set(Object.keys((judgeConfigSchema as unknown as { shape: Record<string, unknown> }).shape));
+  for (const k of Object.keys(p.analysis.judge)) if (!known.has(k)) problems.push({ path: `analysis.judge.${k}`, message: `unknown key (known: ${[...known].join(", ")})` });
   const judged = judgeConfigSchema.safeParse(p.analysis.judge);
   if (!judged.success) problems.push(...problemsOf(judged.error, p.analysis.judge, ["analysis", "judge"]));
   else {
@@ -248,11 +252,21 @@ export function validatePlan(input: unknown, source?: string): Plan {
   };
 }
 
+/** The largest plan accepted, bytes: a plan is a page of settings, a bigger file is a mistake (or an attack on the parser). */
+export const MAX_PLAN_BYTES = 1_048_576;
+
+/** The message for a plan over {@link MAX_PLAN_BYTES}. */
+export function planTooLarge(bytes: number): string {
+  return `is ${bytes} bytes; a plan may be at most ${MAX_PLAN_BYTES} bytes (1 MiB)`;
+}
+
 /**
  * Parses and validates a plan from YAML text (JSON is YAML too). Empty text is the default plan.
  * @throws PlanError for YAML syntax errors and for every invalid field.
  */
 export function parsePlan(text: string, source?: string): Plan {
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_PLAN_BYTES) throw new PlanError([{ path: "", message: planTooLarge(bytes) }], source);
   let doc: unknown;
   try {
     doc = parseYaml(text);
