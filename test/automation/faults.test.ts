@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { runLoad } from "../../local/loadgen";
 import { Sandbox, startSandbox } from "../../local/sandbox";
 import { checkRecord, RolloutRecord } from "../../automation/state";
+import { Receiver } from "../notify/receiver";
 
 const CLI = path.join(__dirname, "../../automation/cli.ts");
 
@@ -198,5 +199,48 @@ describe("faults on the sandbox, through the CLI", function () {
     assert.ok(decisions.length >= 6, decisions.join(", "));
     assert.deepEqual(new Set(decisions), new Set(["continue"]));
     assert.equal(r.code, 1);
+  });
+
+  it("no secret in any output: a rolled-back rollout with a failing webhook never writes its URL to stdout, stderr, the record, the incident or the metrics", async () => {
+    const receiver = await new Receiver().start();
+    try {
+      // The receiver fails every delivery and echoes the URL it was called on, as some do.
+      receiver.fallback = (r, base) => ({ status: 500, body: `no route for ${base}${r.path}` });
+      const secret = "T0SECRET1/B0SECRET2/xyzSECRETtoken3";
+      const url = `${receiver.base}/services/${secret}`;
+      await sandbox.injectFault("canary", { errorRate: 0.5 });
+      const textfiles = path.join(dir, "textfile");
+      const plan = [
+        "steps: [{weight: 20, minDuration: 4s, maxDuration: 60s}, {weight: 100}]",
+        "tick: 1s",
+        "notifications:",
+        "  channels: [{ type: slack, urlEnv: HOOK_URL }, { type: webhook, urlEnv: HOOK_URL, timeout: 2s }]",
+        "  retry: { attempts: 2, initialDelay: 100ms }",
+        "",
+      ].join("\n");
+      const run = start([...rolloutArgs(plan), "--json", "--metrics-port", "0", "--textfile-dir", textfiles, "--service", "checkout"], { HOOK_URL: url });
+      const r = await run.done;
+      assert.equal(r.code, 1, r.stderr);
+      assert.ok(receiver.requests.length >= 2, "the webhook was called");
+      assert.match(r.stdout, /"event":"log","line":"driver metrics at http:\/\/127\.0\.0\.1:\d+\/metrics"/);
+      const incidents = fs.readdirSync(dir).filter((f) => f.startsWith("incident-"));
+      assert.equal(incidents.length, 2, fs.readdirSync(dir).join(", "));
+      const prom = fs.readFileSync(path.join(textfiles, "canary_rollout.prom"), "utf8");
+      assert.match(prom, /canary_rollout_phase\{service="checkout",stack="[^"]+",phase="RolledBack"\} 1/);
+      const outputs: [string, string][] = [
+        ["stdout", r.stdout],
+        ["stderr", r.stderr],
+        ["record", fs.readFileSync(record, "utf8")],
+        ["textfile", prom],
+        ...incidents.map((f): [string, string] => [f, fs.readFileSync(path.join(dir, f), "utf8")]),
+      ];
+      for (const [where, text] of outputs) {
+        for (const part of [url, secret, "xyzSECRETtoken3", "T0SECRET1", "B0SECRET2"]) assert.equal(text.includes(part), false, `${where} contains ${part}`);
+      }
+      const notifyLines = r.stdout.split("\n").filter((l) => l.includes('"line":"notify: '));
+      assert.ok(notifyLines.some((l) => l.includes("HTTP 500") && l.includes("[redacted]")), `failures are logged, scrubbed:\n${notifyLines.join("\n")}`);
+    } finally {
+      await receiver.stop();
+    }
   });
 });
