@@ -56,7 +56,7 @@ describe("faults on the sandbox, through the CLI", function () {
   let stateFile: string;
   let record: string;
   let load: Promise<unknown>;
-  const stopLoad = new AbortController();
+  let stopLoad: AbortController;
   const children: ChildProcess[] = [];
 
   beforeEach(async () => {
@@ -66,6 +66,8 @@ describe("faults on the sandbox, through the CLI", function () {
     sandbox = await startSandbox({ versions: { stable: "v1", canary: "v2" }, stateFile, traffic: { canaryWeight: 0 } });
     await runLoad({ url: sandbox.urls.traffic, rps: 20, durationSeconds: 0.5, shares: [{ name: "override", match: { kind: "header", name: "x-canary", value: "true" }, share: 0.5 }] });
     await new Promise((r) => setTimeout(r, 2500));
+    // A new controller per test: an aborted one would end the next test's load at once.
+    stopLoad = new AbortController();
     load = runLoad({ url: sandbox.urls.traffic, rps: 100, durationSeconds: 600, signal: stopLoad.signal });
   });
 
@@ -195,7 +197,9 @@ describe("faults on the sandbox, through the CLI", function () {
     const abort = await start(["abort", "--target", "haproxy", "--sandbox", stateFile, "--reason", "end of drill"]).done;
     assert.equal(abort.code, 0, abort.stderr);
     const r = await run.done;
-    const decisions = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; decision?: string }).filter((l) => l.event === "tick").map((l) => l.decision);
+    const ticks = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; decision?: string; hold?: string }).filter((l) => l.event === "tick");
+    const decisions = ticks.map((l) => l.decision);
+    assert.ok(ticks.some((t) => t.hold === undefined), `some ticks judged real traffic: ${ticks.map((t) => t.hold).join(", ")}`);
     assert.ok(decisions.length >= 6, decisions.join(", "));
     assert.deepEqual(new Set(decisions), new Set(["continue"]));
     assert.equal(r.code, 1);
@@ -222,6 +226,7 @@ describe("faults on the sandbox, through the CLI", function () {
       const r = await run.done;
       assert.equal(r.code, 1, r.stderr);
       assert.ok(receiver.requests.length >= 2, "the webhook was called");
+      assert.match(r.stdout, /"event":"result","outcome":"rolledBack","exitCode":1,"reason":"(guardrail errorRate|errors)/);
       assert.match(r.stdout, /"event":"log","line":"driver metrics at http:\/\/127\.0\.0\.1:\d+\/metrics"/);
       const incidents = fs.readdirSync(dir).filter((f) => f.startsWith("incident-"));
       assert.equal(incidents.length, 2, fs.readdirSync(dir).join(", "));
