@@ -497,8 +497,10 @@ export function formatRecord(r: RolloutRecord, now = Date.now()): string {
     `phase: ${describe(r)}${r.step && r.phase === "Progressing" ? `, ${fmtDuration((now - Date.parse(r.step.startedAt)) / 1000)} in step` : ""}; steps ${r.steps.join(" → ")}`,
   ];
   if (r.lastVerdict) lines.push(`last verdict (${r.lastVerdict.at}): ${r.lastVerdict.decision}${r.lastVerdict.hold ? ` (hold: ${r.lastVerdict.hold})` : ""}: ${r.lastVerdict.reasons.join("; ")}`);
+  if (r.lease) lines.push(`driver: ${r.lease.holder} (lease until ${r.lease.expiresAt})`);
+  for (const c of (r.controls ?? []).filter((x) => x.status === "pending")) lines.push(`pending control: ${c.verb}${c.gate ? ` (${c.gate})` : ""} by ${c.by} at ${c.at}: ${c.reason}`);
   lines.push("history:");
-  for (const h of r.history) lines.push(`  ${h.at} ${h.from} → ${h.to}${h.step !== undefined ? ` [step ${h.step}, weight ${h.weight}]` : ""}: ${h.reason}`);
+  for (const h of r.history) lines.push(`  ${h.at} ${h.from} → ${h.to}${h.step !== undefined ? ` [step ${h.step}, weight ${h.weight}]` : ""}${h.by ? ` by ${h.by}` : ""}: ${h.reason}`);
   return lines.join("\n");
 }
 

@@ -134,4 +134,17 @@ describe("control verbs through the CLI", function () {
     assert.deepEqual([badWho.code, badWho.stderr], [2, 'canary: InputError: --who: must be 1–100 characters without spaces or control characters, got "a b"\n']);
     assert.equal(checkRecord(JSON.parse(fs.readFileSync(file, "utf8")), file).phase, "Paused", "refused calls changed nothing");
   });
+
+  it("status shows who paused it and pending requests; retry refuses a rollout that was not rolled back", () => {
+    const file = path.join(dir, "rollout2.json");
+    const r = progressing();
+    const withPending = { ...transition(r, { type: "pause", at: "2026-01-01T00:00:03.000Z", reason: "hold", by: "erin@laptop" }), controls: [{ id: "c1", verb: "resume" as const, at: "2026-01-01T00:00:04.000Z", by: "frank@ci", reason: "go on", status: "pending" as const }] };
+    fs.writeFileSync(file, JSON.stringify(withPending));
+    const status = canary(["status", "--target", "haproxy", "--record", file]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.ok(status.stdout.includes("pending control: resume by frank@ci at 2026-01-01T00:00:04.000Z: go on\n"), status.stdout);
+    assert.ok(status.stdout.includes("  2026-01-01T00:00:03.000Z Progressing → Paused [step 0, weight 5] by erin@laptop: hold\n"), status.stdout);
+    const retry = canary(["retry", "--target", "haproxy", "--record", file]);
+    assert.deepEqual([retry.code, retry.stderr], [2, "canary: ControlRefusedError: retry: rollout r1 of v2 is Paused(step 0, weight 5); only a rolled-back rollout can be retried\n"]);
+  });
 });
