@@ -144,6 +144,12 @@ export interface RolloutRecord {
   readonly controls?: readonly ControlRequest[];
   /** The driver holding the rollout; absent when none does. */
   readonly lease?: Lease;
+  /**
+   * How many times the record has been saved (absent on a record never saved). A store writes a
+   * record only over the revision it was derived from (compare-and-swap), so a writer that read
+   * an older record cannot overwrite a newer one (automation/record/types.ts).
+   */
+  readonly revision?: number;
 }
 
 /** The control verbs that reach a rollout through its record. */
@@ -305,5 +311,6 @@ export function checkRecord(value: unknown, source: string): RolloutRecord {
   }
   if (!Array.isArray(r.steps) || !r.steps.every((w) => typeof w === "number")) fail("steps must be a list of weights");
   if (!Array.isArray(r.history)) fail("history must be a list");
+  if (r.revision !== undefined && !(Number.isSafeInteger(r.revision) && (r.revision as number) >= 0)) fail(`revision must be a non-negative integer, got ${JSON.stringify(r.revision)}`);
   return value as RolloutRecord;
 }

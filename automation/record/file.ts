@@ -2,11 +2,21 @@
  * The record as a JSON file (the local sandbox target). Writes are atomic: the record is
  * written to a temporary file in the same directory, flushed, and renamed over the old one, so
  * a reader (or a driver killed mid-write) sees the old record or the new one, never half.
+ * Saves are compare-and-swap under a lock (`<file>.lock`, proper-lockfile), so two processes
+ * (the driver and a control verb) cannot both write over the same revision.
  */
 import * as fs from "node:fs/promises";
+import * as path from "node:path";
+import * as lockfile from "proper-lockfile";
 import { writeFileAtomic } from "../atomicFile";
 import { checkRecord, RecordError, RolloutRecord } from "../state";
-import { RecordStore } from "./types";
+import { nextRevision, RecordStore } from "./types";
+
+/**
+ * The lock is held only to read, compare and rename (milliseconds); one older than this was
+ * left by a killed process and is taken over.
+ */
+const LOCK_STALE_MS = 10_000;
 
 /** A rollout record in a JSON file. */
 export class FileRecordStore implements RecordStore {
@@ -33,7 +43,20 @@ export class FileRecordStore implements RecordStore {
     return checkRecord(value, this.description);
   }
 
-  async save(record: RolloutRecord): Promise<void> {
-    await writeFileAtomic(this.file, `${JSON.stringify(record, null, 2)}\n`);
+  async save(record: RolloutRecord): Promise<RolloutRecord> {
+    await fs.mkdir(path.dirname(this.file), { recursive: true });
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.file, { realpath: false, stale: LOCK_STALE_MS, retries: { retries: 50, minTimeout: 10, maxTimeout: 200 } });
+    } catch (e) {
+      throw new RecordError(`cannot lock the rollout record in ${this.description} (${this.file}.lock): ${(e as Error).message}`);
+    }
+    try {
+      const next = nextRevision(await this.load(), record, this.description);
+      await writeFileAtomic(this.file, `${JSON.stringify(next, null, 2)}\n`);
+      return next;
+    } finally {
+      await release();
+    }
   }
 }

@@ -1,6 +1,6 @@
 /** A record store in memory: for dry runs (which must not write anything) and tests. */
 import { RolloutRecord } from "../state";
-import { RecordStore } from "./types";
+import { nextRevision, RecordStore } from "./types";
 
 /** Keeps every saved record, so a test can assert the exact sequence of persisted phases. */
 export class MemoryRecordStore implements RecordStore {
@@ -14,9 +14,12 @@ export class MemoryRecordStore implements RecordStore {
     return this.current;
   }
 
-  async save(record: RolloutRecord): Promise<void> {
+  async save(record: RolloutRecord): Promise<RolloutRecord> {
+    // Compared and swapped with no await in between: atomic within the process.
+    const next = nextRevision(this.current, record, this.description);
     // A deep copy, so later changes to the caller's object cannot rewrite history.
-    this.current = JSON.parse(JSON.stringify(record)) as RolloutRecord;
+    this.current = JSON.parse(JSON.stringify(next)) as RolloutRecord;
     this.saved.push(this.current);
+    return this.current;
   }
 }

@@ -12,10 +12,15 @@
  *
  * The program must accept the key (it validates every `canary:*` key), and a rollback must not
  * restore or remove it: the Pulumi target preserves it.
+ *
+ * Compare-and-swap: `save` reads the stored record back and writes only over the revision it
+ * was derived from. Stack config has no atomic compare-and-swap, so between that read and the
+ * write (one `pulumi config set`) another writer can still slip in; the window is one CLI call
+ * rather than a whole tick, and a control request lost in it is re-sent until acknowledged.
  */
 import { NAMESPACE, ROLLOUT_RECORD_KEY as ROLLOUT_KEY } from "../../infra/keys";
 import { checkRecord, RecordError, RolloutRecord } from "../state";
-import { RecordStore } from "./types";
+import { nextRevision, RecordStore, revisionOf } from "./types";
 import type { Stack } from "@pulumi/pulumi/automation";
 
 /** The full stack config key holding the rollout record (the program skips it). */
@@ -59,11 +64,15 @@ export class PulumiConfigRecordStore implements RecordStore {
     const deployed = this.parse(last?.config?.[ROLLOUT_RECORD_KEY]?.value, "the config of the stack's last update");
     if (!local) return deployed;
     if (!deployed) return local;
+    // The same rollout: the copy saved more often is newer (updatedAt only moves on transitions).
+    if (local.id === deployed.id && revisionOf(deployed) !== revisionOf(local)) return revisionOf(deployed) > revisionOf(local) ? deployed : local;
     return deployed.updatedAt > local.updatedAt ? deployed : local;
   }
 
-  async save(record: RolloutRecord): Promise<void> {
-    await this.stack.setConfig(ROLLOUT_RECORD_KEY, { value: JSON.stringify(compactRecord(record)), secret: false });
+  async save(record: RolloutRecord): Promise<RolloutRecord> {
+    const next = compactRecord(nextRevision(await this.load(), record, this.description));
+    await this.stack.setConfig(ROLLOUT_RECORD_KEY, { value: JSON.stringify(next), secret: false });
+    return next;
   }
 
   private parse(text: string | undefined, where: string): RolloutRecord | undefined {

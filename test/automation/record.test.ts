@@ -2,7 +2,10 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { spawn } from "node:child_process";
 import { FileRecordStore } from "../../automation/record/file";
+import { MemoryRecordStore } from "../../automation/record/memory";
+import { RecordStore } from "../../automation/record/types";
 import { compactRecord, PulumiConfigRecordStore, ROLLOUT_RECORD_KEY } from "../../automation/record/pulumiConfig";
 import { newRecord, RolloutRecord, transition } from "../../automation/state";
 import type { ConfigMap, UpdateSummary } from "@pulumi/pulumi/automation";
@@ -21,11 +24,12 @@ describe("record stores", () => {
   it("file: nothing stored reads as undefined; a saved record reads back equal, with no temporary file left", async () => {
     const store = new FileRecordStore(path.join(dir, "sub", "rollout.json"));
     assert.equal(await store.load(), undefined);
-    await store.save(record);
-    assert.deepEqual(await store.load(), record);
-    assert.deepEqual(fs.readdirSync(path.join(dir, "sub")), ["rollout.json"]);
-    const next = transition(record, { type: "rollback", at: "2026-01-01T00:00:02.000Z", reason: "r", trigger: "operator" });
-    await store.save(next);
+    const saved = await store.save(record);
+    assert.deepEqual(saved, { ...record, revision: 1 });
+    assert.deepEqual(await store.load(), saved);
+    assert.deepEqual(fs.readdirSync(path.join(dir, "sub")), ["rollout.json"], "no temporary file and no lock left");
+    const next = transition(saved, { type: "rollback", at: "2026-01-01T00:00:02.000Z", reason: "r", trigger: "operator" });
+    assert.equal((await store.save(next)).revision, 2);
     assert.equal((await store.load())!.phase, "RollingBack");
   });
 
@@ -61,13 +65,92 @@ describe("record stores", () => {
     assert.equal(store.description, "stack dev config canary:rollout");
     assert.equal(await store.load(), undefined);
     await store.save(record);
-    assert.deepEqual(JSON.parse(s.config[ROLLOUT_RECORD_KEY].value), record);
-    assert.deepEqual(await store.load(), record);
+    assert.deepEqual(JSON.parse(s.config[ROLLOUT_RECORD_KEY].value), { ...record, revision: 1 });
+    assert.deepEqual(await store.load(), { ...record, revision: 1 });
 
     const later = transition(record, { type: "rollback", at: "2026-01-01T00:00:05.000Z", reason: "r", trigger: "operator" });
     assert.equal((await new PulumiConfigRecordStore(stack(record, later)).load())!.phase, "RollingBack", "the last update's copy is newer");
     assert.equal((await new PulumiConfigRecordStore(stack(later, record)).load())!.phase, "RollingBack", "the workspace's copy is newer");
     assert.equal((await new PulumiConfigRecordStore(stack(undefined, later)).load())!.phase, "RollingBack", "a machine with only backend access");
+  });
+
+  it("stack config: of two copies of the same rollout, the one saved more often is newer", async () => {
+    const a = { ...record, revision: 7 };
+    const b = { ...record, revision: 9, updatedAt: "2026-01-01T00:00:00.500Z" };
+    assert.equal((await new PulumiConfigRecordStore(stack(a, b)).load())!.revision, 9);
+    assert.equal((await new PulumiConfigRecordStore(stack(b, a)).load())!.revision, 9);
+  });
+
+  // Compare-and-swap: the same contract for every store.
+  const stores: [string, () => RecordStore][] = [
+    ["memory", () => new MemoryRecordStore()],
+    ["file", () => new FileRecordStore(path.join(dir, "rollout.json"))],
+    ["stack config", () => new PulumiConfigRecordStore(stack())],
+  ];
+  for (const [name, make] of stores) {
+    it(`${name}: a save derived from an older revision is refused with the stored record, and nothing is written`, async () => {
+      const store = make();
+      const first = await store.save(record);
+      const driver = await store.save(transition(first, { type: "advance", at: "2026-01-01T00:00:02.000Z", reason: "step 0", step: 0, weight: 5 }));
+      // A control call that read `first`, before the driver's save.
+      const stale = { ...first, controls: [{ id: "c1", verb: "pause" as const, at: "t", by: "a@h", reason: "x", status: "pending" as const }] };
+      await assert.rejects(store.save(stale), (e: Error & { stored?: RolloutRecord }) => {
+        assert.equal(e.name, "RecordConflictError");
+        assert.equal(e.message, `rollout record in ${store.description} changed since it was read (revision 2, expected 1); nothing was written`);
+        assert.deepEqual(e.stored, driver);
+        return true;
+      });
+      assert.deepEqual(await store.load(), driver);
+      // A new rollout over a record it did not read is refused too.
+      await assert.rejects(store.save({ ...record, id: "r2" }), { name: "RecordConflictError" });
+    });
+  }
+
+  it("file: four processes appending to the record at once lose no write (compare-and-swap under the lock)", async function () {
+    this.timeout(60_000);
+    const file = path.join(dir, "rollout.json");
+    const store = new FileRecordStore(file);
+    await store.save(record);
+    // Separate processes, as a driver and control calls are: the lock must hold across them.
+    // Each appends 25 requests, read-modify-write, reading again after a conflict.
+    const script = `
+      const { FileRecordStore } = require(${JSON.stringify(path.join(__dirname, "../../automation/record/file.ts"))});
+      const store = new FileRecordStore(process.argv[1]);
+      const who = process.argv[2];
+      (async () => {
+        await new Promise((r) => setTimeout(r, Number(process.argv[3]) - Date.now()));
+        let conflicts = 0;
+        for (let k = 0; k < 25; k++) {
+          for (;;) {
+            const r = await store.load();
+            try {
+              await store.save({ ...r, controls: [...(r.controls || []), { id: who + "-" + k, verb: "pause", at: "t", by: who, reason: "x", status: "pending" }] });
+              break;
+            } catch (e) {
+              if (e.name !== "RecordConflictError") throw e;
+              conflicts++;
+            }
+          }
+        }
+        console.log(conflicts);
+      })();
+    `;
+    const go = Date.now() + 2000;
+    const run = (who: string) =>
+      new Promise<number>((resolve, reject) => {
+        const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), "-e", script, file, who, String(go)], { env: { ...process.env, NODE_OPTIONS: "" } });
+        let out = "";
+        let err = "";
+        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+        child.on("close", (code) => (code === 0 ? resolve(Number(out.trim())) : reject(new Error(`${who} exited ${code}: ${err}`))));
+      });
+    const conflicts = await Promise.all(["a", "b", "c", "d"].map(run));
+    const stored = (await store.load())!;
+    assert.equal(stored.controls!.length, 100, `every append is kept (conflicts retried: ${conflicts.join(", ")})`);
+    assert.equal(new Set(stored.controls!.map((c) => c.id)).size, 100);
+    assert.equal(stored.revision, 101);
+    assert.deepEqual(fs.readdirSync(dir), ["rollout.json"], "no lock or temporary file left");
   });
 
   it("stack config: a record too large for one command-line argument drops the oldest evidence first", () => {
