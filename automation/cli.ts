@@ -14,8 +14,8 @@ import * as path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { JudgeConfigError } from "./analysis/judge";
 import { ProviderConfigError } from "./analysis/prometheus";
-import { DriverEvent, metricsFromPlan, Outcome, runRollout } from "./driver";
-import { defaultPlan, MAX_PLAN_BYTES, parsePlan, Plan, PlanError, planTooLarge } from "./plan";
+import { DriverEvent, metricsFromPlan, Outcome, RolloutOptions, runRollout } from "./driver";
+import { defaultPlan, judgedSteps, MAX_PLAN_BYTES, parsePlan, Plan, PlanError, planTooLarge } from "./plan";
 import { FileRecordStore } from "./record/file";
 import { PulumiConfigRecordStore, ROLLOUT_RECORD_KEY } from "./record/pulumiConfig";
 import { RecordStore } from "./record/types";
@@ -304,7 +304,7 @@ export class Renderer {
 
 // ---------------------------------------------------------------- commands
 
-async function rollout(o: RolloutFlags): Promise<number> {
+async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf"]): Promise<number> {
   checkVersion(o.version, o.image);
   checkTargetFlags(o);
   const plan = readPlan(o.plan);
@@ -389,6 +389,7 @@ async function rollout(o: RolloutFlags): Promise<number> {
       report,
       dryRun,
       interrupt: interrupt.signal,
+      ...(retryOf ? { retryOf } : {}),
     });
   } finally {
     process.off("SIGINT", onSignal);
@@ -468,7 +469,7 @@ async function control(verb: ControlVerb | "retry", o: ControlFlags): Promise<nu
       throw new ControlRefusedError(`retry: ${record ? `rollout ${record.id} of ${record.version} is ${describe(record)}` : `no rollout recorded in ${store.description}`}; only a rolled-back rollout can be retried`);
     }
     say(`retry of rollout ${record.id} (${record.version}) by ${who}: ${reason}`);
-    return rollout({ ...o, version: record.version, image: record.image, plan: o.plan });
+    return rollout({ ...o, version: record.version, image: record.image, plan: o.plan }, { id: record.id, by: who, reason });
   }
   const controlVerb: ControlVerb = verb === "promote" && o.full ? "promoteFull" : verb;
   const cwd = path.resolve(o.cwd);
@@ -477,6 +478,8 @@ async function control(verb: ControlVerb | "retry", o: ControlFlags): Promise<nu
     { verb: controlVerb, by: who, reason, ...(gate ? { gate } : {}), ...(o.gradual ? { gradual: true } : {}) },
     {
       rollbackMode: plan.rollback.mode,
+      stepWeights: judgedSteps(plan).map((s) => s.weight),
+      tickSeconds: plan.tickSeconds,
       target: async () => {
         const log = (line: string): void => void process.stderr.write(`${line}\n`);
         if (o.target === "pulumi") return createTarget({ type: "pulumi", stack: await loadPulumiStack().selectStack({ stackName: o.stack!, workDir: cwd }), log });

@@ -12,7 +12,7 @@
  *   record just before it was written) is written again until the driver acknowledges it.
  */
 import * as os from "node:os";
-import { RecordStore } from "./record/types";
+import { RecordConflictError, RecordStore } from "./record/types";
 import { ControlRequest, ControlVerb, isUnfinished, Lease, RolloutEvent, RolloutRecord, transition } from "./state";
 import { RollbackMode, Target, TargetSnapshot } from "./targets/types";
 
@@ -76,6 +76,18 @@ export class LeaseHeldError extends Error {
   }
 }
 
+/**
+ * Thrown by a running driver that finds another process now holds its rollout (its lease
+ * expired and another driver took over, or an operator acted on it as a stopped rollout). The
+ * driver stops at once without touching the target again: the new holder is in charge.
+ */
+export class LeaseLostError extends Error {
+  constructor(record: RolloutRecord, now: string) {
+    super(`lost rollout ${record.id} of ${record.version} on ${record.stack}: ${now}; this driver stops without changing the target again`);
+    this.name = "LeaseLostError";
+  }
+}
+
 /** What a control call asks for. */
 export interface ControlInput {
   readonly verb: ControlVerb;
@@ -126,9 +138,26 @@ export function approved(record: RolloutRecord, gate: string): boolean {
   return (record.controls ?? []).some((c) => c.verb === "approve" && c.gate === gate && c.status !== "refused");
 }
 
-/** Appends a request to the stored record. @returns the request written. */
-export async function submitControl(store: RecordStore, record: RolloutRecord, request: ControlRequest): Promise<void> {
-  await store.save({ ...record, controls: [...(record.controls ?? []), request] });
+/**
+ * Appends a request to the stored record (derived from `record`). A save the driver beat is
+ * retried over the newer record, as long as it is still the same unfinished rollout.
+ * @returns the record as stored.
+ * @throws ControlRefusedError when the rollout ended or was replaced meanwhile.
+ */
+export async function submitControl(store: RecordStore, record: RolloutRecord, request: ControlRequest): Promise<RolloutRecord> {
+  let current = record;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.save({ ...current, controls: [...(current.controls ?? []), request] });
+    } catch (e) {
+      if (!(e instanceof RecordConflictError) || attempt >= 20) throw e;
+      const stored = e.stored;
+      if (!stored || stored.id !== record.id || !isUnfinished(stored.phase)) {
+        throw new ControlRefusedError(`rollout ${record.id} ${stored?.id === record.id ? `is ${stored.phase}` : "was replaced"} while ${request.verb} was being recorded: nothing to ${request.verb}`);
+      }
+      current = stored;
+    }
+  }
 }
 
 /**
@@ -168,6 +197,10 @@ export interface StoppedRolloutAccess {
   target(): Promise<Target>;
   /** How a rollback leaves the canary (the plan's `rollback.mode`). */
   readonly rollbackMode: RollbackMode;
+  /** `abort --gradual`: the plan's judged weights, stepped down through before the restore. */
+  readonly stepWeights?: readonly number[];
+  /** `abort --gradual`: how long each lower weight is held, seconds (the plan's tick). */
+  readonly tickSeconds?: number;
 }
 
 /** Thrown for a control call that cannot apply (no rollout, a finished one, an illegal verb). */
@@ -190,6 +223,29 @@ export async function controlRollout(
   access: StoppedRolloutAccess,
   o: { readonly waitMs: number; readonly now?: () => number; readonly sleep?: (ms: number) => Promise<void>; readonly log?: (line: string) => void } = { waitMs: 120_000 },
 ): Promise<ControlOutcome> {
+  // A record written by the driver between this call's read and its write is read again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await controlOnce(store, input, access, o);
+    } catch (e) {
+      if (!(e instanceof FirstWriteConflict) || attempt >= 5) throw e instanceof FirstWriteConflict ? e.conflict : e;
+    }
+  }
+}
+
+/** The first write of a stopped-rollout control lost to a concurrent writer: nothing was changed. */
+class FirstWriteConflict extends Error {
+  constructor(readonly conflict: RecordConflictError) {
+    super(conflict.message);
+  }
+}
+
+async function controlOnce(
+  store: RecordStore,
+  input: ControlInput,
+  access: StoppedRolloutAccess,
+  o: { readonly waitMs: number; readonly now?: () => number; readonly sleep?: (ms: number) => Promise<void>; readonly log?: (line: string) => void },
+): Promise<ControlOutcome> {
   const now = o.now ?? Date.now;
   const log = o.log ?? (() => undefined);
   const record = await store.load();
@@ -209,7 +265,7 @@ export async function controlRollout(
       ? { status: "applied", message: `${input.verb} applied by ${record.lease.holder}: ${settled.result ?? ""}`, ...(after ? { record: after } : {}) }
       : { status: "refused", message: `${input.verb} refused by ${record.lease.holder}: ${settled.result ?? ""}` };
   }
-  return applyStopped(store, record, input, request, access, now, log);
+  return applyStopped(store, record, input, request, access, now, log, o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))));
 }
 
 /** Why the verb is illegal in the record's phase, or `undefined`. */
@@ -235,6 +291,7 @@ async function applyStopped(
   access: StoppedRolloutAccess,
   now: () => number,
   log: (line: string) => void,
+  sleep: (ms: number) => Promise<void>,
 ): Promise<ControlOutcome> {
   const iso = (): string => new Date(now()).toISOString();
   const by = input.by;
@@ -243,54 +300,62 @@ async function applyStopped(
   if (problem) throw new ControlRefusedError(problem);
   let record: RolloutRecord = stored;
   const done = (r: RolloutRecord): RolloutRecord => ({ ...r, controls: [...(r.controls ?? []), { ...request, status: "applied", result: `now ${r.phase}`, doneAt: iso() }] });
+  /** The first write, compare-and-swap over what was read: a driver that started meanwhile makes the call start over. */
+  const first = async (r: RolloutRecord): Promise<RolloutRecord> => {
+    try {
+      return await store.save(r);
+    } catch (e) {
+      throw e instanceof RecordConflictError ? new FirstWriteConflict(e) : e;
+    }
+  };
   switch (input.verb) {
     case "pause":
     case "resume":
     case "freeze":
     case "unfreeze":
-      record = done(transition(record, { type: input.verb, at: iso(), reason, by }));
-      await store.save(record);
+      record = await first(done(transition(record, { type: input.verb, at: iso(), reason, by })));
       return { status: "applied", message: `${input.verb}: rollout ${record.id} is now ${record.phase} (no driver is running; \`canary rollout\` with the same version continues it)`, record };
     case "approve":
-      record = done(transition(record, { type: "approve", at: iso(), reason, by, gate: input.gate ?? "" }));
-      await store.save(record);
+      record = await first(done(transition(record, { type: "approve", at: iso(), reason, by, gate: input.gate ?? "" })));
       return { status: "applied", message: `approved ${input.gate} of rollout ${record.id} (recorded; the driver honours it when it reaches the gate)`, record };
     case "promote":
       // Skipping a step's wait only means something to a driver judging it: the next one applies it.
-      record = { ...record, controls: [...(record.controls ?? []), request] };
-      await store.save(record);
+      record = await first({ ...record, controls: [...(record.controls ?? []), request] });
       return { status: "recorded", message: `promote recorded for rollout ${record.id}; the next driver (\`canary rollout\` with the same version) applies it at its first tick`, record };
     case "promoteFull":
     case "abort": {
+      // abort --gradual: the plan's lower weights, highest first, each held one tick.
+      const current = record.phase === "RollingBack" ? undefined : record.step?.weight;
+      const gradual = input.verb === "abort" && input.gradual && current !== undefined ? (access.stepWeights ?? []).filter((w) => w < current).reverse() : [];
+      const holdMs = (access.tickSeconds ?? 0) * 1000;
       // Hold the rollout while acting, so a driver started meanwhile is refused.
-      record = { ...record, lease: newLease(now(), 600) };
-      await store.save(record);
+      record = await first({ ...record, lease: newLease(now(), 600 + (gradual.length * holdMs) / 1000) });
       const target = await access.target();
       if (input.verb === "promoteFull") {
-        record = transition(record, { type: "promoteFull", at: iso(), reason, by });
-        await store.save(record);
+        record = await store.save(transition(record, { type: "promoteFull", at: iso(), reason, by }));
         log(`promote ${record.version} to stable through ${target.type} ${target.name}`);
         await target.promote();
-        record = done(transition(record, { type: "complete", at: iso(), reason: `${record.version} is the stable version` }));
-        record = release(record);
-        await store.save(record);
+        record = await store.save(release(done(transition(record, { type: "complete", at: iso(), reason: `${record.version} is the stable version` }))));
         return { status: "applied", message: `promoted ${record.version} (rollout ${record.id})`, record };
       }
-      if (record.phase !== "RollingBack") record = transition(record, { type: "rollback", at: iso(), reason, trigger: "operator", by });
-      await store.save(record);
-      log(`roll back (${access.rollbackMode}) through ${target.type} ${target.name}`);
+      if (record.phase !== "RollingBack") record = transition(record, { type: "rollback", at: iso(), reason, trigger: "operator", by, ...(gradual.length ? { evidence: { gradual } } : {}) });
+      record = await store.save(record);
       try {
+        for (const w of gradual) {
+          log(`gradual abort: set the canary weight to ${w} through ${target.type} ${target.name}, held ${holdMs / 1000}s`);
+          await target.setWeight(w);
+          await sleep(holdMs);
+        }
+        log(`roll back (${access.rollbackMode}) through ${target.type} ${target.name}`);
         await target.rollback(record.snapshot as TargetSnapshot, access.rollbackMode);
       } catch (e) {
         const message = `rollback failed: ${e instanceof Error ? e.message : String(e)}`;
         const applied = await target.verify().catch(() => undefined);
-        record = release(transition(record, { type: "rollbackFailed", at: iso(), reason: message, evidence: { error: message, appliedWeight: applied ?? "cannot verify" } }));
-        await store.save(record);
+        record = await store.save(release(transition(record, { type: "rollbackFailed", at: iso(), reason: message, evidence: { error: message, appliedWeight: applied ?? "cannot verify" } })));
         return { status: "restoreFailed", message, record };
       }
       const applied = await target.verify().catch(() => undefined);
-      record = release(done(transition(record, { type: "rolledBack", at: iso(), reason: `restored the snapshot (abort by ${by})`, evidence: { applied: applied ?? "cannot verify" } })));
-      await store.save(record);
+      record = await store.save(release(done(transition(record, { type: "rolledBack", at: iso(), reason: `restored the snapshot (abort by ${by})`, evidence: { applied: applied ?? "cannot verify" } }))));
       return { status: "applied", message: `rolled back rollout ${record.id} of ${record.version}`, record };
     }
   }

@@ -12,10 +12,10 @@ import { createMetricsProvider, MetricsProvider } from "./analysis/prometheus";
 import { TickMeasurement, Verdict } from "./analysis/types";
 import { judgedSteps, Plan } from "./plan";
 import { MemoryRecordStore } from "./record/memory";
-import { RecordStore } from "./record/types";
+import { RecordConflictError, RecordStore, revisionOf } from "./record/types";
 import { describe, HistoryEntry, isUnfinished, newRecord, RollbackTrigger, RolloutEvent, RolloutRecord, transition, VerdictSummary } from "./state";
 import { ConcurrentUpdateRefusedError, errorMessage, RestoreError, Target, TargetSnapshot } from "./targets/types";
-import { approved, LeaseHeldError, leaseLive, mergeControls, newLease, operatorIdentity, pendingControls, renewLease, settle } from "./control";
+import { approved, LeaseHeldError, leaseLive, LeaseLostError, mergeControls, newLease, operatorIdentity, pendingControls, renewLease, settle } from "./control";
 import { GateWait } from "./notify/events";
 
 /** Wall-clock time and waiting, injected so tests need not wait. */
@@ -74,6 +74,12 @@ export function metricsFromPlan(plan: Plan, versions: MetricsDefaults): MetricsP
 export interface Analysis {
   /** Starts judging a step (the first call starts the rollout's evidence). */
   beginStep(step: StepWindow): void;
+  /**
+   * Continues a step a previous driver was judging, from the state it persisted (`at`: Unix
+   * seconds of the reading the resumed judging starts from).
+   * @returns `undefined` when resumed, or why the state cannot be used (then call `beginStep`).
+   */
+  resumeStep(state: unknown, step: StepWindow, at: number): string | undefined;
   /** Judges one tick. */
   tick(m: TickMeasurement): Verdict;
   /** The state to persist with the record. */
@@ -91,6 +97,15 @@ export class JudgeAnalysis implements Analysis {
 
   beginStep(step: StepWindow): void {
     this.current = this.current ? this.judge.startStep(this.current, step) : this.judge.initialState(step);
+  }
+
+  resumeStep(state: unknown, step: StepWindow, at: number): string | undefined {
+    try {
+      this.current = this.judge.resumeStep(state, step, at);
+      return undefined;
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
   }
 
   tick(m: TickMeasurement): Verdict {
@@ -169,7 +184,18 @@ export interface RolloutOptions {
    * waiting for a tick. A target operation under way is never cut short.
    */
   readonly interrupt?: AbortSignal;
+  /**
+   * How long the driver's lease lasts without renewal, seconds. Defaults to
+   * {@link leaseSecondsOf} the plan. The lease is renewed on every save and, while a target
+   * operation runs (a long \`pulumi up\`), every third of this.
+   */
+  readonly leaseSeconds?: number;
+  /** This rollout retries a rolled-back one (`canary retry`): recorded on its start. */
+  readonly retryOf?: { readonly id: string; readonly by: string; readonly reason: string };
 }
+
+/** Attempts of one save that another writer keeps beating before the driver gives up. */
+const SAVE_ATTEMPTS = 5;
 
 /** Raised inside the loop to leave it for the rollback path. */
 class RollbackSignal {
@@ -250,7 +276,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const plan = o.plan;
   const dryRun = o.dryRun === true || plan.dryRun;
   const iso = (): string => new Date(clock.now()).toISOString();
-  const leaseSeconds = leaseSecondsOf(plan);
+  const leaseSeconds = o.leaseSeconds ?? leaseSecondsOf(plan);
 
   const existing = await o.store.load();
   let resumed: RolloutRecord | undefined;
@@ -284,18 +310,76 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       steps: plan.steps.map((s) => s.weight),
       at: iso(),
     });
-    record = { ...record, snapshot, lease: newLease(clock.now(), leaseSeconds) };
+    // Written over the finished record it replaces (compare-and-swap on its revision).
+    record = { ...record, snapshot, lease: newLease(clock.now(), leaseSeconds), revision: revisionOf(existing) };
   }
 
-  /** Saves the record with the lease renewed (released once the rollout has ended). */
-  const persist = async (): Promise<void> => {
-    if (record.lease) record = { ...record, lease: isUnfinished(record.phase) ? renewLease(record.lease, clock.now(), leaseSeconds) : undefined };
-    if (!isUnfinished(record.phase)) {
-      const { lease: _released, ...rest } = record;
-      void _released;
-      record = rest;
+  /** Whether this driver's record is in the store (from then on it holds the rollout). */
+  let holding = false;
+  /** Saves run one at a time (a lease renewal during a target operation may overlap a transition). */
+  let saving: Promise<void> = Promise.resolve();
+  /**
+   * Saves the record with the lease renewed (released once the rollout has ended, or when
+   * `release`). A save that another writer beat is retried over the stored revision with that
+   * writer's control requests merged in: while this driver holds the lease, appending a request
+   * is the only change another process makes. Anything else means the rollout is no longer this
+   * driver's: before its first save that is {@link LeaseHeldError} or
+   * {@link RolloutInProgressError} (nothing was changed), after it {@link LeaseLostError}.
+   */
+  const persist = (release = false): Promise<void> => {
+    const run = saving.then(() => saveRecord(release));
+    saving = run.catch(() => undefined);
+    return run;
+  };
+  const saveRecord = async (release: boolean): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      if (release || !isUnfinished(record.phase)) {
+        const { lease: _released, ...rest } = record;
+        void _released;
+        record = rest;
+      } else if (record.lease) record = { ...record, lease: renewLease(record.lease, clock.now(), leaseSeconds) };
+      try {
+        record = await o.store.save(record);
+        holding = true;
+        return;
+      } catch (e) {
+        if (!(e instanceof RecordConflictError) || attempt >= SAVE_ATTEMPTS) throw e;
+        const stored = e.stored;
+        const foreignLease = stored?.lease && stored.lease.holder !== record.lease?.holder && leaseLive(stored.lease, clock.now()) ? stored.lease : undefined;
+        if (!holding) {
+          if (stored && foreignLease) throw new LeaseHeldError(foreignLease, stored, o.store.description);
+          if (stored && isUnfinished(stored.phase) && stored.id !== record.id) throw new RolloutInProgressError(stored, o.store.description);
+        } else if (!stored || stored.id !== record.id || foreignLease) {
+          throw new LeaseLostError(record, stored?.id !== record.id ? `the record in ${o.store.description} now holds ${stored ? `rollout ${stored.id}` : "no rollout"}` : `${foreignLease!.holder} holds it now (lease until ${foreignLease!.expiresAt})`);
+        }
+        record = { ...(stored?.id === record.id ? mergeControls(record, stored) : record), revision: revisionOf(stored) };
+      }
     }
-    await o.store.save(record);
+  };
+  /**
+   * Runs a target operation, renewing the lease every third of its length while it runs, so a
+   * long operation (a \`pulumi up\` of minutes) does not let the lease lapse and a second driver
+   * take the rollout over. Real time: the operation takes real time whatever the clock says.
+   */
+  const holdingLease = async <T>(f: () => Promise<T>): Promise<T> => {
+    let lost: unknown;
+    let beat: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      beat = persist().catch((e: unknown) => {
+        if (e instanceof LeaseLostError) lost = e;
+        else report({ kind: "log", line: `cannot renew the lease in ${o.store.description}: ${errorMessage(e)}` });
+      });
+    }, (leaseSeconds * 1000) / 3);
+    let result: T;
+    try {
+      result = await f();
+    } finally {
+      clearInterval(timer);
+      await beat;
+    }
+    // Checked after the operation (it is never cut short), so nothing follows it.
+    if (lost) throw lost;
+    return result;
   };
   const apply = async (event: RolloutEvent): Promise<void> => {
     record = transition(record, event);
@@ -312,7 +396,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const act = async <T>(message: string, f: () => Promise<T>): Promise<T> => {
     checkInterrupt();
     report({ kind: "action", message });
-    return f();
+    return holdingLease(f);
   };
   /** Waits for the next tick, returning early when interrupted. */
   const sleep = async (ms: number): Promise<void> => {
@@ -325,7 +409,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   };
   /** Sets the weight unless the target already has it (a resumed driver applies nothing twice). */
   const ensureWeight = async (weight: number, label: string): Promise<number | undefined> => {
-    const current = resumed ? await o.target.verify() : undefined;
+    const current = resumed ? await holdingLease(() => o.target.verify()) : undefined;
     if (current === weight) {
       report({ kind: "action", message: `the canary weight is already ${weight} (read back); not applying it again` });
       return current;
@@ -429,7 +513,12 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
         if (w !== 0) await act(`deploy canary ${o.version} at weight 0`, () => o.target.setCanary(o.version, o.image));
       } else first = resumed.step?.index ?? 0;
     } else {
-      await apply({ type: "start", at: iso(), reason: `rollout of ${o.version} (${o.image}) through ${plan.steps.map((s) => s.weight).join(" → ")}`, evidence: { snapshotOf: snapshot.type } });
+      const through = `${o.version} (${o.image}) through ${plan.steps.map((s) => s.weight).join(" → ")}`;
+      await apply(
+        o.retryOf
+          ? { type: "start", at: iso(), reason: `retry of rolled-back rollout ${o.retryOf.id} by ${o.retryOf.by}: ${o.retryOf.reason}; rollout of ${through}`, by: o.retryOf.by, evidence: { snapshotOf: snapshot.type, retryOf: o.retryOf.id } }
+          : { type: "start", at: iso(), reason: `rollout of ${through}`, evidence: { snapshotOf: snapshot.type } },
+      );
       await applyWithRetry(`deploy canary ${o.version} at weight 0`, () => o.target.setCanary(o.version, o.image));
       const initial = await act("verify the applied weight", () => o.target.verify());
       if (initial !== undefined && initial !== 0) throw new RollbackSignal("error", `canary deployed but the applied weight is ${initial}, expected 0`, { applied: initial });
@@ -465,7 +554,14 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       // traffic at this step's weight.
       await measure();
       const startedAt = clock.now();
-      analysis.beginStep({ index: i, startedAt: startedAt / 1000, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds });
+      const window = { index: i, startedAt: startedAt / 1000, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds };
+      // A resumed step keeps the evidence and observed time its previous driver persisted.
+      const notResumed = resumingThisStep ? analysis.resumeStep(resumed!.judge, window, startedAt / 1000) : "not resuming";
+      if (resumingThisStep && notResumed === undefined) report({ kind: "action", message: `step ${i}: judging continues from the state the previous driver recorded` });
+      if (notResumed !== undefined) {
+        if (resumingThisStep) report({ kind: "log", line: `step ${i}: cannot continue the previous driver's judging (${notResumed}); the step's judging restarts` });
+        analysis.beginStep(window);
+      }
       let heldInconclusive = false;
       let passed = false;
       const last = i === steps.length - 1;
@@ -510,12 +606,11 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   } catch (e) {
     // Promoted, but the final record could not be saved: nothing to roll back.
     if (record.phase === "Succeeded") throw e;
+    // Not this driver's rollout (any more): nothing it may change.
+    if (!holding || e instanceof LeaseLostError) throw e;
     if (e instanceof PauseSignal) {
       if (record.phase === "Progressing") await apply({ type: "pause", at: iso(), reason: `${e.reason}; plan onSignal: pause holds the weight`, by: operatorIdentity() });
-      const { lease: _released, ...rest } = record;
-      void _released;
-      record = rest;
-      await o.store.save(record);
+      await persist(true);
       return { outcome: "paused", record, reason: e.reason };
     }
     const signal = e instanceof RollbackSignal ? e : new RollbackSignal("error", errorMessage(e), { error: errorMessage(e), name: e instanceof Error ? e.name : undefined });
@@ -527,6 +622,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       try {
         await apply({ type: "rollback", at: iso(), reason: signal.reason, trigger: signal.trigger, evidence: signal.evidence, ...(signal.by ? { by: signal.by } : {}) });
       } catch (e) {
+        if (e instanceof LeaseLostError) throw e;
         // The target must still be restored even when the record cannot be written.
         report({ kind: "log", line: `cannot record the rollback: ${errorMessage(e)}` });
       }
@@ -536,7 +632,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       if (gradualAbort && record.step) {
         for (const w of judgedSteps(plan).map((s) => s.weight).filter((w) => w < record.step!.weight).reverse()) {
           report({ kind: "action", message: `gradual abort: set the canary weight to ${w}` });
-          await o.target.setWeight(w);
+          await holdingLease(() => o.target.setWeight(w));
           await clock.sleep(plan.tickSeconds * 1000);
         }
       }
@@ -547,10 +643,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       const applied = await o.target.verify().catch(() => undefined);
       await apply({ type: "rollbackFailed", at: iso(), reason: message, evidence: { error: message, appliedWeight: applied ?? "cannot verify" } });
       // This driver gives up: release the lease so the next run (or `canary abort`) retries at once.
-      const { lease: _released, ...rest } = record;
-      void _released;
-      record = rest;
-      await o.store.save(record);
+      await persist(true);
       return { outcome: "restoreFailed", record, reason: message };
     }
     const applied = await o.target.verify().catch(() => undefined);
@@ -562,7 +655,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   async function restoreWithRetry(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await o.target.rollback(snapshot, plan.rollback.mode);
+        await holdingLease(() => o.target.rollback(snapshot, plan.rollback.mode));
         return;
       } catch (e) {
         if (attempt >= APPLY_ATTEMPTS || e instanceof ConcurrentUpdateRefusedError) throw e;
@@ -585,8 +678,7 @@ async function dryRunRollout(o: RolloutOptions, iso: () => string): Promise<Roll
   const store = new MemoryRecordStore();
   let record = newRecord({ id: o.id ?? "dry-run", stack: o.target.name, target: o.target.type, version: o.version, image: o.image, steps: plan.steps.map((s) => s.weight), at: iso() });
   const apply = async (event: RolloutEvent): Promise<void> => {
-    record = transition(record, event);
-    await store.save(record);
+    record = await store.save(transition(record, event));
     report({ kind: "transition", record, entry: record.history[record.history.length - 1] });
   };
   say(`snapshot ${o.target.type} target ${o.target.name} and record the rollout in ${o.store.description}`);

@@ -349,6 +349,29 @@ export class Judge {
     return { ...state, step: { ...step, observedSeconds: 0, canaryRequests: 0 }, window: [] };
   }
 
+  /**
+   * Continues a step from a state persisted by an earlier driver (the rollout record's `judge`),
+   * so a resumed step keeps its evidence and its observed time instead of starting over. The
+   * time the earlier driver was gone is neither observed time nor a metrics outage: the
+   * returned state's last tick (and last data) end at `at`, the reading the resumed driver
+   * starts from. The step's durations come from `step` (the plan now in force).
+   * @throws JudgeInputError when `value` is not a state of this configuration at `step.index`.
+   */
+  resumeStep(value: unknown, step: StepWindow, at: number): JudgeState {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new JudgeInputError("judge state must be an object");
+    const state = value as JudgeState;
+    if (!Array.isArray(state.metrics) || !Array.isArray(state.window) || state.step === null || typeof state.step !== "object") {
+      throw new JudgeInputError("judge state must have metrics, window and step");
+    }
+    this.checkState(state);
+    const { observedSeconds, canaryRequests, startedAt, index } = state.step;
+    if (index !== step.index) throw new JudgeInputError(`judge state is for step ${String(index)}, resuming step ${step.index}`);
+    if (![observedSeconds, canaryRequests, startedAt].every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0) || startedAt > at) {
+      throw new JudgeInputError("judge state's step clocks are not valid");
+    }
+    return { ...state, step: { ...step, startedAt, observedSeconds, canaryRequests }, lastTickEnd: at, lastDataEnd: at };
+  }
+
   /** Judges one tick. Never throws for bad data: outages and gaps are measurements too. */
   tick(state: JudgeState, m: TickMeasurement): JudgeStep {
     this.checkState(state);

@@ -115,6 +115,11 @@ describe("cli", function () {
       () => ["rollout", "--stack", "dev", "--version", "v 2", "--image", "x:1", "--dry-run"],
       `canary: InputError: --version: must be 1–63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, got "v 2"\n`,
     ],
+    ...(["70000", "abc", "-1", "80.5"] as const).map((port): [string, () => string[], string] => [
+      `--metrics-port ${port}`,
+      () => [...ROLLOUT, "--plan", plan("analysis: { metrics: { url: 'http://p:9090' } }"), "--metrics-port", port],
+      `canary: InputError: --metrics-port: must be a port number 0–65535 (0 picks a free one), got "${port}"\n`,
+    ]),
     ["a missing --stack", () => ["rollout", "--version", "v2", "--image", "x:1", "--dry-run"], "canary: InputError: --stack is required with --target pulumi\n"],
     ["a missing sandbox", () => ["rollout", "--target", "haproxy", "--version", "v2", "--image", "x:1"], "canary: InputError: --sandbox: no sandbox state at <dir>/.sandbox/state.json (is a sandbox up? `npm run sandbox -- up`)\n"],
   ];

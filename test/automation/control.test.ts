@@ -5,9 +5,9 @@
  */
 import * as assert from "node:assert/strict";
 import * as os from "node:os";
-import { Decision } from "../../automation/analysis/types";
+import { Decision, TickMeasurement } from "../../automation/analysis/types";
 import { approved, awaitControl, leaseLive, LeaseHeldError, mergeControls, newLease, newRequest, submitControl } from "../../automation/control";
-import { DriverEvent, runRollout } from "../../automation/driver";
+import { DriverEvent, JudgeAnalysis, MetricsSource, runRollout } from "../../automation/driver";
 import { parsePlan, Plan } from "../../automation/plan";
 import { MemoryRecordStore } from "../../automation/record/memory";
 import { ControlVerb, newRecord, RolloutRecord, transition } from "../../automation/state";
@@ -28,10 +28,12 @@ class ScriptedStore extends MemoryRecordStore {
   constructor(private readonly at: Map<number, (r: RolloutRecord) => RolloutRecord>) {
     super();
   }
-  async save(record: RolloutRecord): Promise<void> {
-    await super.save(record);
+  async save(record: RolloutRecord): Promise<RolloutRecord> {
+    const saved = await super.save(record);
     const f = this.at.get(++this.saves);
-    if (f) await super.save(f(JSON.parse(JSON.stringify(record)) as RolloutRecord));
+    // Written over the driver's save, so the driver's next save conflicts and must merge it.
+    if (f) await super.save(f(JSON.parse(JSON.stringify(saved)) as RolloutRecord));
+    return saved;
   }
 }
 
@@ -274,5 +276,141 @@ describe("control requests: merging and acknowledgement", () => {
     });
     assert.equal(settled?.status, "applied");
     assert.equal(rounds, 1);
+  });
+});
+
+describe("record conflicts, lease renewal and resumed judging", () => {
+  it("a control request written between the driver's read and its save is merged, not overwritten", async () => {
+    // Written after save 3: the driver's save 4 (derived from save 3) conflicts and must merge it.
+    const store = new ScriptedStore(new Map([[3, withControl("promote")]]));
+    const { result } = await run([["continue"], ["promote"]], { store });
+    assert.equal(result.outcome, "promoted");
+    const stored = (await store.load())!;
+    assert.deepEqual(stored.controls!.map((c) => [c.verb, c.status]), [["promote", "applied"]]);
+    // Every revision was written once, in order: no save went over an older one.
+    assert.deepEqual(store.saved.map((r) => r.revision), store.saved.map((_, i) => i + 1));
+  });
+
+  it("a driver that finds another holder's live lease in the record stops at once, without touching the target again", async () => {
+    const foreign = { holder: "eve@ci-2:77", host: "ci-2", pid: 77, acquiredAt: new Date(T0).toISOString(), expiresAt: new Date(T0 + 3_600_000).toISOString() };
+    const store = new ScriptedStore(new Map([[3, (r) => ({ ...r, lease: foreign })]]));
+    const target = new FakeTarget();
+    await assert.rejects(run([["continue"]], { store, target }), {
+      name: "LeaseLostError",
+      message: "lost rollout r1 of v2 on fake-target: eve@ci-2:77 holds it now (lease until 2026-01-01T01:00:00.000Z); this driver stops without changing the target again",
+    });
+    assert.deepEqual(target.calls, ["prepare", "setCanary:v2", "verify", "setWeight:5", "verify"], "no rollback after the lease was lost");
+    assert.equal((await store.load())!.lease!.holder, "eve@ci-2:77");
+  });
+
+  it("two drivers taking over the same stale rollout: the one whose save lands second is refused, having changed nothing", async () => {
+    const expired = { holder: "dave@ci-1:1", host: "ci-1", pid: 1, acquiredAt: "2025-12-31T23:00:00.000Z", expiresAt: "2025-12-31T23:01:00.000Z" };
+    let r = newRecord({ id: "r0", stack: "fake-target", target: "fake", version: "v2", image: "app:v2", steps: [5, 25, 100], at: new Date(T0).toISOString() });
+    r = transition(transition({ ...r, snapshot: { type: "fake", weight: 0 } }, { type: "start", at: "t1", reason: "go" }), { type: "advance", at: "t2", reason: "step 0", step: 0, weight: 5 });
+    const store = new MemoryRecordStore({ ...r, lease: expired, revision: 4 });
+    const stale = await store.load();
+    // The other driver took it over after this one read the record.
+    const winner = { holder: "frank@ci-3:88", host: "ci-3", pid: 88, acquiredAt: new Date(T0).toISOString(), expiresAt: new Date(T0 + 600_000).toISOString() };
+    await store.save({ ...stale!, lease: winner });
+    store.load = async () => stale; // this driver's view: read before the winner's save
+    const target = new FakeTarget();
+    await assert.rejects(run([["promote"]], { store, target }), { name: "LeaseHeldError", message: /is driven by frank@ci-3:88 / });
+    assert.deepEqual(target.calls, ["prepare"], "nothing changed");
+  });
+
+  it("the lease is renewed while a long target operation runs, so a second driver is refused throughout", async function () {
+    this.timeout(20_000);
+    /** Deploying the canary takes 1.5 s of real time; the lease lasts 0.3 s. */
+    class SlowTarget extends FakeTarget {
+      async setCanary(version: string): Promise<void> {
+        await new Promise((r) => setTimeout(r, 1500));
+        return super.setCanary(version);
+      }
+    }
+    const store = new MemoryRecordStore();
+    const interrupt = new AbortController();
+    const first = runRollout({ plan: PLAN, version: "v2", image: "app:v2", target: new SlowTarget(), store, metrics: new FakeMetrics(), analysis: new ScriptedAnalysis([["continue"]]), id: "r1", leaseSeconds: 0.3, interrupt: interrupt.signal });
+    const refusals: string[] = [];
+    for (const wait of [500, 500, 300]) {
+      await new Promise((r) => setTimeout(r, wait));
+      const lease = (await store.load())!.lease!;
+      assert.ok(Date.parse(lease.expiresAt) > Date.now(), `the lease is live at ${wait}ms steps (expires ${lease.expiresAt})`);
+      const second = new FakeTarget();
+      await assert.rejects(runRollout({ plan: PLAN, version: "v2", image: "app:v2", target: second, store, metrics: new FakeMetrics(), analysis: new ScriptedAnalysis([]) }), (e: Error) => (refusals.push(e.name), true));
+      assert.deepEqual(second.calls, []);
+    }
+    assert.deepEqual(refusals, ["LeaseHeldError", "LeaseHeldError", "LeaseHeldError"]);
+    interrupt.abort("SIGTERM");
+    const result = await first;
+    assert.equal(result.outcome, "rolledBack");
+    assert.equal(result.record.history.some((h) => h.type === "takeOver"), false);
+  });
+
+  describe("a resumed step continues its judging from the record", () => {
+    /** A canary as good as its baseline: the judge promotes after 60 s observed (6 ticks). */
+    class SteadyMetrics implements MetricsSource {
+      public ticks = 0;
+      private last?: number;
+      async measure(at: number): Promise<TickMeasurement> {
+        const start = this.last;
+        this.last = at;
+        if (start === undefined) return { kind: "priming", end: at };
+        this.ticks++;
+        return { kind: "ok", start, end: at, canary: { requests: 1000, errors: 10 }, baseline: { requests: 9000, errors: 90 } };
+      }
+    }
+    const plan = parsePlan("steps:\n  - { weight: 5, minDuration: 60s, maxDuration: 10m }\n  - { weight: 100 }\ntick: 10s\n");
+    const stepStart = T0 / 1000 - 60;
+
+    /** A record killed at step 0 after `ticks` judged ticks, with the judge's state it had persisted. */
+    async function killedAfter(ticks: number): Promise<RolloutRecord> {
+      const judge = new JudgeAnalysis(plan.analysis.judge);
+      const m = new SteadyMetrics();
+      await m.measure(stepStart);
+      judge.beginStep({ index: 0, startedAt: stepStart, minDurationSeconds: 60, maxDurationSeconds: 600 });
+      for (let k = 1; k <= ticks; k++) assert.equal(judge.tick(await m.measure(stepStart + 10 * k)).decision, "continue");
+      let r = newRecord({ id: "r0", stack: "fake-target", target: "fake", version: "v2", image: "app:v2", steps: [5, 100], at: new Date(T0 - 70_000).toISOString() });
+      r = transition({ ...r, snapshot: { type: "fake", weight: 0 } }, { type: "start", at: new Date(T0 - 65_000).toISOString(), reason: "go" });
+      r = transition(r, { type: "advance", at: new Date(stepStart * 1000).toISOString(), reason: "step 0", step: 0, weight: 5 });
+      return { ...r, judge: judge.state() };
+    }
+
+    async function resume(record: RolloutRecord) {
+      const metrics = new SteadyMetrics();
+      const target = new FakeTarget();
+      target.weight = 5;
+      const logs: string[] = [];
+      const observed: number[] = [];
+      const result = await runRollout({
+        plan,
+        version: "v2",
+        image: "app:v2",
+        target,
+        store: new MemoryRecordStore(record),
+        metrics,
+        clock: new FakeClock(),
+        report: (e) => {
+          if (e.kind === "log" || e.kind === "action") logs.push(e.kind === "log" ? e.line : e.message);
+          if (e.kind === "tick") observed.push(e.verdict.stepObservedSeconds);
+        },
+      });
+      return { result, ticks: metrics.ticks, logs, observed };
+    }
+
+    it("keeps the evidence and observed time: promotes after the 2 ticks it still needed, not 6", async () => {
+      const { result, ticks, logs, observed } = await resume(await killedAfter(4));
+      assert.equal(result.outcome, "promoted");
+      assert.equal(ticks, 2);
+      assert.deepEqual(observed, [50, 60], "the downtime is neither observed time nor an outage");
+      assert.ok(logs.includes("step 0: judging continues from the state the previous driver recorded"), logs.join("\n"));
+    });
+
+    it("a state it cannot use (another judge configuration) restarts the step's judging, saying why", async () => {
+      const record = await killedAfter(4);
+      const { result, ticks, logs } = await resume({ ...record, judge: { ...(record.judge as object), metrics: [] } });
+      assert.equal(result.outcome, "promoted");
+      assert.equal(ticks, 6);
+      assert.ok(logs.includes("step 0: cannot continue the previous driver's judging (judge state has 0 metrics, config has 1); the step's judging restarts"), logs.join("\n"));
+    });
   });
 });

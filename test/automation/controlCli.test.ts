@@ -53,6 +53,51 @@ describe("control verbs on a stopped rollout", () => {
     assert.deepEqual(outcome.record!.history.at(-1)!.evidence, { error: "rollback failed: backend unreachable", appliedWeight: 5 });
   });
 
+  it("abort --gradual steps the weight down through the plan's lower weights, each held a tick, then restores", async () => {
+    let r = progressing();
+    r = transition(r, { type: "advance", at: "2026-01-01T00:00:03.000Z", reason: "step 1", step: 1, weight: 25 });
+    const target = new FakeTarget();
+    target.weight = 25;
+    const store = new MemoryRecordStore(r);
+    const slept: number[] = [];
+    const lines: string[] = [];
+    const outcome = await controlRollout(
+      store,
+      input("abort", { gradual: true }),
+      { target: async () => target, rollbackMode: "keepCanary", stepWeights: [5, 25], tickSeconds: 10 },
+      { waitMs: 0, now, sleep: async (ms) => void slept.push(ms), log: (l) => lines.push(l) },
+    );
+    assert.equal(outcome.status, "applied");
+    assert.deepEqual(target.calls, ["setWeight:5", "rollback:keepCanary", "verify"]);
+    assert.deepEqual(slept, [10_000]);
+    assert.equal(lines[0], "gradual abort: set the canary weight to 5 through fake fake-target, held 10s");
+    assert.deepEqual(outcome.record!.history.at(-2)!.evidence, { gradual: [5] });
+    assert.equal(outcome.record!.phase, "RolledBack");
+  });
+
+  it("a driver that starts between the call's read and its write wins: the call starts over and goes through the driver", async () => {
+    const store = new MemoryRecordStore(progressing());
+    const load = store.load.bind(store);
+    let reads = 0;
+    // After the call's first read, a driver takes the rollout (a live lease) and then settles requests.
+    store.load = async () => {
+      const r = await load();
+      if (++reads === 1) {
+        await store.save({ ...r!, lease: newLease(now(), 600, "carol@ci-9:4242") });
+        return r;
+      }
+      const pending = r?.controls?.find((c) => c.status === "pending");
+      if (pending) await store.save({ ...r!, controls: r!.controls!.map((c) => ({ ...c, status: "applied" as const, result: "now Paused" })) });
+      return load();
+    };
+    const target = new FakeTarget();
+    const outcome = await controlRollout(store, input("pause"), { target: async () => target, rollbackMode: "keepCanary" }, { waitMs: 5_000, now, sleep: async () => undefined });
+    assert.equal(outcome.status, "applied");
+    assert.match(outcome.message, /^pause applied by carol@ci-9:4242: now Paused/);
+    assert.equal((await load())!.lease!.holder, "carol@ci-9:4242", "the driver's lease was not overwritten");
+    assert.deepEqual(target.calls, []);
+  });
+
   it("promote --full promotes through the target", async () => {
     const { outcome, target } = await call(progressing(), input("promoteFull"));
     assert.equal(outcome.record!.phase, "Succeeded");

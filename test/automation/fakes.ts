@@ -61,6 +61,10 @@ export class ScriptedAnalysis implements Analysis {
   state(): unknown {
     return { steps: this.steps.length, ticks: this.ticks.length };
   }
+  /** Keeps no evidence to resume from: the driver falls back to beginStep. */
+  resumeStep(): string {
+    return "the scripted analysis keeps no state";
+  }
 }
 
 /** A target that records every call; `fail` makes a named call throw. */

@@ -122,6 +122,44 @@ describe("faults on the sandbox, through the CLI", function () {
     assert.deepEqual([w.stable, w.canary], [100, 0]);
   });
 
+  it("retry after a rollback: the fixed canary (same version and image) is rolled out again and promoted; the new record names the rolled-back one and who retried", async () => {
+    // Judged as in the demo: error rates under 1% are negligible, so a healthy canary can pass.
+    const plan = [
+      "steps: [{weight: 20, minDuration: 4s, maxDuration: 60s}, {weight: 100}]",
+      "tick: 2s",
+      "analysis:",
+      "  judge:",
+      "    metrics: [{ name: errors, source: { kind: errors }, negligibleRate: 0.01 }]",
+      "    minCanaryRequestsToPromote: 100",
+      "  metrics: { selectors: { job: app } }",
+      "",
+    ].join("\n");
+    await sandbox.injectFault("canary", { errorRate: 0.5 });
+    const bad = await start([...rolloutArgs(plan), "--json"]).done;
+    assert.equal(bad.code, 1, bad.stderr);
+    const rolledBack = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.equal(rolledBack.phase, "RolledBack");
+
+    await sandbox.clearFault("canary");
+    const retry = await start(["retry", "--target", "haproxy", "--sandbox", stateFile, "--plan", path.join(dir, "plan.yaml"), "--who", "ops@test", "--reason", "fixed the flag", "--json"]).done;
+    assert.equal(retry.code, 0, retry.stderr + retry.stdout);
+    const lines = retry.stdout.trim().split("\n");
+    assert.equal(lines[0], `retry of rollout ${rolledBack.id} (v2) by ops@test: fixed the flag`);
+    const result = JSON.parse(lines.at(-1)!) as { outcome: string; phase: string };
+    assert.deepEqual([result.outcome, result.phase], ["promoted", "Succeeded"]);
+
+    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.notEqual(final.id, rolledBack.id);
+    assert.deepEqual([final.version, final.image, final.phase], ["v2", "sandbox/app:v2", "Succeeded"]);
+    const startEntry = final.history[0];
+    assert.equal(startEntry.by, "ops@test");
+    assert.match(startEntry.reason, new RegExp(`^retry of rolled-back rollout ${rolledBack.id} by ops@test: fixed the flag; rollout of v2 `));
+    assert.deepEqual((startEntry.evidence as { retryOf: string }).retryOf, rolledBack.id);
+    assert.ok(final.revision! > rolledBack.revision!, "the new rollout was written over the one it retried");
+    const w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
+    assert.equal(w.canary, 100, "all traffic on the retried version");
+  });
+
   it("Prometheus killed mid-step: the driver holds (never promotes), then rolls back once the outage passes the plan's limit", async () => {
     const plan = "steps: [{weight: 20, minDuration: 2s, maxDuration: 10m}, {weight: 100}]\ntick: 1s\nanalysis:\n  judge: { noData: { maxOutageSeconds: 4 }, minCanaryRequestsToPromote: 100000 }\n";
     const run = start([...rolloutArgs(plan), "--json"]);

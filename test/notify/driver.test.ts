@@ -89,8 +89,9 @@ describe("notifications and metrics wired to the driver's report", () => {
       // rollback below happens while a delivery is provably in flight and unanswered.
       store.save = async (record) => {
         if (record.phase === "Progressing" && record.history.length === 2) await r.waitForRequests(1);
-        await save(record);
+        const saved = await save(record);
         order.push(`${record.phase} (delivered ${notifications.dispatcher.stats().delivered}, received ${r.requests.length})`);
+        return saved;
       };
       const result = await runRollout({
         plan: validatePlan({ steps: [{ weight: 10, minDuration: 1, maxDuration: 10 }, { weight: 100 }], tick: 1 }),
