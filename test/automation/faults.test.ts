@@ -122,10 +122,12 @@ describe("faults on the sandbox, through the CLI", function () {
     assert.deepEqual([w.stable, w.canary], [100, 0]);
   });
 
-  it("retry after a rollback: the fixed canary (same version and image) is rolled out again and promoted; the new record names the rolled-back one and who retried", async () => {
+  it("retry after a rollback: the fixed canary (same version and image) is rolled out again and promoted; the new record names the rolled-back one and who retried", async function () {
+    // Two whole rollouts: about 20 s alone, twice that on a loaded machine.
+    this.timeout(200_000);
     // Judged as in the demo: error rates under 1% are negligible, so a healthy canary can pass.
     const plan = [
-      "steps: [{weight: 20, minDuration: 4s, maxDuration: 60s}, {weight: 100}]",
+      "steps: [{weight: 20, minDuration: 4s, maxDuration: 80s}, {weight: 100}]",
       "tick: 2s",
       "analysis:",
       "  judge:",
@@ -158,6 +160,83 @@ describe("faults on the sandbox, through the CLI", function () {
     assert.ok(final.revision! > rolledBack.revision!, "the new rollout was written over the one it retried");
     const w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
     assert.equal(w.canary, 100, "all traffic on the retried version");
+  });
+
+  it("every verb from other processes on a running driver: pause, resume, freeze, unfreeze, promote, approve, promote --full — each applied and seen on HAProxy", async () => {
+    const steps = "steps: [{weight: 20, minDuration: 5m, maxDuration: 10m}, {weight: 50, minDuration: 5m, maxDuration: 10m}, {weight: 100}]\ntick: 1s\ngates: { beforeSteps: [1] }\n";
+    const run = start([...rolloutArgs(steps), "--json"]);
+    await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
+    const canaryWeight = async (): Promise<number> => (await sandbox.readWeights()).find((x) => x.route === "default")!.canary;
+    const verb = async (args: string[], phase: string): Promise<void> => {
+      const r = await start([...args, "--target", "haproxy", "--sandbox", stateFile, "--who", "ops@test", "--reason", `drill ${args[0]}`, "--wait", "30s"]).done;
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}${r.stdout}`);
+      assert.match(r.stdout, new RegExp(`^${args[0]} applied by \\S+:${run.child.pid}: `), r.stdout);
+      const now = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+      assert.equal(now.phase, phase, `${args.join(" ")}: ${now.phase}`);
+    };
+    await verb(["pause"], "Paused");
+    await verb(["resume"], "Progressing");
+    await verb(["freeze"], "Frozen");
+    await verb(["unfreeze"], "Progressing");
+    assert.equal(await canaryWeight(), 20);
+    // Ends step 0's wait; the gate before step 1 then holds the weight until approved.
+    await verb(["promote"], "Progressing");
+    await until(record, (r) => r.history.at(-1)!.type === "skip" && r.lastVerdict !== undefined && r.updatedAt < r.lastVerdict.at, "a tick at the gate");
+    assert.equal(await canaryWeight(), 20, "held at the gate");
+    await verb(["approve", "--step", "1"], "Progressing");
+    const atStep1 = await until(record, (r) => r.step?.index === 1, "step 1 after the approval");
+    assert.equal(atStep1.step!.weight, 50);
+    assert.equal(await canaryWeight(), 50);
+    const full = await start(["promote", "--full", "--target", "haproxy", "--sandbox", stateFile, "--who", "ops@test", "--reason", "ship it", "--wait", "30s"]).done;
+    assert.equal(full.code, 0, full.stderr);
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.equal(final.phase, "Succeeded");
+    const byOps = final.history.filter((h) => h.by === "ops@test").map((h) => h.type);
+    assert.deepEqual(byOps, ["pause", "resume", "freeze", "unfreeze", "skip", "approve", "promoteFull"]);
+    assert.ok(final.controls!.every((c) => c.status === "applied"), JSON.stringify(final.controls));
+    assert.equal(await canaryWeight(), 100);
+  });
+
+  it("abort --gradual from another process: the running driver steps the weight down through the plan's lower steps, then restores", async () => {
+    const steps = "steps: [{weight: 20, minDuration: 5m, maxDuration: 10m}, {weight: 50, minDuration: 5m, maxDuration: 10m}, {weight: 100}]\ntick: 1s\n";
+    const run = start([...rolloutArgs(steps), "--json"]);
+    await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
+    const skip = await start(["promote", "--target", "haproxy", "--sandbox", stateFile, "--wait", "30s"]).done;
+    assert.equal(skip.code, 0, skip.stderr);
+    await until(record, (r) => r.step?.index === 1 && r.lastVerdict !== undefined, "step 1 judged");
+    const abort = await start(["abort", "--gradual", "--target", "haproxy", "--sandbox", stateFile, "--who", "ops@test", "--reason", "ease off", "--wait", "30s"]).done;
+    assert.equal(abort.code, 0, abort.stderr);
+    const r = await run.done;
+    assert.equal(r.code, 1, r.stderr);
+    const actions = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; message?: string }).filter((l) => l.event === "action").map((l) => l.message);
+    const from = actions.indexOf("gradual abort: set the canary weight to 20");
+    assert.ok(from > 0, actions.join("\n"));
+    assert.equal(actions[from + 1], "roll back (keepCanary)");
+    const w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
+    assert.deepEqual([w.stable, w.canary], [100, 0]);
+    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.deepEqual(final.history.slice(-2).map((h) => [h.type, h.by]), [["rollback", "ops@test"], ["rolledBack", undefined]]);
+  });
+
+  it("abort --gradual of a stopped rollout (paused on SIGTERM at 50%): the abort process itself steps down, then restores", async () => {
+    const steps = "steps: [{weight: 20, minDuration: 5m, maxDuration: 10m}, {weight: 50, minDuration: 5m, maxDuration: 10m}, {weight: 100}]\ntick: 1s\nonSignal: pause\n";
+    const run = start(rolloutArgs(steps));
+    await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
+    assert.equal((await start(["promote", "--target", "haproxy", "--sandbox", stateFile, "--wait", "30s"]).done).code, 0);
+    await until(record, (r) => r.step?.index === 1 && r.lastVerdict !== undefined, "step 1 judged");
+    run.child.kill("SIGTERM");
+    assert.equal((await run.done).code, 5);
+    const abort = await start(["abort", "--gradual", "--plan", path.join(dir, "plan.yaml"), "--target", "haproxy", "--sandbox", stateFile, "--who", "ops@test", "--reason", "ease off"]).done;
+    assert.equal(abort.code, 0, abort.stderr);
+    const said = abort.stderr.split("\n").filter((l) => /^(gradual abort|roll back)/.test(l));
+    assert.deepEqual(said.map((l) => l.replace(/ through .*?(, held|$)/, " through <target>$1")), ["gradual abort: set the canary weight to 20 through <target>, held 1s", "roll back (keepCanary) through <target>"]);
+    const w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
+    assert.deepEqual([w.stable, w.canary], [100, 0]);
+    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.equal(final.phase, "RolledBack");
+    assert.deepEqual([final.history.at(-2)!.by, final.history.at(-2)!.evidence], ["ops@test", { gradual: [20] }]);
   });
 
   it("Prometheus killed mid-step: the driver holds (never promotes), then rolls back once the outage passes the plan's limit", async () => {
