@@ -8,8 +8,10 @@
  *   has expired, or whose holder process is gone (same host, pid not alive), may be taken over.
  * - `canary <verb>` appends a pending {@link ControlRequest} to the record. The driver merges the
  *   stored requests into its own record every tick, applies them as transitions and marks them
- *   `applied` (or `refused`, with why). A request lost to a concurrent save (the driver read the
- *   record just before it was written) is written again until the driver acknowledges it.
+ *   `applied` (or `refused`, with why). Every write is compare-and-swap on the record's
+ *   revision (automation/record/types.ts), so a request is never overwritten by a save derived
+ *   from an older record; where a store's swap is not atomic (the stack config), a lost request
+ *   is written again until the driver acknowledges it.
  */
 import * as os from "node:os";
 import { RecordConflictError, RecordStore } from "./record/types";
@@ -82,8 +84,8 @@ export class LeaseHeldError extends Error {
  * driver stops at once without touching the target again: the new holder is in charge.
  */
 export class LeaseLostError extends Error {
-  constructor(record: RolloutRecord, now: string) {
-    super(`lost rollout ${record.id} of ${record.version} on ${record.stack}: ${now}; this driver stops without changing the target again`);
+  constructor(record: RolloutRecord, why: string) {
+    super(`lost rollout ${record.id} of ${record.version} on ${record.stack}: ${why}; this driver stops without changing the target again`);
     this.name = "LeaseLostError";
   }
 }
@@ -162,7 +164,8 @@ export async function submitControl(store: RecordStore, record: RolloutRecord, r
 
 /**
  * Waits until the running driver settles `request` (applied or refused), writing it again when
- * a concurrent save of the driver dropped it. Resolves with the settled request, or `undefined`
+ * a concurrent save of the driver dropped it (possible only where the store's compare-and-swap
+ * is not atomic: the stack config). Resolves with the settled request, or `undefined`
  * after `timeoutMs`.
  */
 export async function awaitControl(
@@ -361,7 +364,8 @@ async function applyStopped(
   }
 }
 
-function release(r: RolloutRecord): RolloutRecord {
+/** The record without its lease: no process holds the rollout. */
+export function release(r: RolloutRecord): RolloutRecord {
   const { lease: _released, ...rest } = r;
   void _released;
   return rest;

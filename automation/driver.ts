@@ -15,7 +15,7 @@ import { MemoryRecordStore } from "./record/memory";
 import { RecordConflictError, RecordStore, revisionOf } from "./record/types";
 import { describe, HistoryEntry, isUnfinished, newRecord, RollbackTrigger, RolloutEvent, RolloutRecord, transition, VerdictSummary } from "./state";
 import { ConcurrentUpdateRefusedError, errorMessage, RestoreError, Target, TargetSnapshot } from "./targets/types";
-import { approved, LeaseHeldError, leaseLive, LeaseLostError, mergeControls, newLease, operatorIdentity, pendingControls, renewLease, settle } from "./control";
+import { approved, LeaseHeldError, leaseLive, LeaseLostError, mergeControls, newLease, operatorIdentity, pendingControls, release as releaseLease, renewLease, settle } from "./control";
 import { GateWait } from "./notify/events";
 
 /** Wall-clock time and waiting, injected so tests need not wait. */
@@ -333,11 +333,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   };
   const saveRecord = async (release: boolean): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
-      if (release || !isUnfinished(record.phase)) {
-        const { lease: _released, ...rest } = record;
-        void _released;
-        record = rest;
-      } else if (record.lease) record = { ...record, lease: renewLease(record.lease, clock.now(), leaseSeconds) };
+      if (release || !isUnfinished(record.phase)) record = releaseLease(record);
+      else if (record.lease) record = { ...record, lease: renewLease(record.lease, clock.now(), leaseSeconds) };
       try {
         record = await o.store.save(record);
         holding = true;
@@ -555,12 +552,15 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       await measure();
       const startedAt = clock.now();
       const window = { index: i, startedAt: startedAt / 1000, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds };
-      // A resumed step keeps the evidence and observed time its previous driver persisted.
-      const notResumed = resumingThisStep ? analysis.resumeStep(resumed!.judge, window, startedAt / 1000) : "not resuming";
-      if (resumingThisStep && notResumed === undefined) report({ kind: "action", message: `step ${i}: judging continues from the state the previous driver recorded` });
-      if (notResumed !== undefined) {
-        if (resumingThisStep) report({ kind: "log", line: `step ${i}: cannot continue the previous driver's judging (${notResumed}); the step's judging restarts` });
-        analysis.beginStep(window);
+      if (!resumingThisStep) analysis.beginStep(window);
+      else {
+        // A resumed step keeps the evidence and observed time its previous driver persisted.
+        const unusable = analysis.resumeStep(resumed!.judge, window, startedAt / 1000);
+        if (unusable === undefined) report({ kind: "action", message: `step ${i}: judging continues from the state the previous driver recorded` });
+        else {
+          report({ kind: "log", line: `step ${i}: cannot continue the previous driver's judging (${unusable}); the step's judging restarts` });
+          analysis.beginStep(window);
+        }
       }
       let heldInconclusive = false;
       let passed = false;
