@@ -1,14 +1,15 @@
 /**
- * Validates rendered custom resources against the upstream CRD schemas in ../shared/crds,
- * using the OpenAPI v3 schema of the exact version rendered.
+ * Validates rendered custom resources against the upstream CRD schemas vendored in
+ * test/fixtures/crds (SOURCES.md there names each file's origin), using the OpenAPI v3 schema
+ * of the exact version rendered.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
 
-/** Where the shared CRDs live: ../shared/crds beside the project root. */
-export const CRD_DIR = path.resolve(__dirname, "../../../shared/crds");
+/** Where the vendored CRDs live. */
+export const CRD_DIR = path.resolve(__dirname, "..", "fixtures", "crds");
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
