@@ -20,7 +20,19 @@
  * live series has a sample beyond the previous boundary, the reading is "pending": nothing
  * new yet, and nothing is consumed.
  */
-import { Labels, SeriesReading } from "./counters";
+/** The labels of one series, without `__name__`. */
+export type Labels = Readonly<Record<string, string>>;
+
+/** One series' value (a counter's reading, or its increase over an interval). */
+export interface SeriesReading {
+  readonly labels: Labels;
+  readonly value: number;
+}
+
+/** A canonical key for a label set (sorted, unambiguous), so one series is one key. */
+export function seriesKey(labels: Labels): string {
+  return JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
+}
 
 /** One series' raw samples from a range query, oldest first. */
 export interface SeriesSamples {
@@ -34,17 +46,19 @@ export interface SeriesSamples {
 /** What one reading yields. */
 export type AlignedReading =
   /** The first reading: it only fixes the starting values. */
-  | { readonly kind: "priming"; readonly boundary: number }
+  | { readonly kind: "priming"; readonly boundary: number; readonly live: ReadonlySet<string> }
   /** No live series has a sample after the previous boundary: nothing new to count yet. */
-  | { readonly kind: "pending"; readonly since: number }
+  | { readonly kind: "pending"; readonly since: number; readonly live: ReadonlySet<string> }
   | {
       readonly kind: "ok";
+      /** Keys of the series with a recent sample (the others stopped reporting). */
+      readonly live: ReadonlySet<string>;
       /** The previous boundary. */
       readonly start: number;
       /** The new boundary T. */
       readonly end: number;
-      /** Per series: the increase over [start, end]; fractional where interpolated. */
-      readonly increments: readonly SeriesReading[];
+      /** Per series (by its key): the increase over [start, end]; fractional where interpolated. */
+      readonly increments: readonly (SeriesReading & { readonly key: string })[];
       /** Counter resets and series that stopped reporting, worth keeping in the record. */
       readonly notes: readonly string[];
     };
@@ -129,13 +143,15 @@ export class SampleAligner {
     const typical = spacings.length > 0 ? spacings[Math.floor(spacings.length / 2)] : this.defaultSpacing;
     let T = Infinity;
     let stale = 0;
-    for (const track of this.tracks.values()) {
+    const live = new Set<string>();
+    for (const [key, track] of this.tracks) {
       const latest = track.samples[track.samples.length - 1];
       if (!latest) continue;
       if (at - latest[0] > this.staleIntervals * (track.spacing ?? typical)) {
         stale++;
         continue;
       }
+      live.add(key);
       T = Math.min(T, latest[0]);
     }
 
@@ -144,27 +160,27 @@ export class SampleAligner {
       for (const track of this.tracks.values()) track.atBoundary = valueAt(track, b);
       this.boundary = b;
       this.prune(at);
-      return { kind: "priming", boundary: b };
+      return { kind: "priming", boundary: b, live };
     }
     if (!Number.isFinite(T) || T <= this.boundary + EPS) {
       this.prune(at);
-      return { kind: "pending", since: this.boundary };
+      return { kind: "pending", since: this.boundary, live };
     }
     if (stale > 0) notes.push(`${stale} series without a recent sample`);
-    const increments: SeriesReading[] = [];
-    for (const track of this.tracks.values()) {
+    const increments: (SeriesReading & { readonly key: string })[] = [];
+    for (const [key, track] of this.tracks) {
       if (track.samples.length === 0) continue;
       const v = valueAt(track, T);
       // A series first seen after the boundary was created since (prom-client creates a series
       // at its first increment): all it holds is new.
       const before = track.atBoundary ?? 0;
-      increments.push({ labels: track.labels, value: Math.max(0, v - before) });
+      increments.push({ key, labels: track.labels, value: Math.max(0, v - before) });
       track.atBoundary = v;
     }
     const start = this.boundary;
     this.boundary = T;
     this.prune(at);
-    return { kind: "ok", start, end: T, increments, notes };
+    return { kind: "ok", live, start, end: T, increments, notes };
   }
 
   /** Drops samples no interpolation can need any more, and series gone for too long. */
@@ -224,8 +240,8 @@ export function historyIncrements(
   series: readonly SeriesSamples[],
   intervalSeconds: number,
   count: number,
-): { readonly start: number; readonly end: number; readonly intervals: readonly (readonly SeriesReading[])[] } | undefined {
-  const tracks = series.map((s) => ({ labels: s.labels, samples: adjusted(s.samples) })).filter((s) => s.samples.length > 0);
+): { readonly start: number; readonly end: number; readonly intervals: readonly (readonly (SeriesReading & { readonly key: string })[])[] } | undefined {
+  const tracks = series.map((s) => ({ key: s.key, labels: s.labels, samples: adjusted(s.samples) })).filter((s) => s.samples.length > 0);
   if (tracks.length === 0) return undefined;
   let end = Infinity;
   let earliest = Infinity;
@@ -248,11 +264,11 @@ export function historyIncrements(
     return xs[xs.length - 1][1];
   };
   // A series already running at the window's start contributes only what it gained since.
-  const intervals: SeriesReading[][] = [];
+  const intervals: (SeriesReading & { readonly key: string })[][] = [];
   for (let j = 0; j < n; j++) {
     const a = start + j * intervalSeconds;
     const b = a + intervalSeconds;
-    intervals.push(tracks.map((s) => ({ labels: s.labels, value: Math.max(0, at(s, b) - (s.samples[0][0] <= a + EPS ? at(s, a) : 0)) })));
+    intervals.push(tracks.map((s) => ({ key: s.key, labels: s.labels, value: Math.max(0, at(s, b) - (s.samples[0][0] <= a + EPS ? at(s, a) : 0)) })));
   }
   return { start, end, intervals };
 }

@@ -26,7 +26,6 @@ const base: Omit<BenchScenario, "name" | "healthy" | "canary"> = {
   podSigma: 0,
   sharedSigma: 0,
   diurnalAmplitude: 0,
-  messyMetrics: false,
   plan: PLAN,
 };
 
@@ -45,7 +44,7 @@ export const SCENARIOS: readonly BenchScenario[] = [
   { ...base, name: "healthy-pod-noise-0.6", healthy: true, canary: same, podSigma: 0.6 },
   { ...base, name: "healthy-shared-noise-0.6", healthy: true, canary: same, sharedSigma: 0.6 },
   { ...base, name: "healthy-diurnal", healthy: true, canary: same, diurnalAmplitude: 0.5 },
-  { ...base, name: "healthy-messy-metrics", healthy: true, canary: same, messyMetrics: true },
+  { ...base, name: "healthy-messy-metrics", healthy: true, canary: same, scrape: { intervalSeconds: 5, messy: true } },
   { ...base, name: "healthy-out-of-phase-scrapes", healthy: true, canary: same, scrape: { intervalSeconds: 15 } },
   { ...base, name: "healthy-warmup-errors", healthy: true, canary: { ...warmupErrors, factor: 1 }, plan: { ...PLAN, warmupSeconds: 20 }, variants: ["noWarmup"] },
   { ...base, name: "healthy-low-traffic", healthy: true, canary: same, totalRps: 10 },

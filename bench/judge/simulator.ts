@@ -18,14 +18,14 @@
  *    tick's reading of one version may hold a new sample when the other's does not; counters
  *    that restart, missed scrapes and failed queries. Scraped samples are decoded by the
  *    provider's own alignment code (automation/analysis/alignment.ts), so the benchmark
- *    measures what a rollout on real Prometheus would see.
+ *    measures what a rollout on real Prometheus would see. Other scenarios hand the judges
+ *    each tick's exact counts.
  *
  * Traffic is Poisson per pod; failures are binomial per request at the pod's current rate;
  * latencies lognormal in Prometheus's default buckets. Counts inside a tick are split at
  * noise-cell boundaries so that a cell straddling two ticks contributes to both.
  */
-import { historyIncrements, SampleAligner, SeriesSamples } from "../../automation/analysis/alignment";
-import { counterDelta, SeriesReading } from "../../automation/analysis/counters";
+import { historyIncrements, SampleAligner, SeriesReading, SeriesSamples } from "../../automation/analysis/alignment";
 import { LatencyBucket, ReferenceWindow, TickMeasurement, VersionCounts } from "../../automation/analysis/types";
 import { normalCdf, Rng } from "./random";
 
@@ -96,10 +96,12 @@ export interface Scenario {
   readonly sharedIncident?: RandomEpisode;
   /** Only the baseline's error rate multiplied. */
   readonly baselineIncident?: RandomEpisode;
-  /** Scraped metrics: every pod's counters read every `intervalSeconds` at its own phase. */
-  readonly scrape?: { readonly intervalSeconds: number };
-  /** Counter restarts, missed scrapes and failed queries (tick-aligned readings). */
-  readonly messyMetrics: boolean;
+  /**
+   * Scraped metrics: every pod's counters read every `intervalSeconds` at its own phase; with
+   * `messy`, counters also restart, scrapes are missed and queries fail. Without it, the
+   * judges see each tick's exact counts.
+   */
+  readonly scrape?: { readonly intervalSeconds: number; readonly messy?: boolean };
   /** Whether the judge gets the baseline's pre-rollout reference window. Defaults to true. */
   readonly reference?: boolean;
   readonly plan: BenchPlan;
@@ -168,48 +170,6 @@ function addInto(acc: number[], xs: readonly number[]): void {
   for (let i = 0; i < xs.length; i++) acc[i] += xs[i];
 }
 
-/**
- * Cumulative per-pod counters as a scraped Prometheus would hold them, for the tick-aligned
- * "messy" mode: restarts, and readings that are one scrape behind.
- */
-class MessyCounters {
-  private readonly cum = new Map<string, number[]>(); // pod → [ok, err, buckets…]
-  private previous = new Map<string, SeriesReading>();
-
-  constructor(
-    private readonly rng: Rng,
-    private readonly version: string,
-  ) {}
-
-  advance(pods: readonly PodTick[]): Map<string, SeriesReading> {
-    const readings = new Map<string, SeriesReading>();
-    pods.forEach((p, i) => {
-      const pod = `${this.version}-${i}`;
-      const inc = [p.requests - p.errors, p.errors, ...(p.buckets ?? [])];
-      let cur = this.cum.get(pod) ?? inc.map(() => 0);
-      if (this.rng.next() < 0.003) cur = inc.map(() => 0); // a restart: counters begin again at zero
-      const before = cur;
-      cur = cur.map((x, k) => x + inc[k]);
-      this.cum.set(pod, cur);
-      // A missed scrape: the value read is one scraped earlier in the tick (one snapshot, one fraction).
-      const u = this.rng.next() < 0.05 ? this.rng.next() : 1;
-      const read = u < 1 ? before.map((x, k) => x + Math.floor(u * inc[k])) : cur;
-      readings.set(`${pod}|ok`, { labels: { pod, code: "200" }, value: read[0] });
-      readings.set(`${pod}|err`, { labels: { pod, code: "500" }, value: read[1] });
-      for (let k = 2; k < read.length; k++) {
-        readings.set(`${pod}|${k}`, { labels: { pod, le: k - 2 < DEFAULT_BUCKETS.length ? String(DEFAULT_BUCKETS[k - 2]) : "+Inf" }, value: read[k] });
-      }
-    });
-    return readings;
-  }
-
-  decode(snapshot: Map<string, SeriesReading>): VersionCounts {
-    const d = counterDelta(this.previous, snapshot);
-    this.previous = snapshot;
-    return countsFromSeries(d.increments);
-  }
-}
-
 /** Sums decoded per-series increments (request series by pod and code, bucket series by pod and le) into a version's counts. */
 function countsFromSeries(increments: readonly SeriesReading[]): VersionCounts {
   let requests = 0;
@@ -242,13 +202,15 @@ function countsFromSeries(increments: readonly SeriesReading[]): VersionCounts {
  * sub-interval are drawn by binomial thinning (exact for Poisson traffic).
  */
 class ScrapedCounters {
-  /** Per pod: its series' labels, cumulative values, phase, and the samples scraped so far. */
+  /** Per pod: its series' labels, cumulative values (as the process holds them), phase, and the samples scraped so far. */
   private readonly pods = new Map<string, { version: string; labels: Record<string, string>[]; values: number[]; phase: number; samples: { t: number; values: number[] }[]; fed: number }>();
   private readonly aligner = new SampleAligner({ forgetAfterSeconds: 3600 });
 
   constructor(
     private readonly rng: Rng,
     private readonly interval: number,
+    /** Counter restarts (per pod and slice), missed scrapes and failed queries. */
+    private readonly messy: boolean,
   ) {}
 
   private pod(version: string, index: number, width: number): { version: string; labels: Record<string, string>[]; values: number[]; phase: number; samples: { t: number; values: number[] }[]; fed: number } {
@@ -270,6 +232,9 @@ class ScrapedCounters {
   addSlice(version: string, podIndex: number, from: number, to: number, tick: PodTick): void {
     const left = [tick.requests - tick.errors, tick.errors, ...(tick.buckets ?? [])];
     const p = this.pod(version, podIndex, left.length);
+    // A restart: the process comes back with its counters at zero (what it counted since its
+    // last scrape is lost, as in life).
+    if (this.messy && this.rng.next() < 0.003) p.values.fill(0);
     let done = from;
     for (let t = p.phase + Math.ceil((from - p.phase) / this.interval) * this.interval; t < to; t += this.interval) {
       // The share of what remains of the slice that happened before this scrape.
@@ -278,7 +243,8 @@ class ScrapedCounters {
         p.values[k] += inc[k];
         left[k] -= inc[k];
       }
-      p.samples.push({ t, values: [...p.values] });
+      // A missed scrape leaves no sample.
+      if (!this.messy || this.rng.next() >= 0.05) p.samples.push({ t, values: [...p.values] });
       done = t;
     }
     for (let k = 0; k < left.length; k++) p.values[k] += left[k];
@@ -323,7 +289,9 @@ class ScrapedCounters {
   }
 
   /** The provider's reading at `at`, aligned. */
-  read(at: number): TickMeasurement {
+  read(at: number, canFail = true): TickMeasurement {
+    // A failed query hands nothing over: the next reading gets these samples too.
+    if (this.messy && canFail && this.rng.next() < 0.02) return { kind: "queryFailed", end: at, error: "simulated timeout" };
     const r = this.aligner.read(at, this.newSamples(at));
     // Samples no reading can need again are dropped.
     for (const p of this.pods.values()) if (p.fed > 50) {
@@ -363,7 +331,6 @@ export class World {
   private readonly baselineIncident;
   private readonly bursts: { start: number; end: number }[] = [];
   private readonly noise = new Map<number, { shared: { canary: number; baseline: number }; pods: Map<string, number> }>();
-  private readonly messy?: { canary: MessyCounters; baseline: MessyCounters };
   private readonly scraped?: ScrapedCounters;
   private lastWeight = 0;
   private weightChangedAt = 0;
@@ -388,9 +355,8 @@ export class World {
         t = end + uniform(rng, s.canary.gapSeconds);
       }
     }
-    if (s.messyMetrics) this.messy = { canary: new MessyCounters(rng, "canary"), baseline: new MessyCounters(rng, "baseline") };
-    if (s.scrape) this.scraped = new ScrapedCounters(rng, s.scrape.intervalSeconds);
-    this.perPodBuckets = s.messyMetrics || s.scrape !== undefined;
+    if (s.scrape) this.scraped = new ScrapedCounters(rng, s.scrape.intervalSeconds, s.scrape.messy ?? false);
+    this.perPodBuckets = s.scrape !== undefined;
     if (s.canary.kind === "ratio" && s.canary.factor > 1) this.badSince = 0;
     if (s.canary.kind === "rate" && s.canary.rate > s.baseErrorRate) this.badSince = 0;
     if (s.canary.kind === "bursty") this.badSince = 0;
@@ -511,7 +477,7 @@ export class World {
     }
   }
 
-  private generate(from: number, to: number, weight: number): { canary: VersionCounts; baseline: VersionCounts; canaryPods: PodTick[]; baselinePods: PodTick[]; truth: Omit<TickTruth, "canaryBadNow"> } {
+  private generate(from: number, to: number, weight: number): { canary: VersionCounts; baseline: VersionCounts; truth: Omit<TickTruth, "canaryBadNow"> } {
     const cAcc = { requests: 0, errors: 0, buckets: new Array<number>(DEFAULT_BUCKETS.length + 1).fill(0) };
     const bAcc = { requests: 0, errors: 0, buckets: new Array<number>(DEFAULT_BUCKETS.length + 1).fill(0) };
     const cPods = new Map<number, PodTick>();
@@ -548,8 +514,6 @@ export class World {
     return {
       canary: counts(cAcc, cPods),
       baseline: counts(bAcc, bPods),
-      canaryPods: [...cPods.values()],
-      baselinePods: [...bPods.values()],
       truth: { canaryRequests: cAcc.requests, canaryBad, canaryBadAtBaselineRate: atBaseline },
     };
   }
@@ -574,7 +538,7 @@ export class World {
 
   /** The reading the rollout starts from (the driver's priming read at the first step). */
   prime(): TickMeasurement {
-    return this.scraped ? this.scraped.read(0) : { kind: "priming", end: 0 };
+    return this.scraped ? this.scraped.read(0, false) : { kind: "priming", end: 0 };
   }
 
   /**
@@ -593,10 +557,6 @@ export class World {
     let measurement: TickMeasurement;
     if (this.scraped) {
       measurement = this.scraped.read(to);
-    } else if (this.messy) {
-      const cs = this.messy.canary.advance(g.canaryPods);
-      const bs = this.messy.baseline.advance(g.baselinePods);
-      measurement = this.rng.next() < 0.02 ? { kind: "queryFailed", end: to, error: "simulated timeout" } : { kind: "ok", start: from, end: to, canary: this.messy.canary.decode(cs), baseline: this.messy.baseline.decode(bs) };
     } else {
       measurement = { kind: "ok", start: from, end: to, canary: g.canary, baseline: g.baseline };
     }
