@@ -7,6 +7,7 @@ import { getWeight } from "../../../local/haproxy/runtime";
 import { runLoad } from "../../../local/loadgen";
 import { Sandbox, startSandbox } from "../../../local/sandbox";
 import { assertAllDead, assertBinomial } from "../../helpers/sandbox";
+import { HAPROXY, needs, PROMETHEUS } from "../../helpers/tools";
 
 const RPS = 400;
 // The override value is deliberately awkward ("-" first, "$", "#", a space): it must be matched
@@ -15,6 +16,7 @@ const OVERRIDE = { kind: "header" as const, name: "x-canary", value: "-$HOME #1"
 const BETA = { kind: "cookie" as const, name: "beta", value: "yes" };
 
 describe("sandbox routing (real HAProxy)", function () {
+  needs(HAPROXY, PROMETHEUS);
   this.timeout(120_000);
   let sb: Sandbox | undefined;
   let pids: Record<string, number> = {};
