@@ -13,6 +13,7 @@ import { startSandbox } from "../../../local/sandbox";
 import { DriverEvent } from "../../../automation/driver";
 import { runSandboxRollout } from "../../../automation/demo";
 import { parsePlan } from "../../../automation/plan";
+import { HAPROXY, needs, PROMETHEUS } from "../../helpers/tools";
 
 /** Short steps (10% then 50%) so each run takes seconds; the judge as in the demo. */
 const PLAN = (maxDuration = "60s") =>
@@ -33,6 +34,7 @@ analysis:
 `);
 
 describe("end to end on the sandbox (HAProxy target, Prometheus, judge)", function () {
+  needs(HAPROXY, PROMETHEUS);
   this.timeout(150_000);
 
   it("a good canary is promoted: every step, HAProxy ends at 100% canary, the record says Succeeded", async () => {

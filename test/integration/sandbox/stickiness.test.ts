@@ -7,6 +7,7 @@ import * as assert from "node:assert/strict";
 import { LoadResult, runLoad } from "../../../local/loadgen";
 import { Sandbox, startSandbox } from "../../../local/sandbox";
 import { assertAllDead } from "../../helpers/sandbox";
+import { HAPROXY, needs, PROMETHEUS } from "../../helpers/tools";
 
 const USERS = 400;
 const RPS = 400;
@@ -25,6 +26,7 @@ for (const key of [
   { kind: "cookie" as const, name: "uid" },
 ]) {
   describe(`sandbox stickiness by ${key.kind} ${key.name} (real HAProxy)`, function () {
+    needs(HAPROXY, PROMETHEUS);
     this.timeout(120_000);
     let sb: Sandbox | undefined;
     let pids: Record<string, number> = {};
