@@ -114,28 +114,41 @@ export function logSumExp(xs: readonly number[]): number {
 }
 
 /**
- * Fixed prior weights (as logs) for the rollback mixture: uniform over grid points in
- * (margin, margin·span], none elsewhere; with `every` > 1 only every `every`-th of those
- * points (counted from the margin up) carries weight. Fixed before any data, as validity
- * requires. A bounded span keeps mass off ratios nobody needs a sequential test to notice,
- * and fewer, coarser alternatives put more mass near any effect worth detecting (the
- * likelihood is smooth in log ψ, so a neighbour 12% away loses little).
+ * Fixed prior weights (as logs) for the rollback mixture: equal weights on the alternatives
+ * margin·2^(j/perDoubling) for j = 1, 2, … up to margin·span (each on the grid point nearest
+ * to it), none elsewhere. Fixed before any data, as validity requires. A bounded span keeps
+ * mass off ratios nobody needs a sequential test to notice, and a few alternatives per
+ * doubling put more mass near any effect worth detecting than the whole grid would (the
+ * likelihood is smooth in log ψ, so a neighbour 26% away loses little). Without
+ * `perDoubling`, every grid point in (margin, margin·span] carries weight.
  */
-export function upperAlternativeLogWeights(grid: readonly number[], margin: number, span: number, every = 1): number[] {
-  const inSupport = grid.map((psi) => psi > margin * (1 + 1e-12) && psi <= margin * span * (1 + 1e-12));
-  let seen = 0;
-  const chosen = inSupport.map((x) => x && ++seen % every === 0);
-  const count = chosen.filter(Boolean).length;
-  return chosen.map((x) => (x && count > 0 ? -Math.log(count) : -Infinity));
+export function upperAlternativeLogWeights(grid: readonly number[], margin: number, span: number, perDoubling?: number): number[] {
+  return alternativeLogWeights(grid, margin, span, perDoubling, 1);
 }
 
-/** Mirror of {@link upperAlternativeLogWeights}: [allowed/span, allowed), every `every`-th counted from `allowed` down. */
-export function lowerAlternativeLogWeights(grid: readonly number[], allowed: number, span: number, every = 1): number[] {
-  const inSupport = grid.map((psi) => psi < allowed * (1 - 1e-12) && psi >= (allowed / span) * (1 - 1e-12));
-  let seen = 0;
-  const chosen = [...inSupport].reverse().map((x) => x && ++seen % every === 0).reverse();
-  const count = chosen.filter(Boolean).length;
-  return chosen.map((x) => (x && count > 0 ? -Math.log(count) : -Infinity));
+/** Mirror of {@link upperAlternativeLogWeights}: alternatives allowed·2^(−j/perDoubling) down to allowed/span. */
+export function lowerAlternativeLogWeights(grid: readonly number[], allowed: number, span: number, perDoubling?: number): number[] {
+  return alternativeLogWeights(grid, allowed, span, perDoubling, -1);
+}
+
+function alternativeLogWeights(grid: readonly number[], from: number, span: number, perDoubling: number | undefined, sign: 1 | -1): number[] {
+  const inSupport = (psi: number): boolean =>
+    sign > 0 ? psi > from * (1 + 1e-12) && psi <= from * span * (1 + 1e-12) : psi < from * (1 - 1e-12) && psi >= (from / span) * (1 - 1e-12);
+  const chosen = new Set<number>();
+  if (perDoubling === undefined) {
+    grid.forEach((psi, k) => inSupport(psi) && chosen.add(k));
+  } else {
+    const steps = Math.floor(perDoubling * Math.log2(span) + 1e-9);
+    for (let j = 1; j <= steps; j++) {
+      const target = from * 2 ** ((sign * j) / perDoubling);
+      let best = -1;
+      for (let k = 0; k < grid.length; k++) {
+        if (inSupport(grid[k]) && (best < 0 || Math.abs(Math.log(grid[k] / target)) < Math.abs(Math.log(grid[best] / target)))) best = k;
+      }
+      if (best >= 0) chosen.add(best);
+    }
+  }
+  return grid.map((_, k) => (chosen.has(k) ? -Math.log(chosen.size) : -Infinity));
 }
 
 /**
@@ -211,20 +224,26 @@ function xLogXOverY(a: number, b: number): number {
   return a === 0 ? 0 : a * Math.log(a / b);
 }
 
-/** Running method-of-moments estimate of per-pod extra variance (JSON-serializable). */
+/**
+ * Running method-of-moments estimate of per-pod extra variance (JSON-serializable). Each
+ * interval's excess is weighted by its length, so intervals of different lengths (the
+ * reference's and the ticks') estimate one quantity: a pod's relative variance over τ
+ * seconds is c/τ, with c in seconds, as for the version noise ν.
+ */
 export interface PodSpreadState {
-  /** Σ over pods and ticks of (x_p − n_p·p̂)² − n_p·p̂(1 − p̂): squared residuals beyond binomial. */
+  /** Σ over pods and intervals of ((x_p − n_p·p̂)² − n_p·p̂(1 − p̂))·τ: squared residuals beyond binomial. */
   readonly excess: number;
-  /** Σ over pods and ticks of (n_p·p̂)²: the scale the excess grows with. */
+  /** Σ over pods and intervals of (n_p·p̂)²: the scale the excess grows with. */
   readonly scale: number;
-  /** Σ of the excess's variance under binomial noise (2μ² + μ per pod), for {@link podNoiseFactor}. */
+  /** Σ of the excess's variance under binomial noise ((2μ² + μ)·τ² per pod), for {@link podNoiseFactor}. */
   readonly noise: number;
 }
 
 /**
- * The per-pod noise factor c, discounted by one standard error of the excess under pure
- * binomial noise: clean traffic then yields c = 0 most of the time instead of a random
- * positive value that would temper (and slow down) the test for nothing.
+ * The per-pod noise c (seconds: a pod's relative variance over τ seconds is c/τ),
+ * discounted by one standard error of the excess under pure binomial noise: clean traffic
+ * then yields c = 0 most of the time instead of a random positive value that would temper
+ * (and slow down) the test for nothing.
  */
 export function podNoiseFactor(state: PodSpreadState): number {
   if (state.scale <= 0) return 0;
@@ -232,14 +251,15 @@ export function podNoiseFactor(state: PodSpreadState): number {
 }
 
 /**
- * Adds one version's tick to the per-pod spread estimate. The model: each pod's error rate
- * in a tick is the version's rate times a noise factor with variance c, so a pod with mean
- * μ errors has variance μ + c·μ². Pods are compared with their own version's pooled rate
- * in the same tick, so shared movements (incidents, load) and the canary-versus-baseline
- * difference cancel out. Pods of both versions contribute; a version with one pod says
- * nothing (its residual is zero by construction).
+ * Adds one version's interval of `seconds` to the per-pod spread estimate. The model: each
+ * pod's error rate over τ seconds is the version's rate times a noise factor with variance
+ * c/τ, so a pod with mean μ errors has variance μ + (c/τ)·μ². Pods are compared with their
+ * own version's pooled rate in the same interval, so shared movements (incidents, load) and
+ * the canary-versus-baseline difference cancel out. Pods of both versions contribute — the
+ * baseline's from the reference window on; a version with one pod says nothing (its
+ * residual is zero by construction).
  */
-export function updatePodSpread(state: PodSpreadState, pods: readonly { readonly requests: number; readonly errors: number }[]): PodSpreadState {
+export function updatePodSpread(state: PodSpreadState, pods: readonly { readonly requests: number; readonly errors: number }[], seconds: number): PodSpreadState {
   let n = 0;
   let x = 0;
   let count = 0;
@@ -260,15 +280,16 @@ export function updatePodSpread(state: PodSpreadState, pods: readonly { readonly
     const mu = p.requests * rate;
     const r = p.errors - mu;
     // (1 − n_p/N) corrects for the pooled rate being fitted on the same pods.
-    excess += r * r - mu * (1 - rate) * (1 - p.requests / n);
+    excess += (r * r - mu * (1 - rate) * (1 - p.requests / n)) * seconds;
     scale += mu * mu;
-    noise += 2 * mu * mu + mu;
+    noise += (2 * mu * mu + mu) * seconds * seconds;
   }
   return { excess: state.excess + excess, scale: state.scale + scale, noise: state.noise + noise };
 }
 
 /**
- * Dispersion of the canary's share of bad events implied by per-pod noise c:
+ * Dispersion of the canary's share of bad events implied by per-pod relative variance c
+ * (over the tick: the estimate divided by the tick's seconds):
  * φ = 1 + c·((1 − θ)·μ_c + θ·μ_b), with μ the expected bad events per pod of each version
  * in the tick. (Var(X_c | n) for X_c, X_b overdispersed counts, to first order.)
  */
@@ -345,12 +366,14 @@ export function normalQuantile(p: number): number {
 }
 
 /**
- * Chi-square quantile with `df` degrees of freedom (Wilson–Hilferty cube-root
- * approximation: within 0.5% of the exact value at the upper-tail levels used here for any
- * df ≥ 1, e.g. 6.61 for the exact 6.63 at df 1 and p 0.99).
+ * Chi-square quantile with `df` degrees of freedom: exact for 1 (a squared normal) and 2
+ * (an exponential) degrees of freedom, the Wilson–Hilferty cube-root approximation above
+ * (within 0.5% of the exact value at the upper-tail levels used here).
  */
 export function chiSquareQuantile(p: number, df: number): number {
   if (!(df > 0)) throw new RangeError(`chiSquareQuantile: df must be > 0, got ${df}`);
+  if (df === 1) return normalQuantile((1 + p) / 2) ** 2;
+  if (df === 2) return -2 * Math.log(1 - p);
   const z = normalQuantile(p);
   const h = 2 / (9 * df);
   return df * Math.max(0, 1 - h + z * Math.sqrt(h)) ** 3;

@@ -28,7 +28,6 @@ import {
   logEValueUp,
   lowerAlternativeLogWeights,
   lowerBoundIndex,
-  noiseLowerBound,
   NoiseState,
   noiseUpperBound,
   podDispersion,
@@ -120,7 +119,7 @@ export const judgeConfigSchema = z.object({
       pointsPerDoubling: z.number().int().min(1).max(48).default(6),
       /** Mixture alternatives span (margin, margin·span]. */
       alternativeSpan: z.number().gt(1).default(4),
-      /** Mixture alternatives per doubling of the ratio (a divisor of pointsPerDoubling). */
+      /** Mixture alternatives per doubling of the ratio (each on the nearest grid point). */
       alternativesPerDoubling: z.number().int().min(1).max(48).default(3),
     })
     .prefault({}),
@@ -130,6 +129,13 @@ export const judgeConfigSchema = z.object({
       enabled: z.boolean().default(true),
       /** Upper limit on φ, so no estimate can switch a test off. */
       max: z.number().min(1).default(20),
+      /**
+       * The measured extra variance is multiplied by this before tempering. Tempering by a
+       * variance ratio is exact for normal-like noise; real swings have heavier tails (a
+       * pod's error rate ×4 for five seconds), and simulation with lognormal swings shows
+       * E[LR^(1/φ)] ≤ 1 needs about 1.5× the variance ratio at a 2× alternative.
+       */
+      tailAllowance: z.number().min(1).default(1.5),
       /**
        * Also estimate overdispersion from the spread of error rates between pods (when the
        * provider reports per-series counts): available from the second tick on, long
@@ -207,11 +213,11 @@ export const judgeConfigSchema = z.object({
     })
     .prefault({}),
   /**
-   * The most evidence a single tick may contribute, as a fraction of the log rollback
-   * threshold (so below 1, no single tick can trigger a rollback on its own). Overdispersed
-   * traffic has rare, huge one-tick excursions (one pod's bad five seconds) that no
-   * dispersion estimate can anticipate before it has seen one; a broken canary keeps
-   * producing evidence on the next tick. Capping each tick's likelihood ratio, min(LR, c),
+   * The most evidence a single tick's counts may contribute (before tempering by φ), as a
+   * fraction of the log rollback threshold: below 1, no single tick can trigger a rollback
+   * on its own. Overdispersed traffic has rare, huge one-tick excursions (one pod's bad five
+   * seconds) whose heavy tails no variance-based tempering absorbs; a broken canary keeps
+   * producing evidence on the next tick. Capping each tick's likelihood ratio, min(LR, c)^(1/φ),
    * only lowers it, so the capped mixture is still an e-process.
    */
   tickEvidenceCap: z.number().gt(0).default(0.75),
@@ -280,7 +286,7 @@ export interface MetricState {
   readonly logLik: readonly number[];
   /** The same over the current step only. */
   readonly stepLogLik: readonly number[];
-  /** Per grid ratio, Σ over ticks of min(tempered tick log-LR against the margin, cap). */
+  /** Per grid ratio, Σ over ticks of min(tick log-LR against the margin, cap) / φ. */
   readonly cappedGain: readonly number[];
   /**
    * The level the canary's own rate is tested against in this step (events per request):
@@ -303,8 +309,8 @@ export interface MetricState {
   readonly blocks: readonly HeterogeneityBlock[];
   /** Per-pod spread (errors metric only; zeros elsewhere). */
   readonly podSpread: PodSpreadState;
-  /** Noise shared by each version's pods. */
-  readonly noise: { readonly canary: NoiseState; readonly baseline: NoiseState };
+  /** The baseline's noise shared by all its pods (from the reference on). */
+  readonly baselineNoise: NoiseState;
   /** Ticks set aside as baseline episodes, over the rollout. */
   readonly episodes: number;
   /** The φ the last tick was tempered with. */
@@ -422,10 +428,7 @@ export class Judge {
     const idx = (x: number): number => this.grid.findIndex((p) => Math.abs(Math.log(p / x)) < 1e-9);
     this.oneIndex = idx(1);
     const logRollback = Math.log(c.metrics.length / c.alpha);
-    if (c.grid.pointsPerDoubling % c.grid.alternativesPerDoubling !== 0) {
-      throw new JudgeConfigError(`invalid judge config: grid.alternativesPerDoubling: must divide grid.pointsPerDoubling (${c.grid.pointsPerDoubling}), got ${c.grid.alternativesPerDoubling}`);
-    }
-    const every = c.grid.pointsPerDoubling / c.grid.alternativesPerDoubling;
+    const every = c.grid.alternativesPerDoubling;
     this.perMetric = c.metrics.map((m) => {
       const direction = m.direction ?? (m.source.kind === "count" ? "lowerIsWorse" : "higherIsWorse");
       return {
@@ -476,6 +479,7 @@ export class Judge {
   private initialMetric(name: string, i: number, ref: ReferenceWindow | undefined): MetricState {
     const pm = this.perMetric[i];
     let baselineNoise = emptyNoise();
+    let podSpread: PodSpreadState = { excess: 0, scale: 0, noise: 0 };
     let rateLevel: number | undefined;
     let referenceRate: number | undefined;
     if (ref) {
@@ -489,6 +493,8 @@ export class Judge {
         }
         events += e[0];
         requests += e[1];
+        // The spread between the baseline's pods before the rollout: per-pod noise measured from the first tick on.
+        if (pm.cfg.source.kind === "errors" && v.bySeries) podSpread = updatePodSpread(podSpread, v.bySeries, ref.intervalSeconds);
         baselineNoise = updateNoise(baselineNoise, e[0], e[1], ref.intervalSeconds, this.config.dispersion.versionNoise.windowSeconds);
       }
       baselineNoise = breakNoiseChain(baselineNoise);
@@ -524,8 +530,8 @@ export class Judge {
       stepCanaryEvents: 0,
       stepCanaryRequests: 0,
       blocks: [],
-      podSpread: { excess: 0, scale: 0, noise: 0 },
-      noise: { canary: emptyNoise(), baseline: baselineNoise },
+      podSpread,
+      baselineNoise,
       episodes: 0,
       lastDispersion: 1,
     };
@@ -552,7 +558,7 @@ export class Judge {
         stepCanaryRequests: 0,
         blocks: [],
         // The reading at the weight change is not judged, so consecutive ticks do not pair across it.
-        noise: { canary: breakNoiseChain(ms.noise.canary), baseline: breakNoiseChain(ms.noise.baseline) },
+        baselineNoise: breakNoiseChain(ms.baselineNoise),
       })),
       window: [],
     };
@@ -583,7 +589,7 @@ export class Judge {
       step: { ...step, startedAt, observedSeconds, canaryRequests },
       lastTickEnd: at,
       lastDataEnd: at,
-      metrics: state.metrics.map((ms) => ({ ...ms, noise: { canary: breakNoiseChain(ms.noise.canary), baseline: breakNoiseChain(ms.noise.baseline) } })),
+      metrics: state.metrics.map((ms) => ({ ...ms, baselineNoise: breakNoiseChain(ms.baselineNoise) })),
     };
   }
 
@@ -651,13 +657,13 @@ export class Judge {
         baselineForGuards = m.baseline;
         const covers = m.covers ?? { start: m.start, end: m.end };
         const seconds = covers.end - covers.start;
-        const warmupEnds = next.step.startedAt + (next.step.warmupSeconds ?? 0);
-        if (covers.start < warmupEnds - 1e-9) {
+        const warmup = next.step.warmupSeconds ?? 0;
+        if (warmup > 0 && covers.start < next.step.startedAt + warmup - 1e-9) {
           // Counts that started inside the warm-up are kept out of the relative tests (and out
           // of the step's observed time); the guardrails below still see them.
           hold = "warmup";
-          reasons.push(`warm-up: counts from ${fmtNum(covers.start - next.step.startedAt)}s into the step, warm-up ${fmtNum(next.step.warmupSeconds ?? 0)}s: guardrails only`);
-          next = { ...next, metrics: next.metrics.map((ms) => ({ ...ms, noise: { canary: breakNoiseChain(ms.noise.canary), baseline: breakNoiseChain(ms.noise.baseline) } })) };
+          reasons.push(`warm-up: counts from ${fmtNum(covers.start - next.step.startedAt)}s into the step, warm-up ${fmtNum(warmup)}s: guardrails only`);
+          next = { ...next, metrics: next.metrics.map((ms) => ({ ...ms, baselineNoise: breakNoiseChain(ms.baselineNoise) })) };
           break;
         }
         if (!(seconds > 0)) {
@@ -794,7 +800,7 @@ export class Judge {
     if (rate === undefined || !(rate > 0)) return false;
     const z = this.config.episodes.z;
     const expected = requests * rate;
-    const logSd = Math.sqrt(Math.log(1 + noiseUpperBound(ms.noise.baseline, this.assumedNoise) / seconds));
+    const logSd = Math.sqrt(Math.log(1 + noiseUpperBound(ms.baselineNoise, this.assumedNoise) / seconds));
     const high = expected * Math.exp(z * logSd);
     const low = expected * Math.exp(-z * logSd);
     return events > high + z * Math.sqrt(high) || events < low - z * Math.sqrt(low);
@@ -810,7 +816,7 @@ export class Judge {
       return { state: { ...ms, canaryEvents: ms.canaryEvents + ce, canaryRequests: ms.canaryRequests + cn, baselineEvents: ms.baselineEvents + be, baselineRequests: ms.baselineRequests + bn }, episode: false };
     }
     if (this.isEpisode(ms, be, bn, seconds)) {
-      return { state: { ...ms, episodes: ms.episodes + 1, noise: { canary: breakNoiseChain(ms.noise.canary), baseline: breakNoiseChain(ms.noise.baseline) } }, episode: true };
+      return { state: { ...ms, episodes: ms.episodes + 1, baselineNoise: breakNoiseChain(ms.baselineNoise) }, episode: true };
     }
     const pm = this.perMetric[i];
     // A drop in a KPI is the canary being worse: swapping the roles of the versions maps
@@ -818,38 +824,42 @@ export class Judge {
     const lower = pm.direction === "lowerIsWorse";
     const [x, y, nx, ny] = lower ? [be, ce, bn, cn] : [ce, be, cn, bn];
     const rho = nx / (nx + ny);
-    const psiHat = this.grid[argMax(ms.logLik)];
-    const theta = shareTheta(rho, psiHat);
-    const n = x + y;
-    // φ uses the tick's expected total (request counts × the rates so far), not its realised
-    // total: a tick in which one version happens to fail less has a smaller total and a
-    // skewed split, and tempering it less would favour exactly the ticks that mislead.
-    const expected = this.expectedEvents(ms, lower ? bn : cn, lower ? cn : bn, n);
+    // The variance inflation that validity needs is the one under the null, at the margin:
+    // θ at ψ0, and the tick's expected total with both versions at the baseline's rate (from
+    // the request counts and earlier ticks, not the tick's own events: a tick in which one
+    // version happens to fail less has a smaller total and a skewed split, and tempering it
+    // less would favour exactly the ticks that mislead).
+    const theta = shareTheta(rho, pm.cfg.margin);
+    const expected = this.expectedEvents(ms, cn + bn, x + y);
     // Every dispersion estimate uses earlier ticks only, so φ is predictable (see evidence.ts).
     const vn = this.config.dispersion.versionNoise.enabled;
-    const noiseB = vn ? noiseUpperBound(ms.noise.baseline, this.assumedNoise) : 0;
-    // The canary is assumed as noisy as the baseline; more only once its own swings show it
-    // beyond doubt (a noisier canary is suspect, and its extra swings may be the regression).
-    const noiseC = vn ? Math.max(noiseB, noiseLowerBound(ms.noise.canary)) : 0;
+    const noiseB = vn ? noiseUpperBound(ms.baselineNoise, this.assumedNoise) : 0;
+    // The canary is assumed as noisy as the baseline: it runs on the same infrastructure and
+    // dependencies, and its own swings are too few to measure early (a canary that swings
+    // more than the baseline is suspect anyway: its swings may be the regression). What
+    // differs between the versions — how many pods share the noise — is the pod spread's part.
+    const noiseC = vn ? noiseB : 0;
     const phiShared = 1 + (expected * theta * (1 - theta) * (noiseB + noiseC)) / seconds;
     const phi = this.dispersionOptions.enabled
-      ? Math.min(this.dispersionOptions.max, Math.max(this.podPhi(ms, i, canary, baseline, rho, expected), phiShared))
+      ? Math.min(this.dispersionOptions.max, 1 + this.dispersionOptions.tailAllowance * (Math.max(this.podPhi(ms, i, canary, baseline, rho, expected, seconds), phiShared) - 1))
       : 1;
     const ll = tickLogLikelihood(this.grid, x, y, rho);
     const logLik = ms.logLik.map((t, k) => t + ll[k] / phi);
     const stepLogLik = ms.stepLogLik.map((t, k) => t + ll[k] / phi);
-    const atMargin = ll[pm.marginIndex] / phi;
     const cap = this.config.tickEvidenceCap * pm.logRollback;
-    const cappedGain = ms.cappedGain.map((g, k) => g + Math.min(cap, ll[k] / phi - atMargin));
+    // The cap applies to what the tick's own counts show, before tempering: a noisier tick
+    // (larger φ) can prove less. Heavy-tailed swings (one pod's bad five seconds) are what
+    // tempering by a variance ratio cannot fully absorb; the cap bounds each one's effect.
+    const cappedGain = ms.cappedGain.map((g, k) => g + Math.min(cap, ll[k] - ll[pm.marginIndex]) / phi);
 
-    // The canary's own rate against its level, tempered by the canary's own overdispersion.
+    // The canary's own rate against its level, tempered by the canary's overdispersion at the
+    // level (the null's boundary, where validity is decided).
     let rateLogLik = ms.rateLogLik;
     if (ms.rateLevel !== undefined) {
-      const rateSoFar = ms.canaryRequests > 0 ? ms.canaryEvents / ms.canaryRequests : 0;
-      const mu = cn * Math.max(rateSoFar, ms.rateLevel);
+      const mu = cn * ms.rateLevel;
       const pods = canary.bySeries ? Math.max(1, canary.bySeries.filter((p) => p.requests > 0).length) : 1;
-      const podC = this.dispersionOptions.usePodSpread && pm.cfg.source.kind === "errors" ? podNoiseFactor(ms.podSpread) : 0;
-      const phiRate = this.dispersionOptions.enabled ? Math.min(this.dispersionOptions.max, 1 + (mu * noiseC) / seconds + (podC * mu) / pods) : 1;
+      const podC = this.dispersionOptions.usePodSpread && pm.cfg.source.kind === "errors" ? podNoiseFactor(ms.podSpread) / seconds : 0;
+      const phiRate = this.dispersionOptions.enabled ? Math.min(this.dispersionOptions.max, 1 + this.dispersionOptions.tailAllowance * ((mu * noiseC) / seconds + (podC * mu) / pods)) : 1;
       const rl = rateTickLogLikelihood(this.grid, ms.rateLevel, ce, cn);
       rateLogLik = ms.rateLogLik.map((t, k) => t + rl[k] / phiRate);
     }
@@ -865,7 +875,7 @@ export class Judge {
 
     // The pod spread is updated after this tick's φ was fixed, so φ stays predictable.
     const podSpread =
-      pm.cfg.source.kind === "errors" && canary.bySeries && baseline.bySeries ? updatePodSpread(updatePodSpread(ms.podSpread, canary.bySeries), baseline.bySeries) : ms.podSpread;
+      pm.cfg.source.kind === "errors" && canary.bySeries && baseline.bySeries ? updatePodSpread(updatePodSpread(ms.podSpread, canary.bySeries, seconds), baseline.bySeries, seconds) : ms.podSpread;
     return {
       state: {
         ...ms,
@@ -881,41 +891,40 @@ export class Judge {
         stepCanaryRequests: ms.stepCanaryRequests + cn,
         blocks,
         podSpread,
-        noise: {
-          canary: updateNoise(ms.noise.canary, ce, cn, seconds, this.config.dispersion.versionNoise.windowSeconds),
-          baseline: updateNoise(ms.noise.baseline, be, bn, seconds, this.config.dispersion.versionNoise.windowSeconds),
-        },
+        baselineNoise: updateNoise(ms.baselineNoise, be, bn, seconds, this.config.dispersion.versionNoise.windowSeconds),
         lastDispersion: phi,
       },
       episode: false,
     };
   }
 
-  /**
-   * The tick's expected total of events in the test's orientation (x-side requests nx,
-   * y-side ny): the request counts times the rates of earlier ticks (the reference rate
-   * for the baseline when there is one); the realised total only when nothing came before.
-   */
-  private expectedEvents(ms: MetricState, nx: number, ny: number, realised: number): number {
-    const pm = this.perMetric[this.config.metrics.findIndex((m) => m.name === ms.name)];
-    const baseRate = ms.baselineRequests > 0 ? ms.baselineEvents / ms.baselineRequests : ms.referenceRate;
-    const canaryRate = ms.canaryRequests > 0 ? ms.canaryEvents / ms.canaryRequests : baseRate;
-    if (baseRate === undefined || canaryRate === undefined) return realised;
-    const [rx, ry] = pm.direction === "lowerIsWorse" ? [baseRate, canaryRate] : [canaryRate, baseRate];
-    return nx * rx + ny * ry;
+  /** The grid ratio with the largest log-likelihood; 1 while the likelihood is flat (no evidence yet). */
+  private mle(logLik: readonly number[]): number {
+    const best = argMax(logLik);
+    return logLik[best] > logLik[this.oneIndex] ? this.grid[best] : 1;
   }
 
   /**
-   * φ implied by the per-pod spread seen in earlier ticks, for this tick's split of n bad
-   * events (1 without per-series counts). Depends on n and the request counts only, never
-   * on how n splits between the versions, so the conditional test stays valid.
+   * The tick's expected total of events with both versions at the baseline's rate (the
+   * rollout's so far, else the reference's), from `requests`; the realised total only
+   * when neither exists yet.
    */
-  private podPhi(ms: MetricState, i: number, canary: VersionCounts, baseline: VersionCounts, rho: number, n: number): number {
+  private expectedEvents(ms: MetricState, requests: number, realised: number): number {
+    const rate = ms.baselineRequests > 0 ? ms.baselineEvents / ms.baselineRequests : ms.referenceRate;
+    return rate === undefined ? realised : requests * rate;
+  }
+
+  /**
+   * φ implied by the per-pod spread seen in earlier ticks, for n expected bad events split
+   * as under the margin (1 without per-series counts). Depends on the request counts and
+   * the past only, never on how the tick's events split between the versions, so the
+   * conditional test stays valid.
+   */
+  private podPhi(ms: MetricState, i: number, canary: VersionCounts, baseline: VersionCounts, rho: number, n: number, seconds: number): number {
     if (!this.dispersionOptions.enabled || !this.dispersionOptions.usePodSpread || ms.podSpread.scale <= 0) return 1;
     if (this.perMetric[i].cfg.source.kind !== "errors" || !canary.bySeries || !baseline.bySeries) return 1;
-    const c = podNoiseFactor(ms.podSpread);
-    const psiHat = this.grid[argMax(ms.logLik)];
-    const theta = shareTheta(rho, psiHat);
+    const c = podNoiseFactor(ms.podSpread) / seconds;
+    const theta = shareTheta(rho, this.perMetric[i].cfg.margin);
     const canaryPods = Math.max(1, canary.bySeries.filter((p) => p.requests > 0).length);
     const baselinePods = Math.max(1, baseline.bySeries.filter((p) => p.requests > 0).length);
     return podDispersion(c, theta, (n * theta) / canaryPods, (n * (1 - theta)) / baselinePods);
@@ -954,7 +963,7 @@ export class Judge {
     const lowerS = lo >= 0 ? this.grid[lo] : 0;
     const upperS = hi >= 0 ? this.grid[hi] : Infinity;
     const stepUpperS = stepHi >= 0 ? this.grid[stepHi] : Infinity;
-    const hat = this.grid[argMax(T)];
+    const hat = this.mle(T);
     const lower = pm.direction === "lowerIsWorse";
     const available = m.kind !== "ok" || m.canary.requests <= 0 || (this.eventsOf(i, m.canary) !== undefined && this.eventsOf(i, m.baseline) !== undefined);
     const breached = logE >= pm.logRollback;
@@ -987,7 +996,7 @@ export class Judge {
     } else if (ratioPass) passedBy = "ratio";
     else if (ratePass && negligibleLevel) passedBy = "negligibleRate";
     const status = breached ? "breached" : !available ? "unavailable" : passedBy ? "passed" : "undecided";
-    const noiseB = noiseUpperBound(ms.noise.baseline, this.assumedNoise);
+    const noiseB = noiseUpperBound(ms.baselineNoise, this.assumedNoise);
     return {
       name: ms.name,
       direction: pm.direction,
@@ -1009,7 +1018,7 @@ export class Judge {
       ...(ms.rateLevel !== undefined ? { rateLevel: ms.rateLevel, rateBound: rateBound! } : {}),
       heterogeneity: het,
       episodes: ms.episodes,
-      noise: { canary: Math.max(noiseB, noiseLowerBound(ms.noise.canary)), baseline: noiseB },
+      noise: noiseB,
       dispersion: ms.lastDispersion,
       status,
       ...(status === "passed" ? { passedBy } : {}),

@@ -177,7 +177,7 @@ export function forecastPlan(input: PlannerInput): PlanForecast {
       baseline: expectedCounts(totals, rps * (1 - w) * tick),
     });
     // Promotion: the healthy canary carries its evidence from step to step, as in a rollout.
-    healthy = i === 0 ? judge.startStep(healthy, window(clock)) : judge.startStep(healthy, window(clock));
+    healthy = judge.startStep(healthy, window(clock));
     const p = runStep(judge, healthy, window(clock), tick, ticks(), (d) => d === "promote" || d === "rollback", horizon);
     const promoteSeconds = p.at;
     healthy = p.state;
@@ -200,7 +200,8 @@ export function forecastPlan(input: PlannerInput): PlanForecast {
           input.inconclusive === "rollback"
             ? `it would end inconclusive and, with inconclusive: rollback, roll back a good canary`
             : `it would hold at ${st.weight}% without ever deciding`;
-        const message = `at ${st.weight}% of ${rps.toFixed(1)} requests/s a canary as good as the baseline needs ${need} to pass (maxDuration ${fmt(st.maxDurationSeconds)}): ${what}. Raise steps[${i}].maxDuration or the weight, or set inconclusive: hold`;
+        const fix = input.inconclusive === "rollback" ? `Raise steps[${i}].maxDuration or the weight, or set inconclusive: hold` : `Raise the weight, or roll out when there is more traffic`;
+        const message = `at ${st.weight}% of ${rps.toFixed(1)} requests/s a canary as good as the baseline needs ${need} to pass (maxDuration ${fmt(st.maxDurationSeconds)}): ${what}. ${fix}`;
         messages.push(message);
         findings.push({ severity: "refuse", path, message });
       } else {

@@ -194,8 +194,12 @@ export interface RelativeMetricReport {
   readonly heterogeneity: { readonly statistic: number; readonly threshold: number; readonly windows: number };
   /** Ticks set aside as baseline episodes so far. */
   readonly episodes: number;
-  /** Noise shared by each version's pods used for tempering: ν in seconds (relative variance × seconds). */
-  readonly noise: { readonly canary: number; readonly baseline: number };
+  /**
+   * The noise shared by all pods of a version used for tempering (the baseline's measured
+   * upper bound, assumed for the canary too): ν in seconds, the relative variance of the
+   * version's rate over τ seconds being ν/τ.
+   */
+  readonly noise: number;
   /** Overdispersion factor φ ≥ 1 the last tick was tempered by. */
   readonly dispersion: number;
   /**
