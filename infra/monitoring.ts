@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { CanaryMonitoring, CanaryMonitoringArgs, defaultDashboardUid, durationSeconds, LabelRequirement, MonitoringQueries, monitoringQueries, resolveSettings } from "../components/monitoring";
+import { CanaryMonitoring, CanaryMonitoringArgs, defaultDashboardUid, durationSeconds, LabelRequirement, MonitoringQueries, monitoringQueries, RawQueries, resolveSettings } from "../components/monitoring";
 import type { Platform } from "../components/routing";
 import type { CanaryConfig } from "./platforms/types";
 
@@ -140,10 +140,21 @@ export const monitoringSchema = z
 /** The validated `canary:monitoring` block. */
 export type MonitoringBlock = z.output<typeof monitoringSchema>;
 
+/** The raw counter selectors as the stack exports them: `canary` is null, not absent, without a canary. */
+export interface StackQueries {
+  readonly canary: RawQueries | null;
+  readonly baseline: RawQueries;
+}
+
+/** The component's queries in the stack output's shape. */
+export function stackQueries(q: MonitoringQueries): StackQueries {
+  return { canary: q.canary ?? null, baseline: q.baseline };
+}
+
 /** What monitoring adds to the stack outputs. */
 export interface MonitoringOutputs {
   /** Raw counter selectors of canary (null without one) and baseline, for the rollout judge. Exported even when monitoring is disabled. */
-  readonly queries: pulumi.Output<MonitoringQueries>;
+  readonly queries: pulumi.Output<StackQueries>;
   /** The Grafana dashboard uid. */
   readonly dashboardUid?: pulumi.Output<string>;
   /** The dashboard URL; null without grafanaUrl. */
@@ -222,10 +233,10 @@ export function monitoringArgs(config: CanaryConfig, stack: string): CanaryMonit
  */
 export function deployMonitoring(config: CanaryConfig): MonitoringOutputs {
   const args = monitoringArgs(config, pulumi.getStack());
-  if (!config.monitoring.enabled) return { queries: pulumi.output(monitoringQueries(resolveSettings(args))) };
+  if (!config.monitoring.enabled) return { queries: pulumi.output(stackQueries(monitoringQueries(resolveSettings(args)))) };
   const component = new CanaryMonitoring(`${config.service}-monitoring`, args);
   return {
-    queries: component.queries,
+    queries: component.queries.apply(stackQueries),
     dashboardUid: component.dashboardUid,
     dashboardUrl: component.dashboardUrl.apply((u) => u ?? null),
     prometheusRulesYaml: component.rulesYaml,

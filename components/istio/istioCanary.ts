@@ -34,9 +34,9 @@ export interface IstioCanaryArgs {
   /** The traffic model: canary weight, override, segments, stickiness, mirror. `hasCanary` must match canaryVersion. */
   readonly traffic: TrafficSpec;
   /** VirtualService hosts. Defaults to [service]. */
-  readonly hosts?: readonly string[];
+  readonly hosts?: string[];
   /** Gateways the VirtualService binds to. Defaults to none (the mesh only); list `mesh` too to keep in-mesh routing. */
-  readonly gateways?: readonly string[];
+  readonly gateways?: string[];
   /** Service port. Defaults to 80. */
   readonly port?: number;
   /** Container port, named `http`; the probes and the Service's targetPort refer to it. Defaults to 8080. */
@@ -91,10 +91,13 @@ export class IstioCanary extends pulumi.ComponentResource {
   public readonly canaryDeployment: k8s.apps.v1.Deployment | undefined;
   /** The Service selecting both versions. */
   public readonly service: k8s.core.v1.Service;
-  /** The DestinationRule with the `stable` and `canary` subsets. */
-  public readonly destinationRule: k8s.apiextensions.CustomResource;
-  /** The VirtualService carrying the routes and weights. */
-  public readonly virtualService: k8s.apiextensions.CustomResource;
+  /**
+   * Name of the DestinationRule with the `stable` and `canary` subsets. (A name rather than the CustomResource itself: a generic custom resource has no type a
+   * Pulumi package schema can refer to, and the components are also served to other languages.)
+   */
+  public readonly destinationRuleName: pulumi.Output<string>;
+  /** Name of the VirtualService carrying the routes and weights. */
+  public readonly virtualServiceName: pulumi.Output<string>;
   /** The default route's canary weight as read back from the VirtualService's outputs. */
   public readonly appliedCanaryWeight: pulumi.Output<number>;
 
@@ -146,15 +149,15 @@ export class IstioCanary extends pulumi.ComponentResource {
     this.stableDeployment = stableDeployment;
     this.canaryDeployment = canaryDeployment;
     this.service = k8sService;
-    this.destinationRule = destinationRule;
-    this.virtualService = virtualService;
+    this.destinationRuleName = destinationRule.metadata.name;
+    this.virtualServiceName = virtualService.metadata.name;
     this.appliedCanaryWeight = renderedSpec.apply(canaryWeightOf);
     this.registerOutputs({
       stableDeployment: this.stableDeployment,
       canaryDeployment: this.canaryDeployment,
       service: this.service,
-      destinationRule: this.destinationRule,
-      virtualService: this.virtualService,
+      destinationRuleName: this.destinationRuleName,
+      virtualServiceName: this.virtualServiceName,
       appliedCanaryWeight: this.appliedCanaryWeight,
     });
   }

@@ -35,10 +35,20 @@ export class ComponentArgsError extends Error {
   }
 }
 
+/** CPU and memory quantities of a container, in Kubernetes notation. */
+export interface ResourceQuantities {
+  /** CPU, e.g. "100m" or "1". */
+  readonly cpu: string;
+  /** Memory, e.g. "128Mi". */
+  readonly memory: string;
+}
+
 /** Container resources, identical for both versions so their metrics compare like for like. */
 export interface ContainerResources {
-  readonly requests: { readonly cpu: string; readonly memory: string };
-  readonly limits: { readonly cpu: string; readonly memory: string };
+  /** What the scheduler reserves for the container. */
+  readonly requests: ResourceQuantities;
+  /** The most the container may use. */
+  readonly limits: ResourceQuantities;
 }
 
 /** The resources used when none are given: requests 100m/128Mi, limits 500m/256Mi. */

@@ -31,11 +31,27 @@ export const DEFAULTS = {
 
 /** One requirement of a Kubernetes label selector's matchExpressions. */
 export interface LabelRequirement {
+  /** The label key. */
   readonly key: string;
-  readonly operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  /** How the label's value is compared with `values`. */
+  readonly operator: LabelOperator;
   /** Required for In and NotIn, absent for Exists and DoesNotExist. */
-  readonly values?: readonly string[];
+  readonly values?: string[];
 }
+
+/** The operator of a {@link LabelRequirement}, as Kubernetes spells it. */
+export const LabelOperator = {
+  /** The label's value is one of `values`. */
+  In: "In",
+  /** The label is absent or its value is none of `values`. */
+  NotIn: "NotIn",
+  /** The label is present. */
+  Exists: "Exists",
+  /** The label is absent. */
+  DoesNotExist: "DoesNotExist",
+} as const;
+/** A value of {@link LabelOperator}. */
+export type LabelOperator = (typeof LabelOperator)[keyof typeof LabelOperator];
 
 /** The resolved settings: every arg present and checked. */
 export interface MonitoringSettings {

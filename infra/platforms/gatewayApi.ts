@@ -59,7 +59,7 @@ export const gatewayApi = definePlatform({
     return {
       namespace: block.namespace,
       gateway: `${block.gateway.namespace}/${block.gateway.name}`,
-      httpRoute: canary.httpRoute.metadata.name,
+      httpRoute: canary.httpRouteName,
       stableService: canary.stableService.metadata.name,
       canaryService: canary.canaryService?.metadata.name ?? null,
       appliedCanaryWeight: canary.appliedCanaryWeight,

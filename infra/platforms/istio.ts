@@ -64,8 +64,8 @@ export const istio = definePlatform({
     });
     return {
       namespace: block.namespace,
-      virtualServiceName: canary.virtualService.metadata.name,
-      destinationRuleName: canary.destinationRule.metadata.name,
+      virtualServiceName: canary.virtualServiceName,
+      destinationRuleName: canary.destinationRuleName,
       serviceName: canary.service.metadata.name,
       stableDeploymentName: canary.stableDeployment.metadata.name,
       canaryDeploymentName: canary.canaryDeployment ? canary.canaryDeployment.metadata.name : null,

@@ -35,7 +35,7 @@ export const linkerd = definePlatform({
       apexService: canary.apexService.metadata.name,
       stableService: canary.stableService.metadata.name,
       canaryService: canary.canaryService?.metadata.name ?? null,
-      trafficSplit: canary.trafficSplit.metadata.name,
+      trafficSplit: canary.trafficSplitName,
       appliedCanaryWeight: canary.appliedCanaryWeight,
     };
   },
