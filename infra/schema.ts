@@ -6,7 +6,7 @@
  * `<key path>: <message>, got <value>`.
  */
 import { z } from "zod";
-import { DEFAULT_RESOURCES } from "../components/kubernetes/workloads";
+import { DEFAULT_RESOURCES } from "../components/kubernetes";
 import { monitoringSchema } from "./monitoring";
 
 /** Messages reused by several keys. */

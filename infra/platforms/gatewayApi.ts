@@ -1,6 +1,6 @@
 /** The Gateway API platform: `canary:gateway` block and the GatewayCanary component. */
 import { z } from "zod";
-import { GatewayCanary } from "../../components/gateway/gatewayCanary";
+import { GatewayCanary } from "../../components/gateway";
 import { dnsLabel, workloadShape } from "../schema";
 import { definePlatform } from "./types";
 

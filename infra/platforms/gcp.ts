@@ -2,8 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { intRange } from "../schema";
-import { CloudRunCanary } from "../../components/gcp/cloudRunCanary";
-import { assertServiceName, revisionName, revisionNames, RevisionNameError } from "../../components/gcp/revisionName";
+import { assertServiceName, CloudRunCanary, revisionName, revisionNames, RevisionNameError } from "../../components/gcp";
 import { CanaryConfig, definePlatform } from "./types";
 
 const projectMessage = "must be a GCP project id: 6–30 lowercase letters, digits or '-', starting with a letter and not ending with '-'";

@@ -1,6 +1,6 @@
 /** The Linkerd platform: `canary:linkerd` block and the LinkerdCanary component. */
 import { z } from "zod";
-import { LinkerdCanary } from "../../components/linkerd/linkerdCanary";
+import { LinkerdCanary } from "../../components/linkerd";
 import { workloadShape } from "../schema";
 import { definePlatform } from "./types";
 
