@@ -55,6 +55,12 @@ describe("npm package", () => {
     assert.match(pkg.devDependencies.typescript!, /^[~^]?5\./, "typescript stays 5.x");
   });
 
+  it("versions the policy pack with the package (the pack reports its package.json version)", () => {
+    const policy = JSON.parse(fs.readFileSync(path.join(ROOT, "policy/package.json"), "utf8")) as { version: string; dependencies: Record<string, string> };
+    assert.equal(policy.version, pkg.version);
+    assert.equal(policy.dependencies["@pulumi/policy"], pkg.devDependencies["@pulumi/policy"]);
+  });
+
   it("maps every entry point to the compiled JS and declarations of an existing source module", () => {
     assert.deepEqual(entries.map(([k]) => k), Object.keys(PROMISED));
     for (const [key, target] of entries) {
