@@ -32,8 +32,8 @@ export class GatewayCanary extends pulumi.ComponentResource {
   /** Absent when no canary is deployed. */
   public readonly canaryDeployment?: k8s.apps.v1.Deployment;
   /**
-   * Name of the HTTPRoute. (A name rather than the CustomResource itself: a generic custom resource has no type a
-   * Pulumi package schema can refer to, and the components are also served to other languages.)
+   * Name of the HTTPRoute. (A name, not the custom resource: a generic custom resource has no type
+   * a Pulumi package schema can refer to, and the component is also served to other languages.)
    */
   public readonly httpRouteName: pulumi.Output<string>;
   /** The canary percent of the default rule, read back from the HTTPRoute. */

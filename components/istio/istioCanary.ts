@@ -92,8 +92,9 @@ export class IstioCanary extends pulumi.ComponentResource {
   /** The Service selecting both versions. */
   public readonly service: k8s.core.v1.Service;
   /**
-   * Name of the DestinationRule with the `stable` and `canary` subsets. (A name rather than the CustomResource itself: a generic custom resource has no type a
-   * Pulumi package schema can refer to, and the components are also served to other languages.)
+   * Name of the DestinationRule with the `stable` and `canary` subsets. (A name, not the custom
+   * resource: a generic custom resource has no type a Pulumi package schema can refer to, and the
+   * component is also served to other languages.)
    */
   public readonly destinationRuleName: pulumi.Output<string>;
   /** Name of the VirtualService carrying the routes and weights. */
