@@ -100,7 +100,6 @@ export const COOKIE_HEADER = "Cookie";
 const HOST_HEADER = "host";
 
 /** Visible ASCII and space: what ALB compares (control characters and non-ASCII never match). */
-// eslint-disable-next-line no-control-regex
 const NOT_VISIBLE_ASCII = /[^\x20-\x7e]/;
 
 /** A path pattern ALB accepts: A–Z, a–z, 0–9, _ - . $ / ~ " ' @ : + & and the wildcards * and ?, 1–128 characters. */
@@ -150,7 +149,7 @@ export function matchProblems(match: RequestMatch, path: Path): Problem[] {
   else if (NOT_VISIBLE_ASCII.test(match.value)) c.add([...path, "value"], "must be visible ASCII (ALB matches nothing else)", match.value);
   const value = matchCondition(match).httpHeader.values[0]!;
   if (match.kind === "cookie" && value.length > ALB_LIMITS.valueLength) {
-    c.add([...path, "value"], `makes the Cookie pattern ${JSON.stringify(value)} of ${value.length} characters; ALB allows ${ALB_LIMITS.valueLength}, so name and value together may have at most ${ALB_LIMITS.valueLength - 3}`, match.value);
+    c.add([...path, "value"], `makes the Cookie pattern *<name>=<value>* ${value.length} characters long; ALB allows ${ALB_LIMITS.valueLength}, so name and value together may have at most ${ALB_LIMITS.valueLength - 3}`, match.value);
   } else if (value.length > ALB_LIMITS.valueLength) {
     c.add([...path, "value"], `must have at most ${ALB_LIMITS.valueLength} characters (ALB's limit on condition values)`, match.value);
   }
@@ -190,7 +189,8 @@ export function listenerRuleProblems(spec: TrafficSpec, scope: RuleScope): Probl
   }
   const headerRules = routes.some((r) => r.match !== undefined);
   const scopeValues = pathPatterns.length + hostHeaders.length;
-  if (scopeValues + (headerRules ? 1 : 0) > ALB_LIMITS.valuesPerRule) {
+  const perCondition = pathPatterns.length <= ALB_LIMITS.valuesPerCondition && hostHeaders.length <= ALB_LIMITS.valuesPerCondition;
+  if (perCondition && scopeValues + (headerRules ? 1 : 0) > ALB_LIMITS.valuesPerRule) {
     c.add(
       ["hostHeaders"],
       `together with pathPatterns must have at most ${ALB_LIMITS.valuesPerRule - (headerRules ? 1 : 0)} values (ALB allows ${ALB_LIMITS.valuesPerRule} per rule${headerRules ? " and the override and segment rules add one" : ""}); pathPatterns has ${pathPatterns.length}`,
@@ -207,7 +207,9 @@ export function listenerRuleProblems(spec: TrafficSpec, scope: RuleScope): Probl
     const count = wildcards(values);
     if (count <= ALB_LIMITS.wildcardsPerRule) continue;
     const where = route.kind === "default" ? "the default rule" : route.kind === "override" ? "the override rule" : `the rule of segment ${route.name}`;
-    c.add(routePath(spec, route), `makes ${where} have ${count} wildcards (* and ?) in ${JSON.stringify(values)}; ALB allows ${ALB_LIMITS.wildcardsPerRule} per rule`, route.kind === "default" ? pathPatterns : undefined);
+    const message = `makes ${where} have ${count} wildcards (* and ?) in ${JSON.stringify(values)}; ALB allows ${ALB_LIMITS.wildcardsPerRule} per rule`;
+    if (route.kind === "default") c.add(routePath(spec, route), message, pathPatterns);
+    else c.note(routePath(spec, route), message);
   }
   return c.problems;
 }

@@ -61,6 +61,8 @@ export function formatValue(value: unknown): string {
   } catch {
     text = String(value);
   }
+  // Characters JSON leaves as they are but a terminal or log would break lines on or hide.
+  text = text.replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
