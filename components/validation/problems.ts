@@ -39,7 +39,8 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /**
  * `traffic.segments[1].match.name`: indices in brackets, identifiers dotted, any other key quoted
- * in brackets (`tags["aws:created-by"]`); `root` is the first segment as is (e.g. `canary:aws`).
+ * in brackets (`tags["aws:created-by"]`); the first segment as is (e.g. `canary:aws`); the empty
+ * path (the value itself) as "".
  */
 export function formatPath(path: Path): string {
   let out = "";
@@ -49,7 +50,7 @@ export function formatPath(path: Path): string {
     else if (IDENTIFIER.test(String(p))) out += `.${String(p)}`;
     else out += `[${JSON.stringify(String(p))}]`;
   }
-  return out || "(root)";
+  return out;
 }
 
 /** A value for a message: JSON, cut to 80 characters so a huge value cannot flood the log. */
