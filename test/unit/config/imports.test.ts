@@ -5,6 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT } from "../../helpers/stackConfig";
 
@@ -56,7 +57,7 @@ describe("imports", () => {
   });
 
   it("finds a cycle when there is one (the two this project had)", () => {
-    const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "cycles-"));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cycles-"));
     try {
       fs.writeFileSync(path.join(dir, "settings.ts"), 'import type { Args } from "./canaryMonitoring";\nexport const x = 1;\n');
       fs.writeFileSync(path.join(dir, "canaryMonitoring.ts"), 'import { x } from "./settings";\nexport interface Args { a: typeof x }\n');
