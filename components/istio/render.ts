@@ -81,7 +81,7 @@ function renderDestinations(route: Route, host: string, hasCanary: boolean): Htt
 export function renderVirtualService(input: VirtualServiceInput): VirtualServiceSpec {
   const { service, traffic } = input;
   const mirrorPercent = traffic.mirrorPercent ?? 0;
-  // buildRoutes refuses a mirror without a canary (trafficProblems), so a mirror always has a target.
+  // buildRoutes refuses a mirror without a canary (routeProblems), so a mirror always has a target.
   const http = buildRoutes(traffic).map((route): HttpRoute => {
     const rendered: HttpRoute = {
       name: route.name,

@@ -106,23 +106,13 @@ function matchProblems(c: Checks, path: Path, match: RequestMatch | undefined): 
  */
 export function trafficProblems(spec: TrafficSpec, root: Path = ["traffic"]): Problem[] {
   const c = new Checks();
-  c.rule([...root, "canaryWeight"], spec.canaryWeight, percent);
-  if (!spec.hasCanary && spec.canaryWeight !== 0) c.add([...root, "canaryWeight"], "must be 0 when no canary is deployed", spec.canaryWeight);
-  if (spec.mirrorPercent !== undefined) {
-    c.rule([...root, "mirrorPercent"], spec.mirrorPercent, percent);
-    if (!spec.hasCanary && spec.mirrorPercent !== 0) c.add([...root, "mirrorPercent"], "must be 0 when no canary is deployed", spec.mirrorPercent);
-  }
+  c.addAll(routeProblems(spec, root));
   matchProblems(c, [...root, "override"], spec.override);
   if (spec.segments.length > MAX_SEGMENTS) c.add([...root, "segments"], `must have at most ${MAX_SEGMENTS} segments`, spec.segments.length);
-  const seen = new Set<string>();
   spec.segments.forEach((segment, i) => {
     const path = [...root, "segments", i];
     c.rule([...path, "name"], segment.name, dnsLabel);
-    if (RESERVED_ROUTE_NAMES.includes(segment.name)) c.add([...path, "name"], `is reserved for the ${segment.name} route`, segment.name);
-    else if (seen.has(segment.name)) c.add([...path, "name"], "is used by an earlier segment", segment.name);
-    seen.add(segment.name);
     matchProblems(c, [...path, "match"], segment.match);
-    c.rule([...path, "weight"], segment.weight, percent);
   });
   c.rule([...root, "stickiness", "durationSeconds"], spec.stickiness.durationSeconds, stickinessDuration);
   const key = spec.stickiness.hashKey;
@@ -132,13 +122,38 @@ export function trafficProblems(spec: TrafficSpec, root: Path = ["traffic"]): Pr
 }
 
 /**
+ * What the routes themselves need (a subset of {@link trafficProblems}, checked by
+ * {@link buildRoutes} for every renderer, the sandbox's HAProxy included): integer percents,
+ * nothing routed to a canary that is not deployed, segment names unique and not reserved. How a
+ * match is spelled is left to the renderer's platform.
+ */
+export function routeProblems(spec: TrafficSpec, root: Path = ["traffic"]): Problem[] {
+  const c = new Checks();
+  c.rule([...root, "canaryWeight"], spec.canaryWeight, percent);
+  if (!spec.hasCanary && spec.canaryWeight !== 0) c.add([...root, "canaryWeight"], "must be 0 when no canary is deployed", spec.canaryWeight);
+  if (spec.mirrorPercent !== undefined) {
+    c.rule([...root, "mirrorPercent"], spec.mirrorPercent, percent);
+    if (!spec.hasCanary && spec.mirrorPercent !== 0) c.add([...root, "mirrorPercent"], "must be 0 when no canary is deployed", spec.mirrorPercent);
+  }
+  const seen = new Set<string>();
+  spec.segments.forEach((segment, i) => {
+    const path = [...root, "segments", i];
+    if (RESERVED_ROUTE_NAMES.includes(segment.name)) c.add([...path, "name"], `is reserved for the ${segment.name} route`, segment.name);
+    else if (seen.has(segment.name)) c.add([...path, "name"], "is used by an earlier segment", segment.name);
+    seen.add(segment.name);
+    c.rule([...path, "weight"], segment.weight, percent);
+  });
+  return c.problems;
+}
+
+/**
  * Builds the ordered routes for a spec: the override first (all to canary), then the segments
  * in the order given, then the default route with the main weight. Without a canary there is
  * nothing to route to, so only the default route (all to stable) is returned.
- * @throws RoutingError listing {@link trafficProblems} when the spec has any.
+ * @throws RoutingError listing {@link routeProblems} when the spec has any.
  */
 export function buildRoutes(spec: TrafficSpec): Route[] {
-  const problems = trafficProblems(spec);
+  const problems = routeProblems(spec);
   if (problems.length > 0) throw new RoutingError(formatProblems(problems));
   return routesOf(spec, spec.hasCanary);
 }
@@ -149,7 +164,7 @@ export function buildRoutes(spec: TrafficSpec): Route[] {
  * valid without a canary stays valid when the rollout adds one.
  */
 export function canaryRoutes(spec: TrafficSpec): Route[] {
-  const problems = trafficProblems({ ...spec, hasCanary: true });
+  const problems = routeProblems({ ...spec, hasCanary: true });
   if (problems.length > 0) throw new RoutingError(formatProblems(problems));
   return routesOf({ ...spec, hasCanary: true }, true);
 }
