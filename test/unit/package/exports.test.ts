@@ -42,6 +42,7 @@ const PROMISED: Record<string, readonly string[]> = {
   "./gcp": ["CloudRunCanary", "renderTraffic", "revisionNames", "CloudRunIngress"],
   "./monitoring": ["CanaryMonitoring", "buildRuleGroups", "buildDashboard", "LabelOperator"],
   "./kubernetes": ["renderDeployment", "renderService", "DEFAULT_RESOURCES"],
+  "./validation": ["ComponentArgsError", "Checks", "dnsLabel", "intRange"],
   "./automation": ["runRollout", "parsePlan", "createTarget", "transition", "FileRecordStore", "PulumiConfigRecordStore"],
   "./judge": ["Judge", "parseJudgeConfig", "PrometheusProvider"],
 };
