@@ -23,7 +23,7 @@ import { ControlVerb, describe, isUnfinished, RolloutRecord } from "./state";
 import { createTarget, loadPulumiStack, Target, TARGET_TYPES, UnknownTargetError } from "./targets";
 import { ControlOutcome, ControlRefusedError, controlRollout, operatorIdentity } from "./control";
 import { parseDuration } from "./duration";
-import { NotifyConfigError } from "./notify/config";
+import { NotifyConfigError, secretConfigKeys } from "./notify/config";
 import { RolloutNotifications } from "./notify/rollout";
 import { MetricsServer, startMetricsServer } from "./telemetry/server";
 import { RolloutMetrics } from "./telemetry/metrics";
@@ -330,7 +330,7 @@ async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf"]): Pr
       o.target === "pulumi" ? inert("pulumi", o.stack!, `stack ${o.stack} config ${ROLLOUT_RECORD_KEY}`) : inert("haproxy", `haproxy (sandbox ${o.sandbox})`, `file ${recordFile(o)}`));
   } else if (o.target === "pulumi") {
     const stack = await loadPulumiStack().selectStack({ stackName: o.stack!, workDir: cwd });
-    if (plan.notifications.channels.some((c) => c.urlConfig !== undefined)) {
+    if (secretConfigKeys(plan.notifications).length > 0) {
       stackConfig = Object.fromEntries(Object.entries(await stack.getAllConfig()).map(([k, v]) => [k, v.value]));
     }
     target = await createTarget({ type: "pulumi", stack, log });
