@@ -102,9 +102,10 @@ export class EmailNotifier implements Notifier {
       if (signal.aborted) throw new NotifyError(`${this.name}: aborted`, false);
       const code = err.responseCode;
       const what = this.redactor.scrub(`${err.code ? `${err.code}: ` : ""}${err.message ?? String(e)}`).replace(/\s+/g, " ");
-      // RFC 5321: a 5yz reply is permanent (but 503, a bad command sequence, is not about the
-      // message); authentication and address errors will not change on a retry.
-      const permanent = (code !== undefined && code >= 500 && code < 600 && code !== 503) || err.code === "EAUTH" || err.code === "ENOAUTH" || err.code === "EENVELOPE" || err.code === "EMESSAGE" || err.code === "ECONFIG";
+      // The server's reply decides (RFC 5321): 4yz is transient, 5yz permanent, except 503 (a bad
+      // command sequence, not a verdict on the message). Without a reply: missing credentials
+      // and a bad configuration will not change on a retry; connection problems may.
+      const permanent = code !== undefined ? code >= 500 && code < 600 && code !== 503 : err.code === "ENOAUTH" || err.code === "ECONFIG";
       throw new NotifyError(`${this.name}: ${code !== undefined ? `SMTP ${code}: ` : ""}${what}`, !permanent);
     } finally {
       transport.close();
