@@ -16,7 +16,7 @@ import { backendFor, renderHaproxyConfig, SERVERS } from "./haproxy/config";
 import { HaproxyRuntimeError, setServerWeights, showServersState, ServerState } from "./haproxy/runtime";
 import { renderPrometheusConfig } from "./prometheus/config";
 import { queryInstant } from "./prometheus/query";
-import { freePorts, GroupChild, httpGet, isAlive, isGroupAlive, runBounded, runsCommand, SandboxError, signalGroup, spawnGroup, stopGroups, waitReady } from "./process";
+import { freePorts, GroupChild, requirePrograms, httpGet, isAlive, isGroupAlive, runBounded, runsCommand, SandboxError, signalGroup, spawnGroup, stopGroups, waitReady } from "./process";
 
 export { SandboxError } from "./process";
 
@@ -409,6 +409,7 @@ async function startOnce(options: SandboxOptions): Promise<Sandbox> {
   const remaining = (): number => Math.max(0, deadline - Date.now());
   const haproxyBin = options.haproxyBin ?? "/usr/sbin/haproxy";
   const prometheusBin = options.prometheusBin ?? "/usr/bin/prometheus";
+  requirePrograms(withPrometheus ? [haproxyBin, prometheusBin] : [haproxyBin]);
 
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "canary-sandbox-"));

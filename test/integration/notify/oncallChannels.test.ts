@@ -14,7 +14,7 @@ import { notificationFor } from "../../../automation/notify/events";
 import { RolloutNotifications } from "../../../automation/notify/rollout";
 import { NotifyError } from "../../../automation/notify/types";
 import { newRecord, RolloutEvent, RolloutRecord, transition } from "../../../automation/state";
-import { fixtureRecord, fixtureTransitions } from "../../notify/fixtures";
+import { fixtureRecord, fixtureTransitions } from "../../helpers/notifyFixtures";
 import { LocalGrafana, LocalPagerDuty } from "../../helpers/oncallServers";
 
 const ROLLOUT = "20260101T000000000Z-v2.5.0";

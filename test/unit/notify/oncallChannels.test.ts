@@ -8,7 +8,7 @@ import { grafanaAnnotation } from "../../../automation/notify/grafana";
 import { dedupKey, pagerdutyEvents } from "../../../automation/notify/pagerduty";
 import { NOTIFICATION_TYPES, NotificationEvent, severityOf } from "../../../automation/notify/types";
 import { buildDashboard, resolveSettings } from "../../../components/monitoring";
-import { fixtureTransitions } from "../../notify/fixtures";
+import { fixtureTransitions } from "../../helpers/notifyFixtures";
 
 const t = fixtureTransitions();
 const rollback = notificationFor(t[3]!.record, t[3]!.entry, "checkout");

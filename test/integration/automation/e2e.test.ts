@@ -1,0 +1,133 @@
+/**
+ * End to end on the local sandbox: real HAProxy, real Prometheus, the sample service under
+ * generated load, the real judge, the HAProxy target and the file record store. Each test
+ * starts its own sandbox on free loopback ports and stops it.
+ */
+import * as assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runLoad } from "../../../local/loadgen";
+import { startSandbox } from "../../../local/sandbox";
+import { DriverEvent } from "../../../automation/driver";
+import { runSandboxRollout } from "../../../automation/demo";
+import { parsePlan } from "../../../automation/plan";
+
+/** Short steps (10% then 50%) so each run takes seconds; the judge as in the demo. */
+const PLAN = (maxDuration = "60s") =>
+  parsePlan(`
+steps:
+  - { weight: 10, minDuration: 4s, maxDuration: ${maxDuration} }
+  - { weight: 50, minDuration: 4s, maxDuration: ${maxDuration} }
+  - { weight: 100 }
+tick: 2s
+analysis:
+  judge:
+    metrics:
+      - { name: errors, source: { kind: errors }, negligibleRate: 0.01 }
+      - { name: latency, source: { kind: latencyAbove, le: 0.25 }, negligibleRate: 0.01 }
+    guardrails: { latency: [{ name: p95, le: 0.5, maxFraction: 0.05 }] }
+    minCanaryRequestsToPromote: 100
+  metrics: { selectors: { job: app } }
+`);
+
+describe("end to end on the sandbox (HAProxy target, Prometheus, judge)", function () {
+  this.timeout(150_000);
+
+  it("a good canary is promoted: every step, HAProxy ends at 100% canary, the record says Succeeded", async () => {
+    const r = await runSandboxRollout({ versions: { stable: "v1", canary: "v2" }, plan: PLAN() });
+    assert.equal(r.result.outcome, "promoted", r.result.reason);
+    assert.deepEqual(
+      r.record.history.map((h) => `${h.type} ${h.to}${h.weight !== undefined ? ` ${h.weight}` : ""}`),
+      ["start Initializing", "advance Progressing 10", "advance Progressing 50", "promote Promoting 50", "complete Succeeded 50"],
+    );
+    assert.deepEqual([r.weights.stable, r.weights.canary], [0, 100]);
+    assert.equal(r.badRequests, 0);
+    assert.ok(r.canaryRequests > 0);
+  });
+
+  it("an error regression mid-rollout is rolled back at once: HAProxy back to 0% canary, the record says RolledBack", async () => {
+    const r = await runSandboxRollout({ versions: { stable: "v1", canary: "v2" }, plan: PLAN(), fault: { atStep: 1, fault: { errorRate: 0.3 } } });
+    assert.equal(r.result.outcome, "rolledBack");
+    assert.match(r.result.reason, /^guardrail errorRate: canary bad fraction ≥ [\d.]+% \(observed [\d.]+% of \d+ requests\) exceeds limit 5\.00%$|^errors: canary\/baseline ratio/);
+    assert.deepEqual(
+      r.record.history.map((h) => `${h.type} ${h.to}`),
+      ["start Initializing", "advance Progressing", "advance Progressing", "rollback RollingBack", "rolledBack RolledBack"],
+    );
+    const rollback = r.record.history[3];
+    assert.equal(rollback.trigger, "analysis");
+    assert.equal(rollback.weight, 50, "rolled back during the step the fault started in, not after it");
+    assert.deepEqual([r.weights.stable, r.weights.canary], [100, 0]);
+    assert.deepEqual(r.record.history[4].evidence, { applied: 0 });
+  });
+
+  it("a latency regression is rolled back", async () => {
+    const r = await runSandboxRollout({ versions: { stable: "v1", canary: "v2" }, plan: PLAN(), fault: { atStep: 0, fault: { latency: { kind: "fixed", ms: 600 } } } });
+    assert.equal(r.result.outcome, "rolledBack");
+    assert.match(r.result.reason, /^(guardrail p95|latency): /);
+    assert.equal(r.record.history[2].weight, 10);
+    assert.deepEqual([r.weights.stable, r.weights.canary], [100, 0]);
+    assert.equal(r.record.phase, "RolledBack");
+  });
+
+  it("no traffic holds the step (never promotes) until its maximum duration, then the plan's inconclusive rollback", async () => {
+    const ticks: string[] = [];
+    const report = (e: DriverEvent): void => {
+      if (e.kind === "tick") ticks.push(`${e.verdict.decision}${e.verdict.hold ? `/${e.verdict.hold}` : ""}`);
+    };
+    const r = await runSandboxRollout({ versions: { stable: "v1", canary: "v2" }, plan: PLAN("10s"), rps: 0, report });
+    assert.equal(r.result.outcome, "rolledBack");
+    assert.match(r.result.reason, /^inconclusive: step 0 reached its maximum duration \(10s\) without a decision: no data this tick/);
+    assert.ok(ticks.length >= 4, ticks.join(", "));
+    assert.deepEqual(new Set(ticks.slice(0, -1)), new Set(["continue/noTraffic"]));
+    assert.equal(ticks[ticks.length - 1], "inconclusive");
+    assert.deepEqual(r.record.history.map((h) => h.type), ["start", "advance", "rollback", "rolledBack"]);
+    assert.deepEqual([r.weights.stable, r.weights.canary], [100, 0]);
+  });
+
+  it("the CLI on the sandbox: a failing canary exits 1, status shows the record, HAProxy is back at 0%", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-cli-e2e-"));
+    const stateFile = path.join(dir, "state.json");
+    const sandbox = await startSandbox({ versions: { stable: "v1", canary: "v2" }, stateFile });
+    const abort = new AbortController();
+    try {
+      await sandbox.injectFault("canary", { errorRate: 0.5 });
+      await runLoad({ url: sandbox.urls.traffic, rps: 20, durationSeconds: 0.5, shares: [{ name: "override", match: { kind: "header", name: "x-canary", value: "true" }, share: 0.5 }] });
+      await new Promise((r) => setTimeout(r, 2500));
+      const load = runLoad({ url: sandbox.urls.traffic, rps: 200, durationSeconds: 600, signal: abort.signal });
+      const planFile = path.join(dir, "plan.yaml");
+      fs.writeFileSync(planFile, "steps: [{weight: 20, minDuration: 4s, maxDuration: 60s}, {weight: 100}]\ntick: 2s\n");
+      const cli = (args: string[]) =>
+        new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+          const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(__dirname, "../../../automation/cli.ts"), ...args], { cwd: dir });
+          let stdout = "";
+          let stderr = "";
+          child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+          child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+          const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+          child.on("close", (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
+        });
+      const r = await cli(["rollout", "--target", "haproxy", "--sandbox", stateFile, "--version", "v2", "--image", "sandbox/app:v2", "--plan", planFile, "--json"]);
+      abort.abort();
+      await load;
+      assert.equal(r.code, 1, r.stderr);
+      const result = JSON.parse(r.stdout.trim().split("\n").pop()!) as { outcome: string; phase: string; reason: string };
+      assert.equal(result.outcome, "rolledBack");
+      assert.equal(result.phase, "RolledBack");
+      assert.match(result.reason, /^guardrail errorRate: /);
+      const status = await cli(["status", "--target", "haproxy", "--sandbox", stateFile, "--json"]);
+      assert.equal(status.code, 0, status.stderr);
+      const record = JSON.parse(status.stdout) as { phase: string; history: { type: string }[] };
+      assert.equal(record.phase, "RolledBack");
+      assert.deepEqual(record.history.map((h) => h.type), ["start", "advance", "rollback", "rolledBack"]);
+      assert.ok(fs.existsSync(path.join(dir, "rollout.json")), "the record is next to the sandbox's state file");
+      const w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
+      assert.deepEqual([w.stable, w.canary], [100, 0]);
+    } finally {
+      abort.abort();
+      await sandbox.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
