@@ -19,6 +19,11 @@ import { parsePlan, Plan } from "./plan";
 import { FileRecordStore } from "./record/file";
 import { RolloutRecord } from "./state";
 import { HaproxyTarget } from "./targets/haproxy";
+import { parseJudgeConfig } from "./analysis/judge";
+import { MetricsProvider } from "./analysis/prometheus";
+import { operatorIdentity } from "./control";
+import { HistoryStore } from "./history/store";
+import { prometheusSeries, RolloutArchive } from "./report/archive";
 
 /**
  * The demo's plan: the default weights with short steps (seconds instead of minutes) and 2 s
@@ -43,6 +48,9 @@ analysis:
   metrics: { selectors: { job: app } }
 `;
 
+/** Where the demo keeps its rollout history and writes the rolled-back canary's report. */
+export const DEMO_REPORT_DIR = path.resolve(".sandbox", "demo");
+
 /** One sandbox rollout. */
 export interface SandboxRolloutOptions {
   readonly versions: { readonly stable: string; readonly canary: string };
@@ -55,6 +63,11 @@ export interface SandboxRolloutOptions {
   readonly report?: (e: DriverEvent) => void;
   /** Bound on the whole rollout. Defaults to 150 s. */
   readonly timeoutMs?: number;
+  /**
+   * Keep the rollout in a history under `<dir>/history` and, on a rollback, write its HTML report
+   * into `<dir>` (with the sandbox's Prometheus still up for the raw series). Defaults to none.
+   */
+  readonly reportDir?: string;
 }
 
 /** What happened, measured from outside the driver. */
@@ -74,6 +87,8 @@ export interface SandboxRolloutResult {
   readonly canaryRequests: number;
   readonly totalRequests: number;
   readonly elapsedSeconds: number;
+  /** The report written (with `reportDir`, on a rollback). */
+  readonly report?: string;
 }
 
 /**
@@ -114,7 +129,13 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
           })
         : Promise.resolve(undefined);
     const target = new HaproxyTarget(sandbox);
+    let provider: MetricsProvider | undefined;
+    const archive =
+      o.reportDir !== undefined
+        ? new RolloutArchive({ service: "app", history: new HistoryStore(path.join(o.reportDir, "history")), operator: operatorIdentity(), reportDir: o.reportDir, raw: prometheusSeries(() => provider), judge: parseJudgeConfig(plan.analysis.judge) })
+        : undefined;
     const report = (e: DriverEvent): void => {
+      archive?.observe(e);
       if (o.fault && e.kind === "transition" && e.entry.type === "advance" && e.entry.step === o.fault.atStep) {
         faultPromise = sandbox.injectFault("canary", o.fault.fault).then(() => (faultAt = Date.now()));
       }
@@ -128,11 +149,16 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
         image: `sandbox/app:${o.versions.canary}`,
         target,
         store: new FileRecordStore(path.join(dir, "rollout.json")),
-        metrics: (versions) => metricsFromPlan(plan, { ...versions, url: sandbox.urls.prometheus }),
+        metrics: (versions) => {
+          provider = metricsFromPlan(plan, { ...versions, url: sandbox.urls.prometheus });
+          return archive ? archive.wrapMetrics(provider) : provider;
+        },
         report,
       }),
       timeout,
     ]);
+    // Before the sandbox stops: the report reads the raw series from its Prometheus.
+    const archived = await archive?.flush(30_000);
     await faultPromise;
     abort.abort();
     await load;
@@ -154,6 +180,7 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
       canaryRequests,
       totalRequests: total,
       elapsedSeconds: (Date.now() - started) / 1000,
+      ...(archived?.reports[0] !== undefined ? { report: archived.reports[0] } : {}),
     };
   } finally {
     abort.abort();
@@ -184,6 +211,7 @@ async function main(): Promise<number> {
     versions: { stable: "v2", canary: "v3" },
     fault: { atStep: 1, fault: { errorRate: 0.3 } },
     report: printer("[bad] "),
+    reportDir: DEMO_REPORT_DIR,
   });
   console.log(`[bad]  ${badRun.result.outcome}: HAProxy default route stable ${badRun.weights.stable} / canary ${badRun.weights.canary}\n`);
 
@@ -195,6 +223,8 @@ async function main(): Promise<number> {
   console.log(`  rollback execution:    ${badRun.rollbackSeconds !== undefined ? (badRun.rollbackSeconds * 1000).toFixed(0) : "n/a"} ms (decided → canary at weight 0, verified)`);
   console.log(`  bad requests served:   ${badRun.badRequests} of ${badRun.totalRequests} requests in the run`);
   console.log(`  total time:            ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(`  report:                ${badRun.report ?? "not written"}`);
+  console.log(`  history:               npm run canary -- history --history-dir ${path.join(DEMO_REPORT_DIR, "history")}`);
   return ok ? 0 : 1;
 }
 
