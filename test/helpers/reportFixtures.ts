@@ -83,7 +83,6 @@ export function judgedRollout(): { kept: KeptRollout; samples: TraceSample[]; ro
   apply({ type: "advance", at: iso(t), step: 0, weight: 5, reason: "canary deployed; first step at weight 5", evidence: { applied: 5 } });
   let state = judge.initialState({ index: 0, startedAt: t, minDurationSeconds: 30, maxDurationSeconds: 600 });
   let pauseAt = 0;
-  let rollbackAt = 0;
   for (let step = 0; step < 2; step++) {
     const weight = record.steps[step]!;
     for (let n = 0; n < 40; n++) {
@@ -115,7 +114,7 @@ export function judgedRollout(): { kept: KeptRollout; samples: TraceSample[]; ro
         break;
       }
       if (r.verdict.decision === "rollback") {
-        rollbackAt = t;
+        const rollbackAt = t;
         apply({ type: "rollback", at: iso(t), reason: r.verdict.reasons[0] ?? "the analysis failed", trigger: "analysis", evidence: evidenceOf(r.verdict) });
         apply({ type: "rolledBack", at: iso(t + 3), reason: "restored the snapshot; canary kept at weight 0", evidence: { applied: 0 } });
         return { kept: { schema: 1, service: "checkout", startedBy: "deploy-bot@ci-7", record }, samples, rollbackAt, pauseAt };
