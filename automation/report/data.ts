@@ -220,7 +220,9 @@ export function buildReportData(i: ReportInputs): ReportData {
     }
     lastHold = s.decision === "continue" ? s.hold : null;
   }
-  markers.sort((a, b) => a.t - b.t);
+  // At the same instant the judge's decision comes before the transition it caused.
+  const order = { decision: 0, control: 1, transition: 2 } as const;
+  markers.sort((a, b) => a.t - b.t || order[a.kind] - order[b.kind]);
 
   const charts: Chart[] = [];
   const weight = weightSeries(r.history, end);
