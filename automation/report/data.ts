@@ -242,8 +242,9 @@ export function buildReportData(i: ReportInputs): ReportData {
     log: false,
     t: ct,
     series: [
-      { label: `canary ${r.version}`, role: "canary", values: counts.points.map((p) => rate(p.canary)) },
+      // The canary last, so it is drawn on top where the two coincide.
       { label: `baseline ${summary.stableVersion ?? "stable"}`, role: "baseline", values: counts.points.map((p) => rate(p.baseline)) },
+      { label: `canary ${r.version}`, role: "canary", values: counts.points.map((p) => rate(p.canary)) },
     ],
     limits: errorLimit !== undefined ? [{ label: `guardrail errorRate ${pct(errorLimit)}`, value: errorLimit }] : [],
   });
@@ -261,8 +262,8 @@ export function buildReportData(i: ReportInputs): ReportData {
       log: false,
       t: ct,
       series: [
-        { label: `canary ${r.version}`, role: "canary", values: counts.points.map((p) => bucketQuantile(p.canary?.latency, q)) },
         { label: `baseline ${summary.stableVersion ?? "stable"}`, role: "baseline", values: counts.points.map((p) => bucketQuantile(p.baseline?.latency, q)) },
+        { label: `canary ${r.version}`, role: "canary", values: counts.points.map((p) => bucketQuantile(p.canary?.latency, q)) },
       ],
       limits: g ? [{ label: `guardrail ${g.name ?? ""} ${qName} ≤ ${fmt(g.le)} s`.replace("  ", " "), value: g.le }] : [],
     });

@@ -114,7 +114,9 @@ const PAGE_SCRIPT = String.raw`
           ctx.textBaseline = "alphabetic";
           entry.markersDrawn = 0;
           entry.limitsDrawn = 0;
-          data.markers.forEach(function (m) {
+          // The most important lines last, so a restore 80 ms after the rollback does not hide it.
+          var rank = function (m) { return m.type === "rollbackFailed" ? 5 : m.kind === "transition" && m.type === "rollback" ? 4 : m.type === "rollback" ? 3 : m.kind === "control" ? 2 : m.kind === "decision" ? 1 : 0; };
+          data.markers.slice().sort(function (a, b) { return rank(a) - rank(b); }).forEach(function (m) {
             if (m.t < data.window.start || m.t > data.window.end) return;
             var x = Math.round(u.valToPos(m.t, "x", true));
             ctx.strokeStyle = markerColor(m);

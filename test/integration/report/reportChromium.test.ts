@@ -11,65 +11,9 @@ import * as path from "node:path";
 import { parseJudgeConfig } from "../../../automation/analysis/judge";
 import { writeReport } from "../../../automation/report/archive";
 import { COLORS } from "../../../automation/report/html";
-import { HeadlessChromium, OpenedPage } from "../../helpers/chromium";
+import { drawn, HeadlessChromium, pixels, ready } from "../../helpers/chromium";
 import { FIXTURE_JUDGE, judgedRollout } from "../../helpers/reportFixtures";
 import { CHROMIUM, needs } from "../../helpers/tools";
-
-/** What the page's script recorded for one chart. */
-interface DrawnChart {
-  readonly id: string;
-  readonly series: string[];
-  readonly points: number;
-  readonly markersDrawn: number;
-  readonly limitsDrawn: number;
-  readonly empty: boolean;
-}
-
-/**
- * Counts a colour's pixels (±12 per channel, opaque) inside a chart's plot area, and in the rows
- * of a 3-pixel column around a time. Page code is passed as text: the test's TypeScript loader
- * adds helpers to compiled functions that do not exist in the page.
- */
-const PIXELS_IN_PAGE = `(args) => {
-  const u = window.__uplots[args.chart];
-  const r = parseInt(args.color.slice(1, 3), 16), g = parseInt(args.color.slice(3, 5), 16), b = parseInt(args.color.slice(5, 7), 16);
-  const left = Math.round(u.bbox.left), top = Math.round(u.bbox.top), width = Math.round(u.bbox.width), height = Math.round(u.bbox.height);
-  const data = u.ctx.getImageData(left, top, width, height).data;
-  const near = (i) => Math.abs(data[i] - r) <= 12 && Math.abs(data[i + 1] - g) <= 12 && Math.abs(data[i + 2] - b) <= 12 && data[i + 3] > 200;
-  let total = 0;
-  for (let i = 0; i < data.length; i += 4) if (near(i)) total++;
-  let column = 0;
-  if (args.atTime !== null) {
-    const x = Math.round(u.valToPos(args.atTime, "x", true)) - left;
-    for (let y = 0; y < height; y++) {
-      if ([-1, 0, 1].some((dx) => near((y * width + x + dx) * 4))) column++;
-    }
-  }
-  return { total, column, plotHeight: height };
-}`;
-
-/** Pixels of a colour in a chart's plot area; see {@link PIXELS_IN_PAGE}. */
-async function pixels(page: OpenedPage["page"], chart: string, color: string, atTime?: number): Promise<{ total: number; column: number; plotHeight: number }> {
-  return page.evaluate(`(${PIXELS_IN_PAGE})(${JSON.stringify({ chart, color, atTime: atTime ?? null })})`) as Promise<{ total: number; column: number; plotHeight: number }>;
-}
-
-/** The page's `window.__report`. */
-async function drawn(page: OpenedPage["page"]): Promise<{ ready: boolean; charts: DrawnChart[] }> {
-  return page.evaluate("window.__report") as Promise<{ ready: boolean; charts: DrawnChart[] }>;
-}
-
-/**
- * Waits (at most 20 s) for the page's script to finish drawing. Polled with `evaluate`:
- * `waitForFunction` compiles its predicate inside the page, which the report's
- * Content-Security-Policy (no eval) rightly refuses.
- */
-async function ready(page: OpenedPage["page"]): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while ((await page.evaluate("Boolean(window.__report && window.__report.ready)")) !== true) {
-    if (Date.now() > deadline) throw new Error("the report's charts were not drawn within 20 s (see the page's errors)");
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe("rollout report in headless Chromium", function () {
   this.timeout(90_000);
@@ -103,8 +47,8 @@ describe("rollout report in headless Chromium", function () {
       charts.map((c) => [c.id, c.series, c.empty]),
       [
         ["weight", ["canary weight"], false],
-        ["errors", ["canary v4.2.0", "baseline v4.1.3"], false],
-        ["latency", ["canary v4.2.0", "baseline v4.1.3"], false],
+        ["errors", ["baseline v4.1.3", "canary v4.2.0"], false],
+        ["latency", ["baseline v4.1.3", "canary v4.2.0"], false],
         ["bounds-errors", ["estimate", "lower bound", "upper bound"], false],
         ["evidence-errors", ["e-value"], false],
         ["bounds-latency", ["estimate", "lower bound", "upper bound"], false],
