@@ -11,15 +11,15 @@
  */
 import { strict as assert } from "node:assert";
 import { ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Judge, JudgeState } from "../../../automation/analysis/judge";
 import { PrometheusProvider } from "../../../automation/analysis/prometheus";
 import { OkMeasurement, TickMeasurement } from "../../../automation/analysis/types";
+import { needs, PROMETHEUS } from "../../helpers/tools";
 
-const PROMETHEUS = "/usr/bin/prometheus";
 const FIXTURE = path.join(__dirname, "..", "..", "fixtures", "counterApp.ts");
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -89,11 +89,9 @@ describe("judge + Prometheus provider against a real Prometheus", function () {
     for (const c of [prometheus, fixture]) if (c && c.exitCode === null) c.kill("SIGKILL");
   };
 
+  needs(PROMETHEUS);
+
   before(async function () {
-    if (!existsSync(PROMETHEUS)) {
-      console.log(`    skipped: ${PROMETHEUS} is not installed (CI installs the Debian prometheus package)`);
-      this.skip();
-    }
     process.once("exit", killAll);
     tmp = mkdtempSync(path.join(os.tmpdir(), "judge-prom-"));
     appPort = await freePort();

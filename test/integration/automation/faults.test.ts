@@ -13,6 +13,7 @@ import { runLoad } from "../../../local/loadgen";
 import { Sandbox, startSandbox } from "../../../local/sandbox";
 import { checkRecord, RolloutRecord } from "../../../automation/state";
 import { Receiver } from "../../helpers/receiver";
+import { HAPROXY, needs, PROMETHEUS } from "../../helpers/tools";
 
 const CLI = path.join(__dirname, "../../../automation/cli.ts");
 
@@ -50,6 +51,7 @@ async function until(file: string, f: (r: RolloutRecord) => boolean, what: strin
 }
 
 describe("faults on the sandbox, through the CLI", function () {
+  needs(HAPROXY, PROMETHEUS);
   this.timeout(120_000);
   let dir: string;
   let sandbox: Sandbox;

@@ -9,7 +9,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runSandboxRollout } from "../../../automation/demo";
+import { runSandboxRollout } from "../../../local/sandboxRollout";
 import { HistoryStore } from "../../../automation/history/store";
 import { readTrace } from "../../../automation/report/trace";
 import { COLORS } from "../../../automation/report/html";

@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { attachSandbox, isPortClash, readState, SandboxError, startSandbox } from "../../../local/sandbox";
 import { assertAllDead } from "../../helpers/sandbox";
+import { HAPROXY, needs, PROMETHEUS } from "../../helpers/tools";
 
 const CLI = path.resolve(__dirname, "../../../local/cli.ts");
 const TSX = require.resolve("tsx/cjs");
@@ -39,6 +40,7 @@ function processesWith(token: string): number[] {
 }
 
 describe("sandbox CLI and process lifecycle", function () {
+  needs(HAPROXY, PROMETHEUS);
   this.timeout(120_000);
   let dir: string;
   let state: string;

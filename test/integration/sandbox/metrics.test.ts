@@ -8,6 +8,7 @@ import { RequestRecord, runLoad } from "../../../local/loadgen";
 import { queryInstant } from "../../../local/prometheus/query";
 import { Sandbox, startSandbox } from "../../../local/sandbox";
 import { assertAllDead, assertBinomial } from "../../helpers/sandbox";
+import { HAPROXY, needs, PROMETHEUS } from "../../helpers/tools";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => Date.now() / 1000;
@@ -35,6 +36,7 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs: number
 }
 
 describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function () {
+  needs(HAPROXY, PROMETHEUS);
   this.timeout(120_000);
   let sb: Sandbox | undefined;
   let pids: Record<string, number> = {};

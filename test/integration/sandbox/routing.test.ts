@@ -7,14 +7,17 @@ import { getWeight } from "../../../local/haproxy/runtime";
 import { runLoad } from "../../../local/loadgen";
 import { Sandbox, startSandbox } from "../../../local/sandbox";
 import { assertAllDead, assertBinomial } from "../../helpers/sandbox";
+import { HAPROXY, needs } from "../../helpers/tools";
 
-const RPS = 400;
+/** Fast enough that 2000 requests take a second; HAProxy and the instances keep up on loopback. */
+const RPS = 2000;
 // The override value is deliberately awkward ("-" first, "$", "#", a space): it must be matched
 // literally, never read as a flag, a variable or a comment.
 const OVERRIDE = { kind: "header" as const, name: "x-canary", value: "-$HOME #1" };
 const BETA = { kind: "cookie" as const, name: "beta", value: "yes" };
 
 describe("sandbox routing (real HAProxy)", function () {
+  needs(HAPROXY);
   this.timeout(120_000);
   let sb: Sandbox | undefined;
   let pids: Record<string, number> = {};
@@ -46,7 +49,7 @@ describe("sandbox routing (real HAProxy)", function () {
   it("the override header always reaches the canary, at weight 0 and at 100", async () => {
     for (const weight of [0, 100]) {
       await s().setWeight(weight);
-      const r = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 1.5, shares: [{ name: "override", match: OVERRIDE, share: 0.5 }] });
+      const r = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 600 / RPS, shares: [{ name: "override", match: OVERRIDE, share: 0.5 }] });
       assert.deepEqual(r.byRoute.override.byVersionStatus, { v2: { "200": r.byRoute.override.total } }, `weight ${weight}`);
       assert.deepEqual(r.byRoute.default.byVersion, weight === 0 ? { v1: r.byRoute.default.total } : { v2: r.byRoute.default.total });
     }
@@ -54,13 +57,13 @@ describe("sandbox routing (real HAProxy)", function () {
 
   it("a near-miss override value is not an override", async () => {
     await s().setWeight(0);
-    const r = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 0.5, shares: [{ name: "near", match: { ...OVERRIDE, value: "$HOME #1" }, share: 1 }] });
+    const r = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 200 / RPS, shares: [{ name: "near", match: { ...OVERRIDE, value: "$HOME #1" }, share: 1 }] });
     assert.deepEqual(r.byRoute.near.byVersion, { v1: 200 });
   });
 
   it("a segment at weight 50 lands within bounds while the default route stays at 0", async () => {
     await s().setWeight(0);
-    const r = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 6, seed: 77, shares: [{ name: "beta", match: BETA, share: 0.5 }] });
+    const r = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 2400 / RPS, seed: 77, shares: [{ name: "beta", match: BETA, share: 0.5 }] });
     const beta = r.byRoute.beta;
     assert.ok(beta.total > 1000, `${beta.total} beta requests`);
     assertBinomial(beta.byVersion.v2 ?? 0, beta.total, 0.5, "segment beta");
@@ -70,7 +73,7 @@ describe("sandbox routing (real HAProxy)", function () {
   it("a runtime weight change takes effect without a reload and the read-back matches", async () => {
     const haproxyPid = s().pids.haproxy;
     await s().setWeight(5);
-    const before = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 2.5, seed: 11 });
+    const before = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 1000 / RPS, seed: 11 });
     assertBinomial(before.all.byVersion.v2 ?? 0, before.sent, 0.05, "before the change (5%)");
 
     const readBack = await s().setWeight(25);
@@ -89,7 +92,7 @@ describe("sandbox routing (real HAProxy)", function () {
         ["default", 75, 25, true, true],
       ],
     );
-    const after = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 2.5, seed: 12 });
+    const after = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 1000 / RPS, seed: 12 });
     assertBinomial(after.all.byVersion.v2 ?? 0, after.sent, 0.25, "after the change (25%)");
     assert.equal(s().pids.haproxy, haproxyPid, "HAProxy was not restarted");
   });
@@ -97,7 +100,7 @@ describe("sandbox routing (real HAProxy)", function () {
   it("a segment's weight changes independently of the default route", async () => {
     const w = await s().setWeight(100, "beta");
     assert.deepEqual([w.backend, w.stable, w.canary], ["be_seg_beta", 0, 100]);
-    const r = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 1, shares: [{ name: "beta", match: BETA, share: 1 }] });
+    const r = await runLoad({ url: s().urls.traffic, rps: RPS, durationSeconds: 400 / RPS, shares: [{ name: "beta", match: BETA, share: 1 }] });
     assert.deepEqual(r.byRoute.beta.byVersion, { v2: 400 });
     assert.deepEqual((await s().readWeights()).find((x) => x.route === "default")?.canary, 25);
   });

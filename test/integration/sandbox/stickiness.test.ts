@@ -7,9 +7,10 @@ import * as assert from "node:assert/strict";
 import { LoadResult, runLoad } from "../../../local/loadgen";
 import { Sandbox, startSandbox } from "../../../local/sandbox";
 import { assertAllDead } from "../../helpers/sandbox";
+import { HAPROXY, needs } from "../../helpers/tools";
 
 const USERS = 400;
-const RPS = 400;
+const RPS = 1200;
 
 /** Users that saw each version; fails when any user saw both. */
 function usersByVersion(r: LoadResult): { v1: Set<string>; v2: Set<string> } {
@@ -25,10 +26,11 @@ for (const key of [
   { kind: "cookie" as const, name: "uid" },
 ]) {
   describe(`sandbox stickiness by ${key.kind} ${key.name} (real HAProxy)`, function () {
+    needs(HAPROXY);
     this.timeout(120_000);
     let sb: Sandbox | undefined;
     let pids: Record<string, number> = {};
-    const load = (seed: number) => runLoad({ url: (sb as Sandbox).urls.traffic, rps: RPS, durationSeconds: 3, users: USERS, userKey: key, seed });
+    const load = (seed: number) => runLoad({ url: (sb as Sandbox).urls.traffic, rps: RPS, durationSeconds: 1200 / RPS, users: USERS, userKey: key, seed });
 
     before(async () => {
       // Starts at weight 0: the canary enters the hash ring only through the runtime API.

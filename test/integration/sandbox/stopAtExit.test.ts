@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
+import { HAPROXY, needs, PROMETHEUS } from "../../helpers/tools";
 
 const ROOT = path.resolve(__dirname, "../../..");
 
@@ -10,6 +11,7 @@ const ROOT = path.resolve(__dirname, "../../..");
 // The failure it guards against is a race (a child still a zombie when the last poll ends):
 // without the fix in stop() it showed up in about one run of three here, with Prometheus on.
 describe("sandbox stop() as a program's last act", () => {
+  needs(HAPROXY, PROMETHEUS);
   it("resolves, and the program carries on to its end", async () => {
     const script = `
       const { startSandbox } = require(${JSON.stringify(path.join(ROOT, "local/sandbox"))});

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { renderPrometheusConfig } from "../../../local/prometheus/config";
+import { promDuration, renderPrometheusConfig } from "../../../local/prometheus/config";
 
 const TARGETS = { apps: [{ role: "stable", port: 9001 }, { role: "canary", port: 9002 }], haproxyStatsPort: 8404 };
 
@@ -34,5 +34,13 @@ scrape_configs:
   it("uses the given interval for scrapes, evaluation and the scrape timeout", () => {
     const cfg = renderPrometheusConfig({ ...TARGETS, scrapeIntervalSeconds: 5 });
     assert.deepEqual(cfg.split("\n").slice(2, 5), ["  scrape_interval: 5s", "  evaluation_interval: 5s", "  scrape_timeout: 5s"]);
+  });
+
+  it("writes sub-second intervals in milliseconds, which Prometheus accepts, and refuses what it cannot express", () => {
+    assert.deepEqual([1, 5, 0.5, 0.25, 1.5].map(promDuration), ["1s", "5s", "500ms", "250ms", "1500ms"]);
+    assert.throws(() => promDuration(0), { name: "RangeError", message: "a Prometheus interval must be a positive whole number of milliseconds, got 0s" });
+    assert.throws(() => promDuration(0.0005), { name: "RangeError", message: "a Prometheus interval must be a positive whole number of milliseconds, got 0.0005s" });
+    const cfg = renderPrometheusConfig({ ...TARGETS, scrapeIntervalSeconds: 0.5 });
+    assert.deepEqual(cfg.split("\n").slice(2, 5), ["  scrape_interval: 500ms", "  evaluation_interval: 500ms", "  scrape_timeout: 500ms"]);
   });
 });

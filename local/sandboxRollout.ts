@@ -1,29 +1,26 @@
 /**
- * `npm run demo`: the whole loop on one machine, no cloud. Two sandboxes (two versions of the
- * sample service behind a real HAProxy, scraped by a real Prometheus, under generated load):
- *  1. a good canary goes through every step to promotion;
- *  2. a bad canary starts failing mid-rollout and is rolled back;
- * then prints how fast the failure was detected, how long the rollback took and how many bad
- * requests users got. Everything started is stopped, also on Ctrl-C.
- *
- * {@link runSandboxRollout} is also what the end-to-end tests run.
+ * One canary rollout on the local sandbox, measured from outside the driver: the harness that
+ * `npm run demo` and the end-to-end tests run. It drives the real rollout driver through the
+ * HAProxy target with the real judge on the sandbox's Prometheus, under generated load, and
+ * counts what users saw: every failed request (connection errors and 5xx) over the whole
+ * rollout, and the bad requests a canary fault caused.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { FaultSpec } from "../local/app/faults";
-import { runLoad } from "../local/loadgen";
-import { RouteWeights, startSandbox } from "../local/sandbox";
-import { DriverEvent, metricsFromPlan, RolloutResult, runRollout } from "./driver";
-import { parsePlan, Plan } from "./plan";
-import { FileRecordStore } from "./record/file";
-import { RolloutRecord } from "./state";
-import { HaproxyTarget } from "./targets/haproxy";
-import { parseJudgeConfig } from "./analysis/judge";
-import { MetricsProvider } from "./analysis/prometheus";
-import { operatorIdentity } from "./control";
-import { HistoryStore } from "./history/store";
-import { prometheusSeries, RolloutArchive } from "./report/archive";
+import { DriverEvent, metricsFromPlan, RolloutResult, runRollout } from "../automation/driver";
+import { parsePlan, Plan } from "../automation/plan";
+import { FileRecordStore } from "../automation/record/file";
+import { RolloutRecord } from "../automation/state";
+import { HaproxyTarget } from "../automation/targets/haproxy";
+import { parseJudgeConfig } from "../automation/analysis/judge";
+import { MetricsProvider } from "../automation/analysis/prometheus";
+import { operatorIdentity } from "../automation/control";
+import { HistoryStore } from "../automation/history/store";
+import { prometheusSeries, RolloutArchive } from "../automation/report/archive";
+import { FaultSpec } from "./app/faults";
+import { runLoad } from "./loadgen";
+import { RouteWeights, Sandbox, startSandbox } from "./sandbox";
 
 /**
  * The demo's plan: the default weights with short steps (seconds instead of minutes) and 2 s
@@ -48,12 +45,16 @@ analysis:
   metrics: { selectors: { job: app } }
 `;
 
-/** Where the demo keeps its rollout history and writes the rolled-back canary's report. */
-export const DEMO_REPORT_DIR = path.resolve(".sandbox", "demo");
-
 /** One sandbox rollout. */
 export interface SandboxRolloutOptions {
-  readonly versions: { readonly stable: string; readonly canary: string };
+  /**
+   * A running sandbox to roll out on (its versions are the ones compared). It is reset first
+   * ({@link resetSandbox}). Without it, a sandbox is started for this rollout
+   * and stopped after it.
+   */
+  readonly sandbox?: Sandbox;
+  /** The versions of a sandbox started for this rollout. Defaults to `{ stable: "v1", canary: "v2" }`. */
+  readonly versions?: { readonly stable: string; readonly canary: string };
   /** Defaults to {@link DEMO_PLAN}. */
   readonly plan?: Plan;
   /** Requests per second of generated load; 0 sends none after the warm-up. Defaults to 200. */
@@ -65,7 +66,7 @@ export interface SandboxRolloutOptions {
   readonly timeoutMs?: number;
   /**
    * Keep the rollout in a history under `<dir>/history` and, on a rollback, write its HTML report
-   * into `<dir>` (with the sandbox's Prometheus still up for the raw series). Defaults to none.
+   * into `<dir>` (while the sandbox's Prometheus still answers, for the raw series). Defaults to none.
    */
   readonly reportDir?: string;
 }
@@ -82,6 +83,12 @@ export interface SandboxRolloutResult {
   readonly detectionSeconds?: number;
   /** Rollback decision → restored, seconds. */
   readonly rollbackSeconds?: number;
+  /**
+   * Every request the load generator saw fail during the whole rollout, whichever version
+   * answered: no response at all (connection refused or reset, timeout) or a 5xx. Zero means
+   * no user saw an error while the weights moved, through promotion.
+   */
+  readonly failedRequests: number;
   /** Requests answered by the canary with a 5xx or slower than 500 ms after the fault. */
   readonly badRequests: number;
   readonly canaryRequests: number;
@@ -92,26 +99,32 @@ export interface SandboxRolloutResult {
 }
 
 /**
- * Starts a sandbox, runs load against it, rolls the canary out through the HAProxy target with
- * the real judge on the sandbox's Prometheus, and stops everything.
+ * Rolls the canary out on a sandbox (the given one, or one started for the purpose) under
+ * generated load, through the HAProxy target with the real judge on the sandbox's Prometheus,
+ * and counts what users saw. A sandbox it started, it stops.
  */
 export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<SandboxRolloutResult> {
   const started = Date.now();
   const plan = o.plan ?? parsePlan(DEMO_PLAN);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-demo-"));
-  const sandbox = await startSandbox({ versions: o.versions, traffic: { canaryWeight: 0 } });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-rollout-"));
+  const owned = o.sandbox === undefined;
+  const sandbox = o.sandbox ?? (await startSandbox({ versions: o.versions ?? { stable: "v1", canary: "v2" }, traffic: { canaryWeight: 0 } }));
+  const versions = sandbox.versions;
   const abort = new AbortController();
   let faultAt: number | undefined;
   let faultPromise: Promise<unknown> | undefined;
+  let failed = 0;
   let bad = 0;
   let canaryRequests = 0;
   let total = 0;
   try {
+    if (!owned) await resetSandbox(sandbox);
     // A few requests to each version first, so both have counter series before the first
-    // reading (a version without series is missing data, not "no traffic").
+    // reading (a version without series is missing data, not "no traffic")…
     await runLoad({ url: sandbox.urls.traffic, rps: 20, durationSeconds: 0.5, shares: [{ name: "override", match: { kind: "header", name: "x-canary", value: "true" }, share: 0.5 }] });
-    // …and scraped (every second), so they are in the counters' starting values.
-    await new Promise((r) => setTimeout(r, 2500));
+    // …and scraped, so they (and anything an earlier rollout on this sandbox sent) are in the
+    // counters' starting values, not in the first tick.
+    await new Promise((r) => setTimeout(r, 2500 * sandbox.scrapeIntervalSeconds));
     const rps = o.rps ?? 200;
     const load =
       rps > 0
@@ -122,7 +135,8 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
             signal: abort.signal,
             onResponse: (r) => {
               total++;
-              if (r.version !== o.versions.canary) return;
+              if (r.status === 0 || r.status >= 500) failed++;
+              if (r.version !== versions.canary) return;
               canaryRequests++;
               if (faultAt !== undefined && r.sentAt >= faultAt && (r.status >= 500 || r.receivedAt - r.sentAt > 500)) bad++;
             },
@@ -145,12 +159,12 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
     const result = await Promise.race([
       runRollout({
         plan,
-        version: o.versions.canary,
-        image: `sandbox/app:${o.versions.canary}`,
+        version: versions.canary,
+        image: `sandbox/app:${versions.canary}`,
         target,
         store: new FileRecordStore(path.join(dir, "rollout.json")),
-        metrics: (versions) => {
-          provider = metricsFromPlan(plan, { ...versions, url: sandbox.urls.prometheus });
+        metrics: (compared) => {
+          provider = metricsFromPlan(plan, { ...compared, url: sandbox.urls.prometheus });
           return archive ? archive.wrapMetrics(provider) : provider;
         },
         report,
@@ -176,6 +190,7 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
       faultAt,
       detectionSeconds: faultAt !== undefined && rollbackAt !== undefined ? (rollbackAt - faultAt) / 1000 : undefined,
       rollbackSeconds: rollbackAt !== undefined && restoredAt !== undefined ? (restoredAt - rollbackAt) / 1000 : undefined,
+      failedRequests: failed,
       badRequests: bad,
       canaryRequests,
       totalRequests: total,
@@ -184,60 +199,16 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
     };
   } finally {
     abort.abort();
-    await sandbox.stop();
+    if (owned) await sandbox.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function printer(prefix: string): (e: DriverEvent) => void {
-  const t0 = Date.now();
-  const ts = (): string => `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s`;
-  return (e) => {
-    if (e.kind === "transition") console.log(`${prefix} ${ts()} ${e.entry.from} → ${e.entry.to}${e.entry.step !== undefined ? ` (step ${e.entry.step}, weight ${e.entry.weight}%)` : ""}: ${e.entry.reason}`);
-    else if (e.kind === "tick") console.log(`${prefix} ${ts()}   tick: ${e.verdict.decision}${e.verdict.hold ? ` (hold: ${e.verdict.hold})` : ""}: ${e.verdict.reasons[0] ?? ""}`);
-    else if (e.kind === "action") console.log(`${prefix} ${ts()}   → ${e.message}`);
-  };
-}
-
-async function main(): Promise<number> {
-  const t0 = Date.now();
-  console.log("canary demo: two versions of the sample service behind HAProxy, scraped by Prometheus, under 200 requests/s\n");
-  console.log("1. a good canary (v1 → v2) through 5 → 25 → 50 → 100");
-  const good = await runSandboxRollout({ versions: { stable: "v1", canary: "v2" }, report: printer("[good]") });
-  console.log(`[good] ${good.result.outcome}: HAProxy default route stable ${good.weights.stable} / canary ${good.weights.canary}; ${good.elapsedSeconds.toFixed(0)}s\n`);
-
-  console.log("2. a bad canary (v2 → v3): 30% of its requests fail from the start of step 1 (25%)");
-  const badRun = await runSandboxRollout({
-    versions: { stable: "v2", canary: "v3" },
-    fault: { atStep: 1, fault: { errorRate: 0.3 } },
-    report: printer("[bad] "),
-    reportDir: DEMO_REPORT_DIR,
-  });
-  console.log(`[bad]  ${badRun.result.outcome}: HAProxy default route stable ${badRun.weights.stable} / canary ${badRun.weights.canary}\n`);
-
-  const ok = good.result.outcome === "promoted" && badRun.result.outcome === "rolledBack";
-  console.log("summary");
-  console.log(`  good canary:           ${good.result.outcome} (${good.record.history.filter((h) => h.type === "advance").length} steps, ${good.canaryRequests} canary requests, 0 rollbacks)`);
-  console.log(`  bad canary:            ${badRun.result.outcome}: ${badRun.result.reason}`);
-  console.log(`  detection time:        ${badRun.detectionSeconds?.toFixed(1) ?? "n/a"} s (fault injected → rollback decided)`);
-  console.log(`  rollback execution:    ${badRun.rollbackSeconds !== undefined ? (badRun.rollbackSeconds * 1000).toFixed(0) : "n/a"} ms (decided → canary at weight 0, verified)`);
-  console.log(`  bad requests served:   ${badRun.badRequests} of ${badRun.totalRequests} requests in the run`);
-  console.log(`  total time:            ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  console.log(`  report:                ${badRun.report ?? "not written"}`);
-  console.log(`  history:               npm run canary -- history --history-dir ${path.join(DEMO_REPORT_DIR, "history")}`);
-  return ok ? 0 : 1;
-}
-
-if (require.main === module) {
-  // exitCode, not process.exit(): exit() drops stdout writes still queued on a pipe (the
-  // summary), and every process and socket the demo opened is closed by then anyway.
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      console.error(`demo failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-      process.exitCode = 3;
-    },
-  );
+/**
+ * The state a rollout starts from: the default route (the one the HAProxy target steps) at
+ * canary weight 0 and both instances healthy.
+ */
+export async function resetSandbox(sandbox: Sandbox): Promise<void> {
+  await Promise.all([sandbox.clearFault("canary"), sandbox.clearFault("stable")]);
+  await sandbox.setWeight(0);
 }
