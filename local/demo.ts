@@ -4,7 +4,8 @@
  *  1. a good canary goes through every step to promotion;
  *  2. a bad canary starts failing mid-rollout and is rolled back;
  * then prints how fast the failure was detected, how long the rollback took and how many bad
- * requests users got. Everything started is stopped, also on Ctrl-C.
+ * requests users got, and where the bad canary's HTML report is (kept with the rollout history
+ * under .sandbox/demo). Everything started is stopped, also on Ctrl-C.
  */
 import * as path from "node:path";
 import { DriverEvent } from "../automation/driver";
