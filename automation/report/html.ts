@@ -114,6 +114,8 @@ const PAGE_SCRIPT = String.raw`
           ctx.textBaseline = "alphabetic";
           entry.markersDrawn = 0;
           entry.limitsDrawn = 0;
+          // Labels of lines close together go on successive rows instead of over each other.
+          var labelX = -Infinity, labelRow = 0;
           // The most important lines last, so a restore 80 ms after the rollback does not hide it.
           var rank = function (m) { return m.type === "rollbackFailed" ? 5 : m.kind === "transition" && m.type === "rollback" ? 4 : m.type === "rollback" ? 3 : m.kind === "control" ? 2 : m.kind === "decision" ? 1 : 0; };
           data.markers.slice().sort(function (a, b) { return rank(a) - rank(b); }).forEach(function (m) {
@@ -131,7 +133,9 @@ const PAGE_SCRIPT = String.raw`
               ctx.setLineDash([]);
               ctx.fillStyle = markerColor(m);
               ctx.font = Math.round(11 * devicePixelRatio) + "px sans-serif";
-              ctx.fillText(m.label, x + 3, top + 12 * devicePixelRatio * (1 + (entry.markersDrawn % 3)));
+              labelRow = Math.abs(x - labelX) < 90 * devicePixelRatio ? labelRow + 1 : 0;
+              labelX = x;
+              ctx.fillText(m.label, x + 3, top + 12 * devicePixelRatio * (1 + labelRow));
             }
           });
           chart.limits.forEach(function (l) {
