@@ -49,7 +49,11 @@ export function prometheusSeries(providerOf: () => MetricsProvider | undefined, 
     try {
       return { raw: await fetchCountSeries(provider, { start: start - 3 * step, end: Math.min(end + 3 * step, now() / 1000), stepSeconds: step }) };
     } catch (e) {
-      return { missing: `Prometheus at ${provider.config.url} did not answer (${e instanceof Error ? e.message : String(e)})` };
+      // The URL without any credentials in it: the note is printed into a file people share.
+      const where = new URL(provider.config.url);
+      where.username = "";
+      where.password = "";
+      return { missing: `Prometheus at ${where.href} did not answer (${e instanceof Error ? e.message : String(e)})` };
     }
   };
 }
