@@ -28,7 +28,7 @@ async function main(): Promise<number> {
   const t0 = Date.now();
   console.log("canary demo: two versions of the sample service behind HAProxy, scraped by Prometheus, under 200 requests/s\n");
   console.log("1. a good canary (v1 → v2) through 5 → 25 → 50 → 100");
-  const good = await runSandboxRollout({ versions: { stable: "v1", canary: "v2" }, report: printer("[good]") });
+  const good = await runSandboxRollout({ versions: { stable: "v1", canary: "v2" }, report: printer("[good]"), reportDir: DEMO_REPORT_DIR });
   console.log(`[good] ${good.result.outcome}: HAProxy default route stable ${good.weights.stable} / canary ${good.weights.canary}; ${good.elapsedSeconds.toFixed(0)}s\n`);
 
   console.log("2. a bad canary (v2 → v3): 30% of its requests fail from the start of step 1 (25%)");

@@ -35,6 +35,8 @@ describe("rollout history", () => {
       who: "deploy-bot@ci-7",
       operators: ["alice@laptop"],
     });
+    // Who started it is not listed again among the operators.
+    assert.deepEqual(summarizeRollout({ ...rolledBack, startedBy: "alice@laptop" }).operators, []);
     const running = summarizeRollout({ ...rolledBack, record: fixtureRecord(2) });
     assert.deepEqual([running.outcome, running.end, running.trigger], ["running", null, null]);
   });
