@@ -36,6 +36,7 @@ import { MetricsProvider } from "./analysis/prometheus";
 import { formatHistory, HistoryStore, summarizeRollout } from "./history/store";
 import { prometheusSeries, reportFileName, RolloutArchive, writeReport } from "./report/archive";
 import { readTrace } from "./report/trace";
+import { labelValue } from "../components/validation/primitives";
 
 /** The exit codes, documented in docs/driver.md. */
 export const EXIT = {
@@ -148,7 +149,6 @@ function readPlan(file: string | undefined): Plan {
 
 // The rules of `canary:canary` in infra/schema.ts (a test keeps them equal). Not imported: the
 // program's schema module loads the Pulumi SDK, seconds the CLI need not pay for a dry run.
-const VERSION = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const IMAGE = /^[^\s]{1,512}$/;
 
 /**
@@ -157,7 +157,9 @@ const IMAGE = /^[^\s]{1,512}$/;
  */
 export function checkVersion(version: string, image: string): void {
   const problems: string[] = [];
-  if (!VERSION.test(version)) problems.push(`--version: must be 1–63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, got ${JSON.stringify(version)}`);
+  // The same rule as canary:canary.version in the stack config: a version is a Kubernetes label value.
+  const versionProblem = labelValue.check(version);
+  if (versionProblem) problems.push(`--version: ${versionProblem}, got ${JSON.stringify(version)}`);
   if (!IMAGE.test(image)) problems.push(`--image: must be a container image reference without whitespace, got ${JSON.stringify(image)}`);
   if (problems.length > 0) throw new InputError(problems.join("\n"));
 }
