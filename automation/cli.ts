@@ -1,9 +1,11 @@
-#!/usr/bin/env -S node --import tsx
+#!/usr/bin/env node
 /**
  * `canary`: the rollout driver's command line.
  *
  *   canary rollout --stack prod --version v2.5.0 --image registry/app:v2.5.0 [--plan plan.yaml]
  *   canary status  --stack prod [--watch] [--json]
+ *   canary history --stack prod [--json]
+ *   canary report  --stack prod [--rollout <id>] [--out report.html]
  *
  * Exit codes (see {@link EXIT}): 0 promoted (or a dry run completed), 1 rolled back, 2 invalid
  * input (nothing was changed), 3 infrastructure error, 4 the rollback itself failed (the target
@@ -23,12 +25,18 @@ import { ControlVerb, describe, isUnfinished, RolloutRecord } from "./state";
 import { createTarget, loadPulumiStack, Target, TARGET_TYPES, UnknownTargetError } from "./targets";
 import { ControlOutcome, ControlRefusedError, controlRollout, operatorIdentity } from "./control";
 import { parseDuration } from "./duration";
-import { NotifyConfigError } from "./notify/config";
+import { NotifyConfigError, secretConfigKeys } from "./notify/config";
 import { RolloutNotifications } from "./notify/rollout";
 import { MetricsServer, startMetricsServer } from "./telemetry/server";
 import { RolloutMetrics } from "./telemetry/metrics";
 import { TextfileWriter } from "./telemetry/textfile";
 import { readState } from "../local/sandbox";
+import { parseJudgeConfig } from "./analysis/judge";
+import { MetricsProvider } from "./analysis/prometheus";
+import { formatHistory, HistoryStore, summarizeRollout } from "./history/store";
+import { prometheusSeries, reportFileName, RolloutArchive, writeReport } from "./report/archive";
+import { readTrace } from "./report/trace";
+import { labelValue } from "../components/validation/primitives";
 
 /** The exit codes, documented in docs/driver.md. */
 export const EXIT = {
@@ -64,6 +72,7 @@ interface CommonOptions {
   cwd: string;
   sandbox?: string;
   record?: string;
+  historyDir?: string;
   json?: boolean;
 }
 
@@ -140,7 +149,6 @@ function readPlan(file: string | undefined): Plan {
 
 // The rules of `canary:canary` in infra/schema.ts (a test keeps them equal). Not imported: the
 // program's schema module loads the Pulumi SDK, seconds the CLI need not pay for a dry run.
-const VERSION = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const IMAGE = /^[^\s]{1,512}$/;
 
 /**
@@ -149,7 +157,9 @@ const IMAGE = /^[^\s]{1,512}$/;
  */
 export function checkVersion(version: string, image: string): void {
   const problems: string[] = [];
-  if (!VERSION.test(version)) problems.push(`--version: must be 1–63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, got ${JSON.stringify(version)}`);
+  // The same rule as canary:canary.version in the stack config: a version is a Kubernetes label value.
+  const versionProblem = labelValue.check(version);
+  if (versionProblem) problems.push(`--version: ${versionProblem}, got ${JSON.stringify(version)}`);
   if (!IMAGE.test(image)) problems.push(`--image: must be a container image reference without whitespace, got ${JSON.stringify(image)}`);
   if (problems.length > 0) throw new InputError(problems.join("\n"));
 }
@@ -162,6 +172,15 @@ function checkTargetFlags(o: CommonOptions): void {
 /** The record file of the haproxy target: --record, or rollout.json next to the sandbox's state file. */
 function recordFile(o: CommonOptions): string {
   return path.resolve(o.cwd, o.record ?? path.join(path.dirname(o.sandbox ?? path.join(".sandbox", "state.json")), "rollout.json"));
+}
+
+/**
+ * The rollout history's directory: --history-dir, or `history/` next to the sandbox's record
+ * (target haproxy), or `.canary/history` in the project directory (target pulumi).
+ */
+function historyDir(o: CommonOptions): string {
+  if (o.historyDir !== undefined) return path.resolve(o.cwd, o.historyDir);
+  return o.target === "haproxy" ? path.join(path.dirname(recordFile(o)), "history") : path.resolve(o.cwd, ".canary", "history");
 }
 
 /** The Prometheus URL of a sandbox, from its state file. */
@@ -330,7 +349,7 @@ async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf"]): Pr
       o.target === "pulumi" ? inert("pulumi", o.stack!, `stack ${o.stack} config ${ROLLOUT_RECORD_KEY}`) : inert("haproxy", `haproxy (sandbox ${o.sandbox})`, `file ${recordFile(o)}`));
   } else if (o.target === "pulumi") {
     const stack = await loadPulumiStack().selectStack({ stackName: o.stack!, workDir: cwd });
-    if (plan.notifications.channels.some((c) => c.urlConfig !== undefined)) {
+    if (secretConfigKeys(plan.notifications).length > 0) {
       stackConfig = Object.fromEntries(Object.entries(await stack.getAllConfig()).map(([k, v]) => [k, v.value]));
     }
     target = await createTarget({ type: "pulumi", stack, log });
@@ -343,12 +362,30 @@ async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf"]): Pr
   // Notifications and metrics are built before anything changes, so a missing webhook URL
   // fails with nothing applied. A dry run notifies nobody.
   const service = serviceOf(o, plan, target.name);
+  const defaultIncidentDir = o.target === "haproxy" ? path.dirname(recordFile(o)) : cwd;
   const notifications = dryRun
     ? undefined
     : RolloutNotifications.fromConfig(plan.notifications, {
         service,
         sources: { env: process.env, config: stackConfig },
-        defaultIncidentDir: o.target === "haproxy" ? path.dirname(recordFile(o)) : cwd,
+        defaultIncidentDir,
+        log,
+      });
+  // The rollout kept in the history, the judge's ticks traced, and on a rollback the report
+  // written next to the incident record (with Prometheus' raw series while it answers).
+  let provider: MetricsProvider | undefined;
+  const incidents = plan.notifications.incidents;
+  // The same directory as the incident record's (RolloutNotifications.fromConfig).
+  const incidentDir = incidents.dir ?? defaultIncidentDir;
+  const archive = dryRun
+    ? undefined
+    : new RolloutArchive({
+        service,
+        history: new HistoryStore(historyDir(o)),
+        operator: operatorIdentity(),
+        ...(incidents.enabled && incidents.report ? { reportDir: incidentDir } : {}),
+        raw: prometheusSeries(() => provider),
+        judge: parseJudgeConfig(plan.analysis.judge),
         log,
       });
   const metrics = new RolloutMetrics({ service, stack: target.name });
@@ -363,6 +400,7 @@ async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf"]): Pr
     renderer.event(e);
     // Both return at once: a slow or dead receiver never holds the rollout (or its rollback).
     notifications?.observe(e);
+    archive?.observe(e);
     metrics.observe(e);
     textfile?.update();
   };
@@ -385,7 +423,10 @@ async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf"]): Pr
       image: o.image,
       target,
       store,
-      metrics: (versions) => metricsFromPlan(plan, { ...defaults, ...versions }),
+      metrics: (versions) => {
+        provider = metricsFromPlan(plan, { ...defaults, ...versions });
+        return archive ? archive.wrapMetrics(provider) : provider;
+      },
       report,
       dryRun,
       interrupt: interrupt.signal,
@@ -400,6 +441,10 @@ async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf"]): Pr
       const n = flushed.notifications;
       if (n.failed + n.dropped + n.abandoned > 0) log(`notify: ${n.delivered} delivered, ${n.failed} failed, ${n.dropped} dropped, ${n.abandoned} abandoned at exit`);
       for (const file of flushed.incidents) log(`incident record: ${file}`);
+    }
+    if (archive) {
+      const kept = await archive.flush(NOTIFY_FLUSH_MS);
+      for (const file of kept.reports) log(`report: ${file}`);
     }
     await textfile?.flush();
     await server?.stop();
@@ -525,6 +570,54 @@ async function status(o: CommonOptions & { watch?: boolean }): Promise<number> {
   }
 }
 
+/** The kept rollouts of the flags' target: the history directory's, only the stack's with --target pulumi. */
+async function keptRollouts(o: CommonOptions): Promise<{ store: HistoryStore; kept: Awaited<ReturnType<HistoryStore["list"]>> }> {
+  checkTargetFlags(o);
+  const store = new HistoryStore(historyDir(o));
+  const all = await store.list();
+  return { store, kept: o.target === "pulumi" ? all.filter((k) => k.record.stack === o.stack) : all };
+}
+
+async function history(o: CommonOptions & { limit?: string }): Promise<number> {
+  const limit = o.limit === undefined ? Infinity : Number(o.limit);
+  if (!(Number.isInteger(limit) && limit >= 1) && limit !== Infinity) throw new InputError(`--limit: must be a whole number ≥ 1, got ${JSON.stringify(o.limit)}`);
+  const { store, kept } = await keptRollouts(o);
+  const rows = kept.slice(0, limit).map(summarizeRollout);
+  if (o.json) for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else process.stdout.write(`${rows.length > 0 ? formatHistory(rows) : `no rollouts in the history at ${store.dir}`}\n`);
+  return 0;
+}
+
+async function report(o: CommonOptions & { rollout?: string; out?: string; plan?: string; service?: string }): Promise<number> {
+  const plan = readPlan(o.plan);
+  const { store, kept } = await keptRollouts(o);
+  let chosen = o.rollout !== undefined ? kept.find((k) => k.record.id === o.rollout) : kept[0];
+  if (!chosen && o.rollout === undefined) {
+    // Nothing kept (a rollout from before the history existed): the target's current record.
+    const record = await (await storeOf(o)).load();
+    if (record) chosen = { schema: 1, service: o.service ?? serviceOf({ ...o, version: record.version, image: record.image }, plan, record.stack), startedBy: record.history.find((h) => h.type === "start")?.by ?? "unknown", record };
+  }
+  if (!chosen) throw new InputError(o.rollout !== undefined ? `--rollout: no rollout ${JSON.stringify(o.rollout)} in the history at ${store.dir}` : `no rollout in the history at ${store.dir} nor in the rollout record`);
+  const record = chosen.record;
+  const { samples, skipped } = await readTrace(store.traceFile(record.id));
+  if (skipped > 0) process.stderr.write(`report: skipped ${skipped} unreadable line(s) of ${store.traceFile(record.id)}\n`);
+  // Prometheus for the raw series when the plan (or the sandbox) says where it is and it answers.
+  let provider: MetricsProvider | undefined;
+  let why: string | undefined;
+  try {
+    const url = o.target === "haproxy" ? sandboxPrometheus(path.resolve(o.cwd, o.sandbox!)) : undefined;
+    const stable = (record.snapshot as { stableVersion?: unknown } | undefined)?.stableVersion;
+    provider = metricsFromPlan(plan, { canary: record.version, ...(typeof stable === "string" ? { baseline: stable } : {}), ...(url !== undefined ? { url } : {}) });
+  } catch (e) {
+    why = e instanceof Error ? e.message : String(e);
+  }
+  const raw = prometheusSeries(() => provider);
+  const file = path.resolve(o.cwd, o.out ?? reportFileName(record.id));
+  await writeReport(chosen, samples, { file, raw: async (k, s) => (provider ? raw(k, s) : { missing: `no Prometheus for the raw series: ${why ?? "none configured"}` }), judge: parseJudgeConfig(plan.analysis.judge) });
+  process.stdout.write(o.json ? `${JSON.stringify({ event: "report", rollout: record.id, file })}\n` : `report of rollout ${record.id}: ${file}\n`);
+  return 0;
+}
+
 /** Builds the command line (exported for tests and embedding). */
 export function buildProgram(setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
   const program = new Command("canary").description("Canary rollouts with automatic rollback, driven from Pulumi stack config.").exitOverride().showHelpAfterError();
@@ -535,6 +628,7 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
       .option("--cwd <dir>", "the Pulumi project directory (holding Pulumi.yaml)", process.cwd())
       .option("--sandbox <file>", "the sandbox's state file (target haproxy)", path.join(".sandbox", "state.json"))
       .option("--record <file>", "the rollout record file (target haproxy); defaults to rollout.json next to the sandbox's state file")
+      .option("--history-dir <dir>", "the rollout history; defaults to history/ next to the record file (target haproxy), .canary/history (target pulumi)")
       .option("--json", "JSON output, one object per line");
   common(
     program
@@ -552,6 +646,20 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
   });
   common(program.command("status").description("show the rollout record").option("-w, --watch", "keep showing it until the rollout ends")).action(async (o: CommonOptions & { watch?: boolean }) => {
     setExit(await status(o));
+  });
+  common(program.command("history").description("list past rollouts: version, start, end, outcome, trigger, duration, who").option("--limit <n>", "the newest n only")).action(async (o: CommonOptions & { limit?: string }) => {
+    setExit(await history(o));
+  });
+  common(
+    program
+      .command("report")
+      .description("write a rollout's HTML report (self-contained: charts, markers, the verdict's evidence); defaults to the newest rollout")
+      .option("--rollout <id>", "the rollout (see `canary history`)")
+      .option("--out <file>", "the report file; defaults to report-<rollout>.html in the current directory")
+      .option("--plan <file>", "the rollout's plan: its Prometheus settings for the raw series, its judge's limits")
+      .option("--service <name>", "the service name, for a rollout not in the history"),
+  ).action(async (o: CommonOptions & { rollout?: string; out?: string; plan?: string; service?: string }) => {
+    setExit(await report(o));
   });
   const verbs: [ControlVerb | "retry", string, (c: Command) => Command][] = [
     ["promote", "skip the current step's wait (the next step follows); --full: promote now, skipping the remaining steps", (c) => c.option("--full", "promote now")],

@@ -4,9 +4,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { createTrackWorkloads, TrackedWorkloadArgs, trackedWorkloadSettings, validateTrackedWorkloadArgs } from "../kubernetes/trackWorkloads";
-import { renderService, trackName } from "../kubernetes/workloads";
-import { RoutingError } from "../routing";
+import { createTrackWorkloads, WorkloadArgs, workloadProblems, workloadSettings } from "../kubernetes/trackWorkloads";
+import { MAX_TRACKED_SERVICE_NAME, renderService, trackName } from "../kubernetes/workloads";
+import { capabilityProblems } from "../routing";
+import { assertNoProblems, Problem } from "../validation";
 import { appliedCanaryPercent, renderTrafficSplit, SplitServices, TRAFFIC_SPLIT_API_VERSION, TrafficSplitSpec } from "./trafficSplit";
 
 /**
@@ -14,31 +15,40 @@ import { appliedCanaryPercent, renderTrafficSplit, SplitServices, TRAFFIC_SPLIT_
  * apex Service clients call; `traffic` must use neither an override nor segments (a
  * TrafficSplit cannot match requests); the namespace must have Linkerd injection available.
  */
-export type LinkerdCanaryArgs = TrackedWorkloadArgs;
+export type LinkerdCanaryArgs = WorkloadArgs;
+
+/** The resource type token of {@link LinkerdCanary}. */
+export const LINKERD_CANARY_TYPE = "canary:linkerd:LinkerdCanary";
 
 /** The canary of one service on Linkerd (token `canary:linkerd:LinkerdCanary`). */
 export class LinkerdCanary extends pulumi.ComponentResource {
   /** The Service clients call; the TrafficSplit splits its traffic. */
   public readonly apexService: k8s.core.v1.Service;
+  /** The stable version's Service, `<service>-stable`. */
   public readonly stableService: k8s.core.v1.Service;
+  /** The stable version's Deployment, `<service>-stable`. */
   public readonly stableDeployment: k8s.apps.v1.Deployment;
   /** Absent when no canary is deployed. */
   public readonly canaryService?: k8s.core.v1.Service;
   /** Absent when no canary is deployed. */
   public readonly canaryDeployment?: k8s.apps.v1.Deployment;
-  public readonly trafficSplit: k8s.apiextensions.CustomResource;
+  /**
+   * Name of the TrafficSplit. (A name, not the custom resource: a generic custom resource has no
+   * type a Pulumi package schema can refer to, and the component is also served to other languages.)
+   */
+  public readonly trafficSplitName: pulumi.Output<string>;
   /** The canary percent read back from the TrafficSplit's backends. */
   public readonly appliedCanaryWeight: pulumi.Output<number>;
 
   constructor(name: string, args: LinkerdCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything, so bad arguments leave no half-made component.
-    validateLinkerdCanaryArgs(args);
+    assertNoProblems(LINKERD_CANARY_TYPE, linkerdCanaryProblems(args));
     const services: SplitServices = { apex: args.service, stable: trackName(args.service, "stable"), canary: trackName(args.service, "canary") };
     const split = renderTrafficSplit(args.traffic, services);
-    super("canary:linkerd:LinkerdCanary", name, {}, opts);
+    super(LINKERD_CANARY_TYPE, name, {}, opts);
 
     // The proxy records the per-version metrics the judge reads; the client-side proxies apply the split.
-    const settings = trackedWorkloadSettings(args, { "linkerd.io/inject": "enabled" });
+    const settings = workloadSettings(args, { "linkerd.io/inject": "enabled" });
 
     this.apexService = new k8s.core.v1.Service(`${name}-svc`, renderService(settings), { parent: this });
     const workloads = createTrackWorkloads(name, this, settings, args);
@@ -46,13 +56,14 @@ export class LinkerdCanary extends pulumi.ComponentResource {
     this.stableService = workloads.stableService;
     this.canaryDeployment = workloads.canaryDeployment;
     this.canaryService = workloads.canaryService;
-    this.trafficSplit = new k8s.apiextensions.CustomResource(
+    const trafficSplit = new k8s.apiextensions.CustomResource(
       `${name}-split`,
       { apiVersion: TRAFFIC_SPLIT_API_VERSION, kind: "TrafficSplit", metadata: { name: args.service, namespace: settings.namespace }, spec: split },
       // A split that names a missing backend Service blackholes its share, so the Services come first.
       { parent: this, dependsOn: [this.apexService, ...workloads.backends] },
     );
-    const renderedSpec = (this.trafficSplit as unknown as { spec: pulumi.Output<TrafficSplitSpec | undefined> }).spec;
+    this.trafficSplitName = trafficSplit.metadata.name;
+    const renderedSpec = (trafficSplit as unknown as { spec: pulumi.Output<TrafficSplitSpec | undefined> }).spec;
     this.appliedCanaryWeight = renderedSpec.apply((s) => appliedCanaryPercent(s, services.canary));
 
     this.registerOutputs({
@@ -61,19 +72,17 @@ export class LinkerdCanary extends pulumi.ComponentResource {
       stableDeployment: this.stableDeployment,
       canaryService: this.canaryService,
       canaryDeployment: this.canaryDeployment,
-      trafficSplit: this.trafficSplit,
+      trafficSplitName: this.trafficSplitName,
       appliedCanaryWeight: this.appliedCanaryWeight,
     });
   }
 }
 
-/** Checks {@link LinkerdCanaryArgs} without registering anything; throws naming the argument. */
-export function validateLinkerdCanaryArgs(args: LinkerdCanaryArgs): void {
-  validateTrackedWorkloadArgs(args);
-  if (args.traffic.override || args.traffic.segments.length > 0) {
-    throw new RoutingError("Linkerd's TrafficSplit cannot route on headers or cookies: traffic must have no override and no segments");
-  }
-  if (args.traffic.stickiness.enabled || (args.traffic.mirrorPercent ?? 0) > 0) {
-    throw new RoutingError("Linkerd's TrafficSplit has no stickiness or mirroring: traffic must have neither");
-  }
+/**
+ * Every problem with {@link LinkerdCanaryArgs}, by argument path, without registering anything:
+ * the shared workload checks, a service name that leaves room for `<service>-canary`, and the
+ * traffic features a TrafficSplit cannot express.
+ */
+export function linkerdCanaryProblems(args: LinkerdCanaryArgs): Problem[] {
+  return [...workloadProblems(args, MAX_TRACKED_SERVICE_NAME), ...capabilityProblems("linkerd", args.traffic)];
 }
