@@ -16,8 +16,9 @@ import * as path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { JudgeConfigError } from "./analysis/judge";
 import { ProviderConfigError } from "./analysis/prometheus";
+import { formatPreflight, preflight } from "./analysis/preflight";
 import { DriverEvent, metricsFromPlan, Outcome, RolloutOptions, runRollout } from "./driver";
-import { defaultPlan, judgedSteps, MAX_PLAN_BYTES, parsePlan, Plan, PlanError, planTooLarge } from "./plan";
+import { defaultPlan, judgedSteps, MAX_PLAN_BYTES, parsePlan, Plan, PlanError, planTooLarge, preflightPlan } from "./plan";
 import { FileRecordStore } from "./record/file";
 import { PulumiConfigRecordStore, ROLLOUT_RECORD_KEY } from "./record/pulumiConfig";
 import { RecordStore } from "./record/types";
@@ -618,6 +619,41 @@ async function report(o: CommonOptions & { rollout?: string; out?: string; plan?
   return 0;
 }
 
+/**
+ * `canary plan --check`: the pre-flight a rollout runs before its first step, on its own. It
+ * takes the baseline's label from the plan or reads the target's stable version (nothing is
+ * changed), then from Prometheus the targets' scrape interval and the baseline's recent
+ * traffic, and prints per step the expected time to promote a good canary and to detect a 2×
+ * regression. Exit 0, or 2 when a step cannot decide.
+ */
+async function planCheck(o: CommonOptions & { plan?: string; version?: string }): Promise<number> {
+  checkTargetFlags(o);
+  const plan = readPlan(o.plan);
+  const cwd = path.resolve(o.cwd);
+  const url = o.target === "haproxy" ? sandboxPrometheus(path.resolve(cwd, o.sandbox!)) : undefined;
+  const canary = o.version ?? "canary";
+  checkPlanMetrics(plan, { canary, url }, o.plan);
+  // The stable version is the baseline's label: from the plan, else read from the target.
+  let baseline = typeof plan.analysis.metrics.baseline === "string" ? plan.analysis.metrics.baseline : undefined;
+  if (baseline === undefined) {
+    const log = (line: string): void => void process.stderr.write(`${line}\n`);
+    const target =
+      o.target === "pulumi"
+        ? await createTarget({ type: "pulumi", stack: await loadPulumiStack().selectStack({ stackName: o.stack!, workDir: cwd }), log })
+        : await createTarget({ type: "haproxy", stateFile: path.resolve(cwd, o.sandbox!), log });
+    baseline = (await target.prepare()).stableVersion;
+  }
+  const provider = metricsFromPlan(plan, { canary, ...(baseline !== undefined ? { baseline } : {}), ...(url !== undefined ? { url } : {}) });
+  const result = await preflight(provider, preflightPlan(plan), Date.now() / 1000);
+  if (o.json) {
+    const { reference: _reference, ...rest } = result;
+    process.stdout.write(`${JSON.stringify({ event: "plan", ...rest })}\n`);
+  } else {
+    for (const line of formatPreflight(result)) process.stdout.write(`${line}\n`);
+  }
+  return result.refuse ? EXIT.invalidInput : 0;
+}
+
 /** Builds the command line (exported for tests and embedding). */
 export function buildProgram(setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
   const program = new Command("canary").description("Canary rollouts with automatic rollback, driven from Pulumi stack config.").exitOverride().showHelpAfterError();
@@ -643,6 +679,16 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
       .option("--textfile-dir <dir>", "write the driver's metrics to <dir>/canary_rollout.prom for node-exporter's textfile collector"),
   ).action(async (o: RolloutFlags) => {
     setExit(await rollout(o));
+  });
+  common(
+    program
+      .command("plan")
+      .description("check a plan against the current traffic before a rollout: the tick against the scrape interval, and per step the time to promote a good canary and to detect a 2× regression; exit 0 fine, 2 a step cannot decide")
+      .requiredOption("--check", "run the pre-flight check (the only mode)")
+      .option("--plan <file>", "the rollout plan (YAML); defaults to 5 → 25 → 50 → 100")
+      .option("--version <version>", "the canary's version label (the plan's analysis.metrics.canary otherwise)"),
+  ).action(async (o: CommonOptions & { plan?: string; version?: string }) => {
+    setExit(await planCheck(o));
   });
   common(program.command("status").description("show the rollout record").option("-w, --watch", "keep showing it until the rollout ends")).action(async (o: CommonOptions & { watch?: boolean }) => {
     setExit(await status(o));

@@ -7,10 +7,11 @@
  *
  * Time comes from an injected {@link Clock}, so tests run a whole rollout in milliseconds.
  */
-import { Judge, JudgeConfigInput, JudgeState, StepWindow } from "./analysis/judge";
+import { InitialStateOptions, Judge, JudgeConfigInput, JudgeState, StepWindow } from "./analysis/judge";
+import { formatPreflight, isPreflightSource, preflight } from "./analysis/preflight";
 import { createMetricsProvider, MetricsProvider } from "./analysis/prometheus";
 import { TickMeasurement, Verdict } from "./analysis/types";
-import { judgedSteps, Plan } from "./plan";
+import { judgedSteps, Plan, PlanError, preflightPlan } from "./plan";
 import { MemoryRecordStore } from "./record/memory";
 import { RecordConflictError, RecordStore, revisionOf } from "./record/types";
 import { describe, HistoryEntry, isUnfinished, newRecord, RollbackTrigger, RolloutEvent, RolloutRecord, transition, VerdictSummary } from "./state";
@@ -72,8 +73,8 @@ export function metricsFromPlan(plan: Plan, versions: MetricsDefaults): MetricsP
  * record. {@link JudgeAnalysis} adapts the pure {@link Judge}.
  */
 export interface Analysis {
-  /** Starts judging a step (the first call starts the rollout's evidence). */
-  beginStep(step: StepWindow): void;
+  /** Starts judging a step (the first call starts the rollout's evidence, with the pre-flight's reference). */
+  beginStep(step: StepWindow, options?: InitialStateOptions): void;
   /**
    * Continues a step a previous driver was judging, from the state it persisted (`at`: Unix
    * seconds of the reading the resumed judging starts from).
@@ -95,8 +96,8 @@ export class JudgeAnalysis implements Analysis {
     this.judge = new Judge(config);
   }
 
-  beginStep(step: StepWindow): void {
-    this.current = this.current ? this.judge.startStep(this.current, step) : this.judge.initialState(step);
+  beginStep(step: StepWindow, options?: InitialStateOptions): void {
+    this.current = this.current ? this.judge.startStep(this.current, step) : this.judge.initialState(step, options);
   }
 
   resumeStep(state: unknown, step: StepWindow, at: number): string | undefined {
@@ -297,6 +298,15 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const metrics = typeof o.metrics === "function" ? o.metrics({ canary: o.version, baseline: snapshot.stableVersion }) : o.metrics;
   const measure = (): ReturnType<MetricsSource["measure"]> => metrics.measure(clock.now() / 1000);
   const analysis = o.analysis ?? new JudgeAnalysis(plan.analysis.judge);
+  // Before anything changes: the tick against the scrape interval, a forecast of every step at
+  // the current traffic (refused, exit 2, where a step cannot decide) and the judge's reference.
+  let initial: InitialStateOptions = {};
+  if (!resumed && isPreflightSource(metrics)) {
+    const pre = await preflight(metrics, preflightPlan(plan), clock.now() / 1000);
+    for (const line of formatPreflight(pre)) report({ kind: "log", line: `pre-flight: ${line}` });
+    if (pre.refuse) throw new PlanError(pre.findings.filter((f) => f.severity === "refuse").map((f) => ({ path: f.path, message: f.message })), "for the current traffic");
+    if (pre.reference) initial = { reference: pre.reference };
+  }
   let record: RolloutRecord;
   if (resumed) {
     record = { ...resumed, lease: newLease(clock.now(), leaseSeconds) };
@@ -551,8 +561,8 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
       // traffic at this step's weight.
       await measure();
       const startedAt = clock.now();
-      const window = { index: i, startedAt: startedAt / 1000, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds };
-      if (!resumingThisStep) analysis.beginStep(window);
+      const window = { index: i, startedAt: startedAt / 1000, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds, ...(step.warmupSeconds ? { warmupSeconds: step.warmupSeconds } : {}) };
+      if (!resumingThisStep) analysis.beginStep(window, initial);
       else {
         // A resumed step keeps the evidence and observed time its previous driver persisted.
         const unusable = analysis.resumeStep(resumed!.judge, window, startedAt / 1000);

@@ -589,7 +589,6 @@ export class Judge {
       step: { ...step, startedAt, observedSeconds, canaryRequests },
       lastTickEnd: at,
       lastDataEnd: at,
-      metrics: state.metrics.map((ms) => ({ ...ms, baselineNoise: breakNoiseChain(ms.baselineNoise) })),
     };
   }
 

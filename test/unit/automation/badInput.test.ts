@@ -61,7 +61,7 @@ describe("bad input: plans", () => {
     ["negative gate", "gates: { beforeSteps: [-1] }", ["gates.beforeSteps[0]: must be ≥ 0, got -1"]],
     ["beforePromotion a string", "gates: { beforePromotion: 'true' }", ['gates.beforePromotion: must be true or false, got "true"']],
     ["unknown judge key", "analysis: { judge: { maxOutageSeconds: 4 } }", [
-      "analysis.judge.maxOutageSeconds: unknown key (known: alpha, promoteAlpha, metrics, grid, dispersion, guardrails, noData, tickEvidenceCap, minCanaryRequestsToPromote)",
+      "analysis.judge.maxOutageSeconds: unknown key (known: alpha, promoteAlpha, metrics, grid, dispersion, heterogeneity, episodes, guardrails, noData, tickEvidenceCap, minCanaryRequestsToPromote)",
     ]],
     ["hostile label value", `${URL}    selectors: { service: 'x"} or vector(1) #' }`.replace("metrics: { url: 'http://127.0.0.1:9' }\n    selectors: { service: 'x\"} or vector(1) #' }", "metrics: { url: 'http://127.0.0.1:9', selectors: { service: 'x\"} or vector(1) #' } }"), [
       "analysis.metrics.selectors.service: must be 1–256 characters from [A-Za-z0-9._~:@+-/ ]",
