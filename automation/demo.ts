@@ -14,9 +14,11 @@ import * as path from "node:path";
 import { FaultSpec } from "../local/app/faults";
 import { runLoad } from "../local/loadgen";
 import { RouteWeights, startSandbox } from "../local/sandbox";
-import { DriverEvent, metricsFromPlan, RolloutResult, runRollout } from "./driver";
 import { parsePlan, Plan } from "./plan";
 import { FileRecordStore } from "./record/file";
+import { DriverEvent } from "./rollout/events";
+import { metricsFromPlan } from "./rollout/judging";
+import { RolloutResult, runRollout } from "./rollout/loop";
 import { RolloutRecord } from "./state";
 import { HaproxyTarget } from "./targets/haproxy";
 

@@ -12,9 +12,10 @@ import { z } from "zod";
 import { counterDelta, Labels, SeriesReading, seriesKey, Snapshot, snapshotOf } from "./counters";
 import { LatencyBucket, TickMeasurement, VersionCounts } from "./types";
 import { formatIssues } from "./validation";
+import { InputError } from "../errors";
 
-/** Thrown for an invalid provider configuration (names the exact field). */
-export class ProviderConfigError extends Error {
+/** Thrown for an invalid provider configuration (names the exact field). Exit 2. */
+export class ProviderConfigError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = "ProviderConfigError";

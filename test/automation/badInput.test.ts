@@ -3,10 +3,11 @@
  * naming the field, with nothing applied (the target and the record store saw no call).
  */
 import * as assert from "node:assert/strict";
-import { checkPlanMetrics } from "../../automation/cli";
-import { ControlInput, controlRollout } from "../../automation/control";
-import { runRollout } from "../../automation/driver";
-import { MAX_PLAN_BYTES, parsePlan, PlanError } from "../../automation/plan";
+import { checkPlanMetrics } from "../../automation/cli/input";
+import { controlRollout } from "../../automation/rollout/control";
+import { runRollout } from "../../automation/rollout/loop";
+import { ControlInput } from "../../automation/rollout/requests";
+import { defaultPlan, MAX_PLAN_BYTES, parsePlan, PlanError } from "../../automation/plan";
 import { MemoryRecordStore } from "../../automation/record/memory";
 import { newRecord, RolloutRecord, transition } from "../../automation/state";
 import { FakeClock, FakeMetrics, FakeTarget, ScriptedAnalysis } from "./fakes";
@@ -101,7 +102,7 @@ describe("bad input: control calls", () => {
     it(`refuses ${name}, touching nothing`, async () => {
       const store = new MemoryRecordStore(record);
       const target = new FakeTarget();
-      await assert.rejects(controlRollout(store, input, { target: async () => target, rollbackMode: "keepCanary" }, { waitMs: 0 }), { name: "ControlRefusedError", message });
+      await assert.rejects(controlRollout(store, input, { target: async () => target, plan: defaultPlan() }, { waitMs: 0 }), { name: "ControlRefusedError", message });
       assert.deepEqual([store.saved, target.calls], [[], []]);
     });
   }

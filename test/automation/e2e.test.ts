@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { runLoad } from "../../local/loadgen";
 import { startSandbox } from "../../local/sandbox";
-import { DriverEvent } from "../../automation/driver";
+import { DriverEvent } from "../../automation/rollout/events";
 import { runSandboxRollout } from "../../automation/demo";
 import { parsePlan } from "../../automation/plan";
 
@@ -100,7 +100,7 @@ describe("end to end on the sandbox (HAProxy target, Prometheus, judge)", functi
       fs.writeFileSync(planFile, "steps: [{weight: 20, minDuration: 4s, maxDuration: 60s}, {weight: 100}]\ntick: 2s\n");
       const cli = (args: string[]) =>
         new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(__dirname, "../../automation/cli.ts"), ...args], { cwd: dir });
+          const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(__dirname, "../../automation/cli/index.ts"), ...args], { cwd: dir });
           let stdout = "";
           let stderr = "";
           child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

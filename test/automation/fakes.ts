@@ -4,7 +4,8 @@
  */
 import { StepWindow } from "../../automation/analysis/judge";
 import { Decision, TickMeasurement, Verdict } from "../../automation/analysis/types";
-import { Analysis, Clock, MetricsSource } from "../../automation/driver";
+import { Clock } from "../../automation/rollout/clock";
+import { Analysis, MetricsSource } from "../../automation/rollout/judging";
 import { RollbackMode, Target, TargetSnapshot } from "../../automation/targets/types";
 
 /** A clock whose `sleep` advances time at once. Starts at 2026-01-01T00:00:00Z. */

@@ -14,7 +14,7 @@ import { Sandbox, startSandbox } from "../../local/sandbox";
 import { checkRecord, RolloutRecord } from "../../automation/state";
 import { Receiver } from "../notify/receiver";
 
-const CLI = path.join(__dirname, "../../automation/cli.ts");
+const CLI = path.join(__dirname, "../../automation/cli/index.ts");
 
 interface Run {
   readonly child: ChildProcess;
