@@ -15,6 +15,37 @@ export class SandboxError extends Error {
   }
 }
 
+/** The Debian packages that provide the programs the sandbox and its tests run. */
+export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
+  "/usr/sbin/haproxy": "haproxy",
+  "/usr/bin/prometheus": "prometheus",
+  "/usr/bin/promtool": "prometheus",
+  "/usr/bin/chromium": "chromium",
+};
+
+/** The line that installs every program the sandbox and the tests need. */
+export const INSTALL_LINE = "apt-get install -y haproxy prometheus chromium";
+
+/**
+ * Throws a {@link SandboxError} naming every missing program and the line that installs it,
+ * so a machine without HAProxy or Prometheus fails at once and says what to do (never a
+ * silent skip, never a bare ENOENT from a spawn deep inside a start-up).
+ */
+export function requirePrograms(paths: readonly string[]): void {
+  const missing = paths.filter((p) => {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length) {
+    const packages = [...new Set(missing.map((p) => DEBIAN_PACKAGES[p] ?? p))].join(" ");
+    throw new SandboxError(`${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not installed (Debian: apt-get install -y ${packages}; everything the tests use: ${INSTALL_LINE})`);
+  }
+}
+
 /**
  * `count` distinct free ports on 127.0.0.1. All listeners are held open until every port is
  * known, so the same port is never handed out twice.

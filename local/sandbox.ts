@@ -16,7 +16,7 @@ import { backendFor, renderHaproxyConfig, SERVERS } from "./haproxy/config";
 import { HaproxyRuntimeError, setServerWeights, showServersState, ServerState } from "./haproxy/runtime";
 import { renderPrometheusConfig } from "./prometheus/config";
 import { queryInstant } from "./prometheus/query";
-import { freePorts, GroupChild, httpGet, isAlive, isGroupAlive, runBounded, runsCommand, SandboxError, signalGroup, spawnGroup, stopGroups, waitReady } from "./process";
+import { freePorts, GroupChild, requirePrograms, httpGet, isAlive, isGroupAlive, runBounded, runsCommand, SandboxError, signalGroup, spawnGroup, stopGroups, waitReady } from "./process";
 
 export { SandboxError } from "./process";
 
@@ -110,6 +110,8 @@ export interface SandboxState {
   readonly urls: SandboxUrls;
   readonly versions: { readonly stable: string; readonly canary: string };
   readonly traffic: TrafficSpec;
+  /** Prometheus's scrape interval, seconds (absent in state files written before it was kept). */
+  readonly scrapeIntervalSeconds?: number;
   readonly processes: ProcessInfo[];
 }
 
@@ -138,6 +140,8 @@ export interface Sandbox {
   readonly versions: { readonly stable: string; readonly canary: string };
   /** The traffic model HAProxy was started with (runtime weights: `readWeights`). */
   readonly traffic: TrafficSpec;
+  /** Prometheus's scrape interval, seconds: how long a request takes, at most, to be counted. */
+  readonly scrapeIntervalSeconds: number;
   /** Process id (= process group id) of each managed process. */
   readonly pids: Readonly<Record<string, number>>;
   /**
@@ -226,6 +230,9 @@ class SandboxHandle implements Sandbox {
   }
   get traffic(): TrafficSpec {
     return this.state.traffic;
+  }
+  get scrapeIntervalSeconds(): number {
+    return this.state.scrapeIntervalSeconds ?? 1;
   }
   get pids(): Record<string, number> {
     return Object.fromEntries(this.state.processes.map((p) => [p.name, p.pid]));
@@ -409,6 +416,7 @@ async function startOnce(options: SandboxOptions): Promise<Sandbox> {
   const remaining = (): number => Math.max(0, deadline - Date.now());
   const haproxyBin = options.haproxyBin ?? "/usr/sbin/haproxy";
   const prometheusBin = options.prometheusBin ?? "/usr/bin/prometheus";
+  requirePrograms(withPrometheus ? [haproxyBin, prometheusBin] : [haproxyBin]);
 
   const ownsDir = options.dir === undefined;
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "canary-sandbox-"));
@@ -436,7 +444,8 @@ async function startOnce(options: SandboxOptions): Promise<Sandbox> {
     throw new SandboxError(`haproxy rejected ${haproxyCfg} (exit ${check.code}):\n${check.output}${quoteConfigLines(rendered, haproxyCfg, check.output)}`);
   }
 
-  const state: SandboxState = { format: 1, createdAt: new Date().toISOString(), dir, ownsDir, socketPath, ports, urls, versions, traffic, processes: [] };
+  const scrapeIntervalSeconds = options.scrapeIntervalSeconds ?? 1;
+  const state: SandboxState = { format: 1, createdAt: new Date().toISOString(), dir, ownsDir, socketPath, ports, urls, versions, traffic, scrapeIntervalSeconds, processes: [] };
   const handle = new SandboxHandle(state, options.stateFile);
   track(handle);
   const started = (c: GroupChild): GroupChild => (handle.addProcess({ name: c.name, pid: c.pid, logFile: c.logFile, argv: c.argv }, c), c);
@@ -445,7 +454,7 @@ async function startOnce(options: SandboxOptions): Promise<Sandbox> {
     let promChild: GroupChild | undefined;
     if (withPrometheus) {
       const promCfg = path.join(dir, "prometheus.yml");
-      fs.writeFileSync(promCfg, renderPrometheusConfig({ apps: [{ role: "stable", port: stable }, { role: "canary", port: canary }], haproxyStatsPort: stats, scrapeIntervalSeconds: options.scrapeIntervalSeconds ?? 1 }));
+      fs.writeFileSync(promCfg, renderPrometheusConfig({ apps: [{ role: "stable", port: stable }, { role: "canary", port: canary }], haproxyStatsPort: stats, scrapeIntervalSeconds }));
       promChild = started(
         spawnGroup("prometheus", prometheusBin, [`--config.file=${promCfg}`, `--storage.tsdb.path=${path.join(dir, "tsdb")}`, `--web.listen-address=${HOST}:${prom}`, "--log.level=warn"], {
           logFile: path.join(dir, "logs", "prometheus.log"),
