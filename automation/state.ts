@@ -177,7 +177,7 @@ export interface RolloutRecord {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly history: readonly HistoryEntry[];
-  /** Control requests from other processes (automation/control.ts): pending until the driver applies them. */
+  /** Control requests from other processes (automation/rollout/control.ts): pending until the driver applies them. */
   readonly controls?: readonly ControlRequest[];
   /** The driver holding the rollout; absent when none does. */
   readonly lease?: Lease;

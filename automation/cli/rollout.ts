@@ -6,7 +6,7 @@ import { RecordStore } from "../record/types";
 import { Outcome } from "../rollout/decide";
 import { DriverEvent } from "../rollout/events";
 import { metricsFromPlan } from "../rollout/judging";
-import { RolloutOptions, runRollout } from "../rollout/loop";
+import { RolloutOptions, runRollout } from "../rollout/run";
 import { describePhase } from "../state";
 import { Target } from "../targets/types";
 import { RolloutNotifications } from "../notify/rollout";

@@ -21,7 +21,8 @@ import { Target } from "../targets/types";
 import { Clock, isoNow } from "./clock";
 import * as effects from "./effects";
 import { leaseLive, newLease } from "./lease";
-import { drive, Executor, leaseSecondsOf } from "./loop";
+import { leaseSecondsOf } from "./lease";
+import { drive, Executor } from "./loop";
 import { applyControl, ControlInput, newRequest, refusalOf } from "./requests";
 import { Session } from "./session";
 

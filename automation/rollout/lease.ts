@@ -6,6 +6,7 @@
  */
 import * as os from "node:os";
 import { InfrastructureError } from "../errors";
+import { Plan } from "../plan";
 import { Lease, RolloutRecord } from "../state";
 
 /** Who is running this process: `$USER@hostname`. */
@@ -19,6 +20,14 @@ export function operatorIdentity(): string {
     }
   }
   return `${user}@${os.hostname()}`;
+}
+
+/**
+ * How long a driver's lease lasts without renewal: three ticks, at least a minute (a target
+ * operation such as `pulumi up` may run for a while between two saves).
+ */
+export function leaseSecondsOf(plan: Pick<Plan, "tickSeconds">): number {
+  return Math.max(3 * plan.tickSeconds, 60);
 }
 
 /** A new lease for this process, valid `ttlSeconds` from `nowMs`. */

@@ -13,7 +13,7 @@ import { versionSchema } from "../../../infra/schema";
 import { newRecord, transition } from "../../../automation/state";
 
 const ROOT = path.resolve(__dirname, "../../..");
-const CLI = path.join(ROOT, "automation", "cli.ts");
+const CLI = path.join(ROOT, "automation", "cli", "index.ts");
 
 /** The tsx loader, resolved from the project (the tests run the CLI from a directory without node_modules). */
 const TSX = require.resolve("tsx/cjs");

@@ -7,7 +7,7 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { DriverEvent } from "../../../automation/rollout/events";
-import { runRollout } from "../../../automation/rollout/loop";
+import { runRollout } from "../../../automation/rollout/run";
 import { RolloutNotifications } from "../../../automation/notify/rollout";
 import { NOTIFICATION_TYPES, NotificationEvent } from "../../../automation/notify/types";
 import { WebhookNotifier } from "../../../automation/notify/webhook";

@@ -5,7 +5,7 @@
 import * as assert from "node:assert/strict";
 import { checkPlanMetrics } from "../../../automation/cli/input";
 import { controlRollout } from "../../../automation/rollout/control";
-import { runRollout } from "../../../automation/rollout/loop";
+import { runRollout } from "../../../automation/rollout/run";
 import { ControlInput } from "../../../automation/rollout/requests";
 import { defaultPlan, MAX_PLAN_BYTES, parsePlan, PlanError } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";

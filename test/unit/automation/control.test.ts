@@ -10,7 +10,7 @@ import { awaitControl, submitControl } from "../../../automation/rollout/control
 import { DriverEvent } from "../../../automation/rollout/events";
 import { JudgeAnalysis, MetricsSource } from "../../../automation/rollout/judging";
 import { leaseLive, LeaseHeldError, newLease } from "../../../automation/rollout/lease";
-import { runRollout } from "../../../automation/rollout/loop";
+import { runRollout } from "../../../automation/rollout/run";
 import { approved, mergeControls, newRequest } from "../../../automation/rollout/requests";
 import { parsePlan, Plan } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { Decision, TickMeasurement } from "../../../automation/analysis/types";
 import { DriverEvent } from "../../../automation/rollout/events";
-import { runRollout } from "../../../automation/rollout/loop";
+import { runRollout } from "../../../automation/rollout/run";
 import { parsePlan, Plan } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";
 import { newRecord, transition } from "../../../automation/state";

@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { defaultPlan } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";
 import { controlRollout } from "../../../automation/rollout/control";
-import { leaseSecondsOf } from "../../../automation/rollout/loop";
+import { leaseSecondsOf } from "../../../automation/rollout/lease";
 import { ControlInput } from "../../../automation/rollout/requests";
 import { newRecord, RolloutRecord, transition } from "../../../automation/state";
 import { TargetError } from "../../../automation/targets/types";

@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import { parsePlan } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";
 import { DriverEvent } from "../../../automation/rollout/events";
-import { runRollout } from "../../../automation/rollout/loop";
+import { runRollout } from "../../../automation/rollout/run";
 import { RolloutRecord } from "../../../automation/state";
 import { FakeClock, FakeMetrics, FakeTarget, ScriptedAnalysis } from "../../helpers/fakes";
 
