@@ -15,6 +15,13 @@
 export abstract class CanaryError extends Error {
   /** The exit code of a `canary` command that ends with this error. */
   abstract readonly exitCode: number;
+  constructor(
+    message: string,
+    /** The underlying error, when this one wraps another. */
+    public readonly cause?: unknown,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -23,36 +30,19 @@ export abstract class CanaryError extends Error {
  */
 export class InputError extends CanaryError {
   readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
-    this.name = "InputError";
-  }
+  override name = "InputError";
 }
 
 /** A failure of the stack, the record store or the rollout's ownership. Exit 3. */
 export class InfrastructureError extends CanaryError {
   readonly exitCode = 3;
-  constructor(
-    message: string,
-    /** The underlying error, when this one wraps another. */
-    public readonly cause?: unknown,
-  ) {
-    super(message);
-    this.name = "InfrastructureError";
-  }
+  override name = "InfrastructureError";
 }
 
 /** A rollback that could not restore the snapshot. Exit 4: a human must look. */
 export class RollbackFailedError extends CanaryError {
   readonly exitCode = 4;
-  constructor(
-    message: string,
-    /** The underlying error, when this one wraps another. */
-    public readonly cause?: unknown,
-  ) {
-    super(message);
-    this.name = "RollbackFailedError";
-  }
+  override name = "RollbackFailedError";
 }
 
 /** The message of anything thrown, for wrapping it in a message with context. */

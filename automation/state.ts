@@ -234,16 +234,8 @@ export class IllegalTransitionError extends InfrastructureError {
   }
 }
 
-/** What a new record needs to know. */
-export interface NewRecord {
-  readonly id: string;
-  readonly stack: string;
-  readonly target: string;
-  readonly version: string;
-  readonly image: string;
-  readonly steps: readonly number[];
-  readonly at: string;
-}
+/** What a new record needs to know: who and what it rolls out, and when it was created (`at`). */
+export type NewRecord = Pick<RolloutRecord, "id" | "stack" | "target" | "version" | "image" | "steps"> & { readonly at: string };
 
 /** A new rollout, Idle, with an empty history. */
 export function newRecord(r: NewRecord): RolloutRecord {

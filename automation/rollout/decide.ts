@@ -61,9 +61,6 @@ export type Action =
   /** Stop: the rollout ended, or is left for a later driver. `event` is recorded first (a pause on a signal). */
   | { readonly kind: "Done"; readonly outcome: Outcome; readonly reason: string; readonly event?: RolloutEvent };
 
-/** The kind of an action. */
-export type ActionKind = Action["kind"];
-
 /** What the driver has seen since it started, as of this decision. */
 export interface Observation {
   /** The current time, ISO (for the events a decision carries). */
@@ -100,7 +97,7 @@ function lastReason(record: RolloutRecord, types: readonly HistoryEntry["type"][
 }
 
 /** The gate after judged step `i` (before step i+1, or before promotion), if the plan has one. */
-export function gateAfter(plan: Pick<Plan, "gates">, record: Pick<RolloutRecord, "steps">, i: number): string | undefined {
+function gateAfter(plan: Pick<Plan, "gates">, record: Pick<RolloutRecord, "steps">, i: number): string | undefined {
   const last = i === record.steps.length - 2;
   if (last) return plan.gates.beforePromotion ? "promotion" : undefined;
   return plan.gates.beforeSteps.includes(i + 1) ? `step ${i + 1}` : undefined;
@@ -194,7 +191,7 @@ export function decide(record: RolloutRecord, plan: DecisionPlan, obs: Observati
 }
 
 /** The evidence recorded for a decision: the verdict with its metric and guardrail reports. */
-export function evidenceOf(v: Verdict): unknown {
+function evidenceOf(v: Verdict): unknown {
   return {
     decision: v.decision,
     reasons: v.reasons,

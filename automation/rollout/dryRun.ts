@@ -4,18 +4,20 @@
  * instead of executed. Nothing is applied to the target and nothing is written to the store.
  */
 import { Plan } from "../plan";
+import { RecordStore } from "../record/types";
 import { MemoryRecordStore } from "../record/memory";
 import { newRecord, RolloutRecord } from "../state";
-import { isoNow, systemClock } from "./clock";
+import { Target } from "../targets/types";
+import { Clock, isoNow, systemClock } from "./clock";
 import { Action } from "./decide";
+import { DriverEvent } from "./events";
 import { gateWait } from "./execute";
 import { leaseSecondsOf } from "./lease";
 import { drive, Executor, RolloutResult } from "./loop";
-import type { RolloutOptions } from "./run";
 import { Session } from "./session";
 
 /** One action of a dry run in words (`set the canary weight to 25, then verify it is applied`). */
-export function describeAction(action: Action, record: Pick<RolloutRecord, "version" | "image">, plan: Plan): string | undefined {
+function describeAction(action: Action, record: Pick<RolloutRecord, "version" | "image">, plan: Plan): string | undefined {
   switch (action.kind) {
     case "SetCanary":
       return `deploy canary ${record.version} (${record.image}) at weight 0, then verify the applied weight is 0`;
@@ -43,12 +45,24 @@ export function describeAction(action: Action, record: Pick<RolloutRecord, "vers
   }
 }
 
+/** What a dry run needs: the rollout's options, of which the target and the store only name themselves. */
+export interface DryRunOptions {
+  readonly plan: Plan;
+  readonly version: string;
+  readonly image: string;
+  readonly target: Pick<Target, "type" | "name">;
+  readonly store: Pick<RecordStore, "description">;
+  readonly clock?: Clock;
+  readonly report?: (e: DriverEvent) => void;
+  readonly id?: string;
+}
+
 /**
  * A dry run: the loop's own decisions, walked against a simulated world in which every change
  * takes effect, every step passes and every gate is approved, each action printed; nothing is
  * applied to the target and nothing is written to the store.
  */
-export async function dryRunRollout(o: RolloutOptions): Promise<RolloutResult> {
+export async function dryRunRollout(o: DryRunOptions): Promise<RolloutResult> {
   const report = o.report ?? (() => undefined);
   const plan = o.plan;
   const clock = o.clock ?? systemClock;
@@ -68,16 +82,16 @@ export async function dryRunRollout(o: RolloutOptions): Promise<RolloutResult> {
     if (message) say(message);
     switch (action.kind) {
       case "SetCanary":
-        session.change((r) => ({ ...r, canaryDeployedAt: at }));
+        session.update((r) => ({ ...r, canaryDeployedAt: at }));
         return { applied: 0 };
       case "SetWeight":
         session.recordEvent({ type: "advance", at, step: action.step, weight: action.weight, reason: "dry run" });
         return { applied: action.weight };
       case "Judge":
-        if (!action.start) session.change((r) => ({ ...r, step: { ...r.step!, passed: { at, reason: "dry run" } } }));
+        if (!action.start) session.update((r) => ({ ...r, step: { ...r.step!, passed: { at, reason: "dry run" } } }));
         return { judging: action.step };
       case "AwaitGate":
-        session.change((r) => ({ ...r, controls: [...(r.controls ?? []), { id: `dry-run-${action.gate}`, verb: "approve", gate: action.gate, at, by: "dry run", reason: "dry run", status: "applied" }] }));
+        session.update((r) => ({ ...r, controls: [...(r.controls ?? []), { id: `dry-run-${action.gate}`, verb: "approve", gate: action.gate, at, by: "dry run", reason: "dry run", status: "applied" }] }));
         return { tickDue: true };
       case "Hold":
         return { tickDue: true };

@@ -19,7 +19,7 @@ import { LeaseLostError } from "./lease";
 import { backoffMs, Session } from "./session";
 
 /** Attempts of one target change (and of the restore) before it counts as failed. */
-export const APPLY_ATTEMPTS = 3;
+const APPLY_ATTEMPTS = 3;
 
 /** What an effect observed: the weight in effect afterwards, or why it failed. */
 export interface EffectResult {
@@ -56,7 +56,7 @@ function failureOf(e: unknown): EffectResult["failure"] {
  * A target change, retried with backoff; undefined when it was made, the failure otherwise. An
  * interrupt ends the retries early (reported as neither done nor failed: `interrupted`).
  */
-async function change(ctx: EffectContext, message: string, f: () => Promise<void>): Promise<{ failed?: unknown; interrupted?: true }> {
+async function changeTarget(ctx: EffectContext, message: string, f: () => Promise<void>): Promise<{ failed?: unknown; interrupted?: true }> {
   for (let attempt = 1; ; attempt++) {
     ctx.say(attempt === 1 ? message : `${message} (attempt ${attempt} of ${APPLY_ATTEMPTS})`);
     try {
@@ -82,7 +82,7 @@ async function verify(ctx: EffectContext, message?: string): Promise<number | "u
 /** Deploys the canary at weight 0 and verifies it; records it deployed. */
 export async function setCanary(ctx: EffectContext): Promise<EffectResult> {
   const { version, image } = ctx.session.record;
-  const made = await change(ctx, `deploy canary ${version} at weight 0`, () => ctx.target.setCanary(version, image));
+  const made = await changeTarget(ctx, `deploy canary ${version} at weight 0`, () => ctx.target.setCanary(version, image));
   if (made.failed) return { failure: failureOf(made.failed) };
   if (made.interrupted) return {};
   try {
@@ -95,7 +95,7 @@ export async function setCanary(ctx: EffectContext): Promise<EffectResult> {
     return { failure: failureOf(e) };
   }
   const at = isoNow(ctx.clock);
-  ctx.session.change((r) => ({ ...withoutIntent(r), canaryDeployedAt: at }));
+  ctx.session.update((r) => ({ ...withoutIntent(r), canaryDeployedAt: at }));
   return { applied: 0 };
 }
 
@@ -114,7 +114,7 @@ function withoutIntent(r: RolloutRecord): RolloutRecord {
 export async function setWeight(ctx: EffectContext, a: Extract<Action, { kind: "SetWeight" }>): Promise<EffectResult> {
   let applied: number | "unknown" = a.weight;
   if (!a.applied) {
-    const made = await change(ctx, `set the canary weight to ${a.weight}`, () => ctx.target.setWeight(a.weight));
+    const made = await changeTarget(ctx, `set the canary weight to ${a.weight}`, () => ctx.target.setWeight(a.weight));
     if (made.failed) return { failure: failureOf(made.failed) };
     if (made.interrupted) return {};
     try {
@@ -128,7 +128,7 @@ export async function setWeight(ctx: EffectContext, a: Extract<Action, { kind: "
     }
   }
   const record = ctx.session.record;
-  if (record.step?.index === a.step) ctx.session.change(withoutIntent);
+  if (record.step?.index === a.step) ctx.session.update(withoutIntent);
   else {
     ctx.session.recordEvent({
       type: "advance",

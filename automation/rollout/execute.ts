@@ -89,7 +89,7 @@ export function rolloutExecutor(ctx: effects.EffectContext, plan: Plan, interrup
         const verdict = judging.analysis.tick(await measure());
         const decisionSeconds = (performance.now() - decisionStarted) / 1000;
         const held = session.record.step?.inconclusive === true;
-        session.change((r) => recordVerdict(r, verdict, judging.analysis.state(), plan));
+        session.update((r) => recordVerdict(r, verdict, judging.analysis.state(), plan));
         const record = session.record;
         session.emit({ kind: "tick", record, verdict, stepSeconds: (clock.now() - stepStartedAt) / 1000, decisionSeconds });
         if (verdict.decision === "rollback" && record.phase === "Frozen") {
@@ -107,7 +107,7 @@ export function rolloutExecutor(ctx: effects.EffectContext, plan: Plan, interrup
  * keeps its evidence), and what the step has come to: passed on a promote verdict; holding, once
  * it is inconclusive with the plan's `inconclusive: hold`. Pure.
  */
-export function recordVerdict(record: RolloutRecord, verdict: Verdict, judgeState: unknown, plan: Pick<Plan, "inconclusive">): RolloutRecord {
+function recordVerdict(record: RolloutRecord, verdict: Verdict, judgeState: unknown, plan: Pick<Plan, "inconclusive">): RolloutRecord {
   const step = record.step;
   if (!step) return record;
   const at = new Date(verdict.at * 1000).toISOString();

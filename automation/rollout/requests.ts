@@ -58,7 +58,7 @@ export function approved(record: RolloutRecord, gate: string): boolean {
 }
 
 /** `abort --gradual`: the plan's judged weights below the one in force, highest first. */
-export function gradualWeights(record: RolloutRecord): readonly number[] {
+function gradualWeights(record: RolloutRecord): readonly number[] {
   const current = record.phase === "RollingBack" ? undefined : record.step?.weight;
   return current === undefined ? [] : record.steps.slice(0, -1).filter((w) => w < current).reverse();
 }

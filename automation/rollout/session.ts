@@ -1,6 +1,6 @@
 /**
  * One process's hold on one rollout record: the record in memory, its lease, and its
- * persistence. Changes are made in memory ({@link Session.recordEvent}, {@link Session.change})
+ * persistence. Changes are made in memory ({@link Session.recordEvent}, {@link Session.update})
  * and written by {@link Session.save}, which
  *  - renews the lease (or releases it once the rollout has ended or is left to a later driver);
  *  - writes compare-and-swap: a save another writer beat is retried over the stored revision
@@ -27,7 +27,7 @@ import { applyControl, mergeControls, pendingControls } from "./requests";
 /** Conflicting saves (another writer keeps beating this one) before a save gives up. */
 const SAVE_CONFLICTS = 5;
 /** Backoff before the second attempt of a failing save (or target change), doubling, capped at one tick. */
-export const RETRY_BACKOFF_MS = 1000;
+const RETRY_BACKOFF_MS = 1000;
 
 /** Thrown before anything changes when the store holds an unfinished rollout of something else. */
 export class RolloutInProgressError extends InfrastructureError {
@@ -111,7 +111,7 @@ export class Session {
   }
 
   /** Changes the record (a verdict, the intent, a marker); saved by the next {@link save}. */
-  change(f: (r: RolloutRecord) => RolloutRecord): void {
+  update(f: (r: RolloutRecord) => RolloutRecord): void {
     this.current = f(this.current);
     this.dirty = true;
   }
@@ -137,7 +137,7 @@ export class Session {
    * something changed, or when the lease is half gone (a long wait at a gate).
    */
   async commit(intent?: Intent): Promise<void> {
-    if (intent) this.change((r) => ({ ...r, intent }));
+    if (intent) this.update((r) => ({ ...r, intent }));
     const lease = this.current.lease;
     const halfGone = lease !== undefined && Date.parse(lease.expiresAt) - this.o.clock.now() < (this.o.leaseSeconds * 1000) / 2;
     if (this.dirty || halfGone) await this.save();
