@@ -8,6 +8,7 @@
  * is applied.
  */
 import { z } from "zod";
+import { formatPath, formatValue, issueProblems } from "../components/validation/problems";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { Judge, JudgeConfigError, JudgeConfigInput, judgeConfigSchema } from "./analysis/judge";
 import { durationSchema } from "./duration";
@@ -147,38 +148,9 @@ export interface Plan {
   readonly onSignal: (typeof SIGNAL_ACTIONS)[number];
 }
 
-/** Formats a value for a message, cut short so a huge value cannot flood the log. */
-function formatValue(value: unknown): string {
-  if (value === undefined) return "nothing";
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
-  return out;
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let v: unknown = root;
-  for (const key of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[key];
-  }
-  return v;
-}
-
+/** The plan's problems from zod issues, in the one format every validation in the project uses. */
 function problemsOf(error: z.ZodError, input: unknown, prefix: readonly PropertyKey[] = []): PlanProblem[] {
-  return error.issues.flatMap((issue): PlanProblem | PlanProblem[] => {
-    const path = [...prefix, ...issue.path];
-    if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((k) => ({ path: formatPath([...path, k]), message: "unknown key" }));
-    }
-    const value = valueAt(input, issue.path);
-    if (value === undefined) return { path: formatPath(path), message: issue.code === "custom" ? issue.message : "is required" };
-    return { path: formatPath(path), message: `${issue.message}, got ${formatValue(value)}` };
-  });
+  return issueProblems(error.issues, input, prefix).map((p) => ({ path: formatPath(p.path), message: p.hasValue ? `${p.message}, got ${formatValue(p.value)}` : p.message }));
 }
 
 function seconds(s: number): string {

@@ -4,14 +4,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { capabilitiesOf, capabilityViolations, Platform, TrafficSpec } from "../components/routing";
+import { capabilitiesOf, Platform, TrafficSpec } from "../components/routing";
+import { formatPath, formatValue, issueProblems, note, Path, Problem, problem } from "../components/validation";
 import { NAMESPACE, ROLLOUT_RECORD_KEY } from "./keys";
+import { configMonitoringProblems, monitoringKey } from "./monitoring";
 import { platformModules } from "./platforms";
 import { CanaryConfig } from "./platforms/types";
 import { commonShape, STRING_KEYS } from "./schema";
 
-
-/** One problem with the config: the key path (`canary:stable.version`) and what is wrong. */
+/** One problem with the config: the key path (`canary:stable.version`) and what is wrong (with the value found). */
 export interface ConfigProblem {
   readonly path: string;
   readonly message: string;
@@ -28,40 +29,14 @@ export class CanaryConfigError extends pulumi.RunError {
   }
 }
 
-/** Formats a config value for an error message, cut short so a huge value cannot flood the log. */
-export function formatValue(value: unknown): string {
-  if (value === undefined) return "nothing";
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+/** A problem whose path starts with a key after `canary:`, as printed: `canary:aws.healthCheck.timeout`. */
+function configProblem(p: Problem): ConfigProblem {
+  const [first, ...rest] = p.path;
+  return { path: formatPath([`${NAMESPACE}:${String(first)}`, ...rest]), message: p.hasValue ? `${p.message}, got ${formatValue(p.value)}` : p.message };
 }
 
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let v: unknown = root;
-  for (const key of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[key];
-  }
-  return v;
-}
-
-function keyPath(path: readonly PropertyKey[]): string {
-  const [first, ...rest] = path;
-  let out = `${NAMESPACE}:${String(first)}`;
-  for (const p of rest) out += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
-  return out;
-}
-
-/** Turns zod issues into problems that name the key path and the offending value. */
-function problemsOf(error: z.ZodError, input: unknown, prefix: readonly PropertyKey[] = []): ConfigProblem[] {
-  return error.issues.map((issue) => {
-    const path = [...prefix, ...issue.path];
-    if (issue.code === "unrecognized_keys") {
-      return { path: keyPath(path), message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}` };
-    }
-    const value = valueAt(input, issue.path);
-    if (value === undefined) return { path: keyPath(path), message: issue.code === "custom" ? issue.message : "is required" };
-    return { path: keyPath(path), message: `${issue.message}, got ${formatValue(value)}` };
-  });
+function keyNote(path: Path, message: string): ConfigProblem {
+  return configProblem(note(path, message));
 }
 
 /** Decodes one raw config string: JSON for structured and numeric keys, verbatim for string keys. */
@@ -96,37 +71,32 @@ export function parseConfig(raw: Readonly<Record<string, string>>): CanaryConfig
 
   const known = new Set(["platform", ...Object.keys(commonShape), ...blockKeys.keys()]);
   for (const key of Object.keys(values)) {
-    if (!known.has(key)) {
-      problems.push({ path: keyPath([key]), message: `unknown key; known keys: ${[...known].join(", ")}` });
-    }
+    if (!known.has(key)) problems.push(keyNote([key], `unknown key; known keys: ${[...known].join(", ")}`));
   }
 
   const platformValue = values.platform;
   let platform: Platform | undefined;
   if (platformValue === undefined) {
-    problems.push({ path: keyPath(["platform"]), message: `is required; one of ${platforms.join(", ")}` });
+    problems.push(keyNote(["platform"], `is required; one of ${platforms.join(", ")}`));
   } else if (!platforms.includes(platformValue as Platform)) {
-    problems.push({ path: keyPath(["platform"]), message: `must be one of ${platforms.join(", ")}, got ${formatValue(platformValue)}` });
+    problems.push(configProblem(problem(["platform"], `must be one of ${platforms.join(", ")}`, platformValue)));
   } else {
     platform = platformValue as Platform;
   }
 
   const common = z.object(commonShape).safeParse(values);
-  if (!common.success) problems.push(...problemsOf(common.error, values));
+  if (!common.success) problems.push(...issueProblems(common.error.issues, values).map(configProblem));
 
   let block: unknown;
   if (platform) {
     const module = modules[platform]!;
     for (const [key, owner] of blockKeys) {
-      if (owner !== platform && values[key] !== undefined) {
-        problems.push({ path: keyPath([key]), message: `is for platform ${owner}, but canary:platform is ${platform}` });
-      }
+      if (owner !== platform && values[key] !== undefined) problems.push(keyNote([key], `is for platform ${owner}, but canary:platform is ${platform}`));
     }
     const parsed = module.blockSchema.safeParse(values[module.blockKey]);
     if (parsed.success) block = parsed.data;
-    else if (values[module.blockKey] === undefined) {
-      problems.push({ path: keyPath([module.blockKey]), message: `is required when canary:platform is ${platform}` });
-    } else problems.push(...problemsOf(parsed.error, values[module.blockKey], [module.blockKey]));
+    else if (values[module.blockKey] === undefined) problems.push(keyNote([module.blockKey], `is required when canary:platform is ${platform}`));
+    else problems.push(...issueProblems(parsed.error.issues, values[module.blockKey], [module.blockKey]).map(configProblem));
   }
 
   if (!common.success || !platform || problems.length > 0) throw new CanaryConfigError(problems);
@@ -134,22 +104,6 @@ export function parseConfig(raw: Readonly<Record<string, string>>): CanaryConfig
 
   // A platform that cannot route on headers gets no override unless one was asked for explicitly.
   const override = values.override === undefined && !capabilitiesOf(platform).features.override.supported ? { ...c.override, enabled: false } : c.override;
-
-  if (!c.canary && c.weight !== 0) {
-    problems.push({ path: keyPath(["weight"]), message: `must be 0 when no canary is configured (canary:canary is not set), got ${c.weight}` });
-  }
-  if (!c.canary && c.mirror !== 0) {
-    problems.push({ path: keyPath(["mirror"]), message: `must be 0 when no canary is configured (canary:canary is not set), got ${c.mirror}` });
-  }
-  if (c.canary && c.canary.version === c.stable.version) {
-    problems.push({ path: keyPath(["canary", "version"]), message: `must differ from canary:stable.version, got ${formatValue(c.canary.version)}` });
-  }
-  const names = new Set<string>();
-  c.segments.forEach((s, i) => {
-    if (names.has(s.name)) problems.push({ path: keyPath(["segments", i, "name"]), message: `is used by an earlier segment, got ${formatValue(s.name)}` });
-    names.add(s.name);
-  });
-
   const traffic: TrafficSpec = {
     hasCanary: c.canary !== undefined,
     canaryWeight: c.weight,
@@ -158,10 +112,19 @@ export function parseConfig(raw: Readonly<Record<string, string>>): CanaryConfig
     stickiness: { enabled: c.stickiness.enabled, durationSeconds: c.stickiness.duration, hashKey: { kind: c.stickiness.hashKey.type, name: c.stickiness.hashKey.name } },
     mirrorPercent: c.mirror,
   };
-  for (const v of capabilityViolations(platform, traffic)) problems.push({ path: v.key, message: v.message });
+  const config: CanaryConfig = { ...c, override, platform, block, traffic };
 
+  // The components' own checks, on the arguments this config gives them, reported at the keys
+  // that set those arguments: the platform's limits are refused here, before any registration.
+  const found = [...modules[platform]!.problems(config), ...configMonitoringProblems(config).map((p) => ({ ...p, path: monitoringKey(p.path) ?? ["monitoring", `(argument ${p.path.join(".")})`] }))];
+  const seen = new Set<string>();
+  for (const p of found.map(configProblem)) {
+    const line = `${p.path}: ${p.message}`;
+    if (!seen.has(line)) problems.push(p);
+    seen.add(line);
+  }
   if (problems.length > 0) throw new CanaryConfigError(problems);
-  return { ...c, override, platform, block, traffic };
+  return config;
 }
 
 /** Reads the stack's `canary:*` config from the Pulumi runtime and validates it. */

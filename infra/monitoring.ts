@@ -1,144 +1,16 @@
 /**
- * The `canary:monitoring` block and the function that deploys CanaryMonitoring from the
- * validated config. This module must not import ./schema at runtime (schema.ts imports this
- * module's schema), so it only uses zod, the components, and types.
+ * The function that deploys CanaryMonitoring from the validated config (the block's schema is in
+ * ./monitoringSchema.ts): the one map from `canary:monitoring` to the component's arguments, and
+ * back from an argument to its config key for the component's problems.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { CanaryMonitoring, CanaryMonitoringArgs, defaultDashboardUid, durationSeconds, LabelRequirement, MonitoringQueries, monitoringQueries, resolveSettings } from "../components/monitoring";
+import { CanaryMonitoring, CanaryMonitoringArgs, defaultDashboardUid, LabelRequirement, MonitoringQueries, monitoringProblems, monitoringQueries, resolveSettings } from "../components/monitoring";
 import type { Platform } from "../components/routing";
+import { Path, Problem } from "../components/validation";
 import type { CanaryConfig } from "./platforms/types";
 
 /** Platforms whose workloads run on Kubernetes, where the PrometheusRule, ServiceMonitor and dashboard ConfigMap are created. */
 export const KUBERNETES_PLATFORMS: ReadonlySet<Platform> = new Set<Platform>(["istio", "linkerd", "gateway-api"]);
-
-const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const dnsLabelMessage = "must be a DNS label: 1–63 lowercase letters, digits or '-', starting with a letter and not ending with '-'";
-const dnsLabel = z.string({ error: dnsLabelMessage }).regex(DNS_LABEL, { error: dnsLabelMessage });
-
-const metricMessage = "must be a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)";
-const metricName = z.string({ error: metricMessage }).regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, { error: metricMessage });
-const labelNameMessage = "must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)";
-const promLabelName = z.string({ error: labelNameMessage }).regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, { error: labelNameMessage });
-
-const k8sKeyMessage = "must be a Kubernetes label key such as app or app.kubernetes.io/name";
-const k8sLabelKey = z.string({ error: k8sKeyMessage }).regex(/^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, { error: k8sKeyMessage });
-const k8sValueMessage = "must be a Kubernetes label value: up to 63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit";
-const k8sLabels = z.record(k8sLabelKey, z.string({ error: k8sValueMessage }).regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, { error: k8sValueMessage }), {
-  error: "must be a map of Kubernetes labels",
-});
-
-const DURATION = /^[1-9][0-9]*(s|m|h)$/;
-const durationMessage = "must be a duration such as 30s, 1m or 1h";
-const duration = z.string({ error: durationMessage }).regex(DURATION, { error: durationMessage });
-const forMessage = "must be a duration such as 0s, 30s, 1m or 1h";
-const forDuration = z.string({ error: forMessage }).regex(/^[0-9]+(s|m|h)$/, { error: forMessage });
-
-const positive = (message: string) => z.number({ error: message }).positive({ error: message }).finite({ error: message });
-const fraction = z.number({ error: "must be a number above 0 and at most 1" }).gt(0, { error: "must be a number above 0 and at most 1" }).max(1, { error: "must be a number above 0 and at most 1" });
-const urlMessage = "must be an http(s) URL";
-const url = z
-  .string({ error: urlMessage })
-  .regex(/^https?:\/\/[^\s"'`<>{}\\]+$/, { error: urlMessage })
-  .transform((u) => u.replace(/\/+$/, ""));
-
-/** `canary:monitoring`. Every field has a default, so the block may be omitted. */
-export const monitoringSchema = z
-  .strictObject(
-    {
-    /** Create the monitoring component. Defaults to true. */
-    enabled: z.boolean({ error: "must be true or false" }).default(true),
-    /** Namespace of the PrometheusRule, ServiceMonitor and dashboard ConfigMap. Defaults to the platform block's namespace, else default. */
-    namespace: dnsLabel.optional(),
-    /** Namespace of the service's pods. Defaults to the platform block's namespace, else namespace. */
-    serviceNamespace: dnsLabel.optional(),
-    /** Range of the recording rules' rate(): at least twice scrape.interval. Defaults to 1m. */
-    window: duration.default("1m"),
-    /** Metric and label names of the service's instrumentation. */
-    metrics: z
-      .strictObject({
-        /** Request counter. Defaults to http_requests_total. */
-        requests: metricName.default("http_requests_total"),
-        /** Its HTTP status-code label. Defaults to code. */
-        statusLabel: promLabelName.default("code"),
-        /** Request-duration histogram buckets, seconds. Defaults to http_request_duration_seconds_bucket. */
-        durationBuckets: metricName.default("http_request_duration_seconds_bucket"),
-        /** Label with the service name. Defaults to service. */
-        serviceLabel: promLabelName.default("service"),
-        /** Label with the version. Defaults to version. */
-        versionLabel: promLabelName.default("version"),
-      })
-      .prefault({}),
-    /** Pod labels identifying the service and version (kube_pod_labels; ServiceMonitor relabeling). */
-    pods: z
-      .strictObject({
-        /** Defaults to app. */
-        serviceLabel: k8sLabelKey.default("app"),
-        /** Defaults to version. */
-        versionLabel: k8sLabelKey.default("version"),
-      })
-      .prefault({}),
-    /** Alert thresholds. */
-    thresholds: z
-      .strictObject({
-        /** CanaryHighErrorRate: canary 5xx ratio (0–1). Defaults to 0.05. */
-        errorRate: fraction.default(0.05),
-        /** Defaults to 1m. */
-        errorRateFor: forDuration.default("1m"),
-        /** CanaryErrorRateHigherThanStable: factor over the stable 5xx ratio. Defaults to 2. */
-        errorRatioVsStable: positive("must be a number above 0").default(2),
-        /** Canary requests per second below which the versus-stable alerts stay quiet. Defaults to 1. */
-        minRequestRate: positive("must be a number above 0").default(1),
-        /** Defaults to 2m. */
-        errorRateVsStableFor: forDuration.default("2m"),
-        /** CanaryLatencyHigherThanStable: factor over the stable p95. Defaults to 1.5. */
-        latencyRatioVsStable: positive("must be a number above 0").default(1.5),
-        /** Defaults to 2m. */
-        latencyVsStableFor: forDuration.default("2m"),
-        /** CanaryPodCrashLooping: restarts of one canary pod allowed within restartsWindow. Defaults to 0. */
-        maxRestarts: z.number({ error: "must be an integer of at least 0" }).int({ error: "must be an integer of at least 0" }).min(0, { error: "must be an integer of at least 0" }).default(0),
-        /** Defaults to 5m. */
-        restartsWindow: duration.default("5m"),
-        /** Defaults to 1m. */
-        crashLoopingFor: forDuration.default("1m"),
-      })
-      .prefault({}),
-    /** Base of the alerts' runbook_url (`<base>/<alert name in lower case>`). Defaults to https://runbooks.example.com/canary. */
-    runbookBaseUrl: url.default("https://runbooks.example.com/canary"),
-    /** Grafana's base URL; with it the stack exports dashboardUrl. */
-    grafanaUrl: url.optional(),
-    /** Labels Prometheus' ruleSelector and serviceMonitorSelector match (e.g. release: kube-prometheus-stack). Defaults to none. */
-    prometheusSelectorLabels: k8sLabels.default({}),
-    /** The ServiceMonitor. */
-    scrape: z
-      .strictObject({
-        /** Named Service port. Defaults to http. */
-        port: z.string({ error: "must be a port name: 1–15 lowercase letters, digits or '-'" }).regex(/^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/, { error: "must be a port name: 1–15 lowercase letters, digits or '-'" }).default("http"),
-        /** Defaults to /metrics. */
-        path: z.string({ error: "must be a path starting with /" }).regex(/^\/[^\s"'{}\\]*$/, { error: "must be a path starting with /" }).default("/metrics"),
-        /** Defaults to 15s. */
-        interval: duration.default("15s"),
-        /** Labels of the Service(s) to scrape. Defaults to { <pods.serviceLabel>: <service> }. */
-        serviceSelector: k8sLabels.optional(),
-      })
-      .prefault({}),
-    },
-    { error: "must be an object with the monitoring settings" },
-  )
-  .superRefine((m, ctx) => {
-    // Refinements also run when a field is invalid; compare only two valid durations.
-    const valid = (d: unknown) => typeof d === "string" && DURATION.test(d);
-    if (valid(m.window) && valid(m.scrape?.interval) && durationSeconds(m.window) < 2 * durationSeconds(m.scrape.interval)) {
-      ctx.addIssue({ code: "custom", path: ["window"], message: `must be at least twice scrape.interval (${m.scrape.interval}) so rate() always has two samples` });
-    }
-    if (m.metrics?.serviceLabel !== undefined && m.metrics.serviceLabel === m.metrics.versionLabel) {
-      ctx.addIssue({ code: "custom", path: ["metrics", "versionLabel"], message: "must differ from metrics.serviceLabel" });
-    }
-  })
-  .prefault({});
-
-/** The validated `canary:monitoring` block. */
-export type MonitoringBlock = z.output<typeof monitoringSchema>;
 
 /** What monitoring adds to the stack outputs. */
 export interface MonitoringOutputs {
@@ -170,9 +42,10 @@ function blockNamespace(block: unknown): string | undefined {
 
 /**
  * The component's args from the validated config. Namespaces default to the platform block's
- * `namespace` (Istio, Linkerd, Gateway API), so monitoring lands beside the workload.
+ * `namespace` (Istio, Linkerd, Gateway API), so monitoring lands beside the workload. Without a
+ * stack the dashboard uid is the component's default (`canary-<service>`).
  */
-export function monitoringArgs(config: CanaryConfig, stack: string): CanaryMonitoringArgs {
+export function monitoringArgs(config: CanaryConfig, stack?: string): CanaryMonitoringArgs {
   const m = config.monitoring;
   const platformNamespace = blockNamespace(config.block);
   return {
@@ -181,8 +54,9 @@ export function monitoringArgs(config: CanaryConfig, stack: string): CanaryMonit
     canaryVersion: config.canary?.version,
     canaryWeight: config.weight,
     kubernetes: KUBERNETES_PLATFORMS.has(config.platform),
-    namespace: m.namespace ?? platformNamespace ?? "default",
-    serviceNamespace: m.serviceNamespace ?? platformNamespace ?? m.namespace ?? "default",
+    // Left undefined, the component's defaults apply (namespace "default"; serviceNamespace = namespace).
+    namespace: m.namespace ?? platformNamespace,
+    serviceNamespace: m.serviceNamespace ?? platformNamespace,
     requestsMetric: m.metrics.requests,
     statusLabel: m.metrics.statusLabel,
     durationBucketsMetric: m.metrics.durationBuckets,
@@ -203,7 +77,7 @@ export function monitoringArgs(config: CanaryConfig, stack: string): CanaryMonit
     crashLoopingFor: m.thresholds.crashLoopingFor,
     runbookBaseUrl: m.runbookBaseUrl,
     grafanaUrl: m.grafanaUrl,
-    dashboardUid: defaultDashboardUid(config.service, stack),
+    dashboardUid: stack === undefined ? undefined : defaultDashboardUid(config.service, stack),
     prometheusSelectorLabels: m.prometheusSelectorLabels,
     serviceSelector: m.scrape.serviceSelector,
     // A configured selector is complete; the platform's default requirements only refine the default one.
@@ -212,6 +86,55 @@ export function monitoringArgs(config: CanaryConfig, stack: string): CanaryMonit
     scrapePath: m.scrape.path,
     scrapeInterval: m.scrape.interval,
   };
+}
+
+/** Where each argument of {@link monitoringArgs} comes from in the config (after `canary:`). */
+const MONITORING_KEYS: Readonly<Record<string, Path>> = {
+  service: ["service"],
+  stableVersion: ["stable", "version"],
+  canaryVersion: ["canary", "version"],
+  canaryWeight: ["weight"],
+  namespace: ["monitoring", "namespace"],
+  serviceNamespace: ["monitoring", "serviceNamespace"],
+  requestsMetric: ["monitoring", "metrics", "requests"],
+  statusLabel: ["monitoring", "metrics", "statusLabel"],
+  durationBucketsMetric: ["monitoring", "metrics", "durationBuckets"],
+  serviceLabel: ["monitoring", "metrics", "serviceLabel"],
+  versionLabel: ["monitoring", "metrics", "versionLabel"],
+  podServiceLabel: ["monitoring", "pods", "serviceLabel"],
+  podVersionLabel: ["monitoring", "pods", "versionLabel"],
+  window: ["monitoring", "window"],
+  errorRateThreshold: ["monitoring", "thresholds", "errorRate"],
+  errorRateFor: ["monitoring", "thresholds", "errorRateFor"],
+  errorRatioVsStable: ["monitoring", "thresholds", "errorRatioVsStable"],
+  minRequestRate: ["monitoring", "thresholds", "minRequestRate"],
+  errorRateVsStableFor: ["monitoring", "thresholds", "errorRateVsStableFor"],
+  latencyRatioVsStable: ["monitoring", "thresholds", "latencyRatioVsStable"],
+  latencyVsStableFor: ["monitoring", "thresholds", "latencyVsStableFor"],
+  maxRestarts: ["monitoring", "thresholds", "maxRestarts"],
+  restartsWindow: ["monitoring", "thresholds", "restartsWindow"],
+  crashLoopingFor: ["monitoring", "thresholds", "crashLoopingFor"],
+  runbookBaseUrl: ["monitoring", "runbookBaseUrl"],
+  grafanaUrl: ["monitoring", "grafanaUrl"],
+  prometheusSelectorLabels: ["monitoring", "prometheusSelectorLabels"],
+  serviceSelector: ["monitoring", "scrape", "serviceSelector"],
+  scrapePort: ["monitoring", "scrape", "port"],
+  scrapePath: ["monitoring", "scrape", "path"],
+  scrapeInterval: ["monitoring", "scrape", "interval"],
+};
+
+/** The config path (after `canary:`) of a monitoring argument's path, or undefined when no key sets it. */
+export function monitoringKey(argPath: Path): Path | undefined {
+  const key = MONITORING_KEYS[String(argPath[0])];
+  return key === undefined ? undefined : [...key, ...argPath.slice(1)];
+}
+
+/** The argument names {@link monitoringKey} maps; a test keeps them equal to the keys monitoringArgs sets. */
+export const MONITORING_ARG_KEYS: readonly string[] = Object.keys(MONITORING_KEYS);
+
+/** The component's problems with the config's monitoring arguments, by argument path. */
+export function configMonitoringProblems(config: CanaryConfig): Problem[] {
+  return monitoringProblems(monitoringArgs(config));
 }
 
 /**

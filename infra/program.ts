@@ -22,7 +22,11 @@ export interface StackOutputs {
   readonly canaryVersion: string | null;
   /** The canary weight as rendered into the platform's traffic resource (read back from its outputs). */
   readonly appliedCanaryWeight: pulumi.Output<number>;
-  /** Platform identifiers: target group and rule ARNs, resource names and namespace, URLs. */
+  /**
+   * Platform identifiers: target group and rule ARNs, resource names and namespace, URLs. Names
+   * of objects the stack creates end in `Name` (`serviceName`, `stableDeploymentName`, …) on every
+   * platform; former names are kept as deprecated aliases (PlatformModule.deprecatedOutputs).
+   */
   readonly [name: string]: pulumi.Input<unknown>;
 }
 
@@ -33,9 +37,13 @@ export interface StackOutputs {
 export function program(): StackOutputs {
   const config = loadConfig();
   const split = splitWeights(config.weight);
-  const platformOutputs = platformModule(config.platform).deploy(config);
+  const module = platformModule(config.platform);
+  const platformOutputs = module.deploy(config);
   const monitoringOutputs = deployMonitoring(config);
+  // Renamed outputs stay under their former names too: dashboards and scripts read them.
+  const deprecated = Object.fromEntries(Object.entries(module.deprecatedOutputs).map(([old, current]) => [old, platformOutputs[current]]));
   return {
+    ...deprecated,
     ...platformOutputs,
     ...monitoringOutputs,
     service: config.service,

@@ -2,96 +2,65 @@
  * The zod schema of the `canary:*` stack config keys shared by every platform. Platform blocks
  * (`canary:aws`, `canary:istio`, …) are defined by their platform modules in infra/platforms/.
  *
- * Messages are written to be completed by the formatter in config.ts as
- * `<key path>: <message>, got <value>`.
+ * Every primitive comes from components/validation and every default from the component that
+ * applies it, so the schema cannot disagree with the components. Messages are completed by the
+ * one formatter (components/validation/problems.ts) as `<key path>: <message>, got <value>`.
  */
 import { z } from "zod";
-import { DEFAULT_RESOURCES } from "../components/kubernetes/workloads";
-import { monitoringSchema } from "./monitoring";
-
-/** Messages reused by several keys. */
-export const MESSAGES = {
-  percent: "must be an integer from 0 to 100",
-  dnsLabel: "must be a DNS label: 1–63 lowercase letters, digits or '-', starting with a letter and not ending with '-'",
-  labelValue: "must be 1–63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit",
-  headerName: "must be an HTTP header name: letters, digits and '-'",
-  headerValue: "must be 1–256 printable characters without quotes or backslashes",
-  image: "must be a container image reference without whitespace",
-  boolean: "must be true or false",
-} as const;
-
-const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const HEADER_NAME = /^[A-Za-z0-9-]{1,64}$/;
-const HEADER_VALUE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,256}$/;
-const IMAGE = /^[^\s]{1,512}$/;
+import { MAX_REPLICAS, WORKLOAD_DEFAULTS } from "../components/kubernetes/workloads";
+import { MAX_SEGMENTS, stickinessDuration } from "../components/routing";
+import { dnsLabel, headerName, headerValue, httpPath, imageRef, intRange, labelValue, port, quantity } from "../components/validation";
+import { monitoringSchema } from "./monitoringSchema";
+import { zBoolean, zEnum, zNumber, zString } from "./zod";
 
 /** An integer percent, 0–100. */
-export const percent = z.number({ error: MESSAGES.percent }).int({ error: MESSAGES.percent }).min(0, { error: MESSAGES.percent }).max(100, { error: MESSAGES.percent });
-
-/** A Kubernetes-style DNS label (service and segment names become resource names). */
-export const dnsLabel = z.string({ error: MESSAGES.dnsLabel }).regex(DNS_LABEL, { error: MESSAGES.dnsLabel });
-
-/** A version: it becomes a Kubernetes label value, an Istio subset name and a revision suffix. */
-export const labelValue = z.string({ error: MESSAGES.labelValue }).regex(LABEL_VALUE, { error: MESSAGES.labelValue });
-
-/** An HTTP header name, normalised to lower case (Istio and HTTP/2 require lower case). */
-export const headerName = z
-  .string({ error: MESSAGES.headerName })
-  .regex(HEADER_NAME, { error: MESSAGES.headerName })
-  .transform((s) => s.toLowerCase());
-
-/** A header or cookie value matched exactly; quotes and backslashes are refused so no renderer has to escape them. */
-export const headerValue = z.string({ error: MESSAGES.headerValue }).regex(HEADER_VALUE, { error: MESSAGES.headerValue });
-
-const bool = z.boolean({ error: MESSAGES.boolean });
+export const percent = zNumber(intRange(0, 100));
 
 /** A version of the service: its version label and container image. */
 export const versionSchema = z.strictObject({
-  version: labelValue,
-  image: z.string({ error: MESSAGES.image }).regex(IMAGE, { error: MESSAGES.image }),
+  version: zString(labelValue),
+  image: zString(imageRef),
 });
+
+/** The defaults of `canary:override`, `canary:stickiness` (what the config means when a key is absent). */
+export const TRAFFIC_DEFAULTS = {
+  override: { enabled: true, header: "x-canary", value: "true" },
+  stickiness: { enabled: false, duration: 3600, hashKey: { type: "header" as "header" | "cookie", name: "x-user-id" } },
+} as const;
+
+/** An HTTP header name, normalised to lower case (Istio and HTTP/2 require lower case). */
+const lowerHeaderName = zString(headerName).transform((s) => s.toLowerCase());
 
 /** `canary:override`: requests carrying this header value always reach the canary. */
 export const overrideSchema = z.strictObject({
-  enabled: bool.default(true),
-  header: headerName.default("x-canary"),
-  value: headerValue.default("true"),
+  enabled: zBoolean.default(TRAFFIC_DEFAULTS.override.enabled),
+  header: lowerHeaderName.default(TRAFFIC_DEFAULTS.override.header),
+  value: zString(headerValue).default(TRAFFIC_DEFAULTS.override.value),
 });
 
 const matchSchema = z.strictObject({
-  type: z.enum(["header", "cookie"], { error: "must be header or cookie" }),
-  name: z.string({ error: MESSAGES.headerName }).regex(HEADER_NAME, { error: MESSAGES.headerName }),
-  value: headerValue,
+  type: zEnum(["header", "cookie"]),
+  name: zString(headerName),
+  value: zString(headerValue),
 });
 
 /** One entry of `canary:segments`. */
 export const segmentSchema = z.strictObject({
-  name: dnsLabel,
+  name: zString(dnsLabel),
   match: matchSchema,
   weight: percent,
 });
 
-/** ALB's limit for target-group stickiness, which is the strictest platform's. */
-export const MAX_STICKINESS_SECONDS = 604800;
-
-const stickinessMessage = `must be an integer number of seconds from 1 to ${MAX_STICKINESS_SECONDS}`;
-
 /** `canary:stickiness`. */
 export const stickinessSchema = z.strictObject({
-  enabled: bool.default(false),
-  duration: z
-    .number({ error: stickinessMessage })
-    .int({ error: stickinessMessage })
-    .min(1, { error: stickinessMessage })
-    .max(MAX_STICKINESS_SECONDS, { error: stickinessMessage })
-    .default(3600),
+  enabled: zBoolean.default(TRAFFIC_DEFAULTS.stickiness.enabled),
+  duration: zNumber(stickinessDuration).default(TRAFFIC_DEFAULTS.stickiness.duration),
   hashKey: z
     .strictObject({
-      type: z.enum(["header", "cookie"], { error: "must be header or cookie" }),
-      name: z.string({ error: MESSAGES.headerName }).regex(HEADER_NAME, { error: MESSAGES.headerName }),
+      type: zEnum(["header", "cookie"]),
+      name: zString(headerName),
     })
-    .default({ type: "header", name: "x-user-id" }),
+    .default(TRAFFIC_DEFAULTS.stickiness.hashKey),
 });
 
 /**
@@ -99,13 +68,13 @@ export const stickinessSchema = z.strictObject({
  * and without the platform blocks. Keys are the part after `canary:`.
  */
 export const commonShape = {
-  service: dnsLabel,
+  service: zString(dnsLabel),
   stable: versionSchema,
   canary: versionSchema.optional(),
   weight: percent.default(0),
-  override: overrideSchema.default({ enabled: true, header: "x-canary", value: "true" }),
-  segments: z.array(segmentSchema, { error: "must be a list of segments" }).max(20, { error: "must have at most 20 segments" }).default([]),
-  stickiness: stickinessSchema.default({ enabled: false, duration: 3600, hashKey: { type: "header", name: "x-user-id" } }),
+  override: overrideSchema.default(TRAFFIC_DEFAULTS.override),
+  segments: z.array(segmentSchema, { error: "must be a list of segments" }).max(MAX_SEGMENTS, { error: `must have at most ${MAX_SEGMENTS} segments` }).default([]),
+  stickiness: stickinessSchema.default(TRAFFIC_DEFAULTS.stickiness),
   mirror: percent.default(0),
   monitoring: monitoringSchema,
 } as const;
@@ -113,41 +82,27 @@ export const commonShape = {
 /** Keys whose raw config value is a plain string, never JSON. */
 export const STRING_KEYS: ReadonlySet<string> = new Set(["platform", "service"]);
 
-/** An integer in [min, max], with the range in the message. */
-export function intRange(min: number, max: number) {
-  const message = `must be an integer from ${min} to ${max}`;
-  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
-}
-
-/** A URL path such as /health. */
-export const httpPath = z.string({ error: "must be a path starting with /" }).regex(/^\/\S*$/, { error: "must be a path starting with /" });
-
-const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-const quantityMessage = "must be a Kubernetes quantity such as 100m or 128Mi";
-
-/** A Kubernetes resource quantity such as 100m or 128Mi. */
-export const quantity = z.string({ error: quantityMessage }).regex(QUANTITY, { error: quantityMessage });
-
 /**
  * The workload settings every Kubernetes platform block shares (istio, linkerd, gateway): both
- * versions' Deployments get the same shape, so their metrics compare like for like.
+ * versions' Deployments get the same shape, so their metrics compare like for like. Defaults are
+ * the components' (WORKLOAD_DEFAULTS).
  */
 export const workloadShape = {
   /** Namespace of every resource. Defaults to default. */
-  namespace: dnsLabel.default("default"),
+  namespace: zString(dnsLabel).default(WORKLOAD_DEFAULTS.namespace),
   /** Service port. Defaults to 80. */
-  port: intRange(1, 65535).default(80),
+  port: zNumber(port).default(WORKLOAD_DEFAULTS.port),
   /** Container port. Defaults to 8080. */
-  targetPort: intRange(1, 65535).default(8080),
+  targetPort: zNumber(port).default(WORKLOAD_DEFAULTS.targetPort),
   /** Stable replicas; the canary gets ceil(replicas × weight / 100), at least 1. Defaults to 3. */
-  replicas: intRange(1, 1000).default(3),
+  replicas: zNumber(intRange(1, MAX_REPLICAS)).default(WORKLOAD_DEFAULTS.replicas),
   /** Path of the readiness and liveness probes. Defaults to /health. */
-  healthPath: httpPath.default("/health"),
-  /** Container resources, identical for both versions. Defaults to 100m/128Mi requests, 500m/256Mi limits. */
+  healthPath: zString(httpPath).default(WORKLOAD_DEFAULTS.healthPath),
+  /** Container resources, identical for both versions; each request at most its limit. Defaults to 100m/128Mi requests, 500m/256Mi limits. */
   resources: z
     .strictObject({
-      requests: z.strictObject({ cpu: quantity, memory: quantity }),
-      limits: z.strictObject({ cpu: quantity, memory: quantity }),
+      requests: z.strictObject({ cpu: zString(quantity), memory: zString(quantity) }),
+      limits: z.strictObject({ cpu: zString(quantity), memory: zString(quantity) }),
     })
-    .default(DEFAULT_RESOURCES),
+    .default(WORKLOAD_DEFAULTS.resources),
 } as const;

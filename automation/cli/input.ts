@@ -4,6 +4,7 @@ import { ProviderConfigError } from "../analysis/prometheus";
 import { errorMessage, InputError } from "../errors";
 import { defaultPlan, MAX_PLAN_BYTES, parsePlan, Plan, PlanError, planTooLarge } from "../plan";
 import { metricsFromPlan } from "../rollout/judging";
+import { labelValue } from "../../components/validation/primitives";
 
 /** Parses --metrics-port. @throws InputError naming the flag. */
 export function metricsPort(value: string | undefined): number | undefined {
@@ -59,7 +60,6 @@ export function readPlan(file: string | undefined): Plan {
 
 // The rules of `canary:canary` in infra/schema.ts (a test keeps them equal). Not imported: the
 // program's schema module loads the Pulumi SDK, seconds the CLI need not pay for a dry run.
-const VERSION = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const IMAGE = /^[^\s]{1,512}$/;
 
 /**
@@ -68,7 +68,9 @@ const IMAGE = /^[^\s]{1,512}$/;
  */
 export function checkVersion(version: string, image: string): void {
   const problems: string[] = [];
-  if (!VERSION.test(version)) problems.push(`--version: must be 1–63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, got ${JSON.stringify(version)}`);
+  // The same rule as canary:canary.version in the stack config: a version is a Kubernetes label value.
+  const versionProblem = labelValue.check(version);
+  if (versionProblem) problems.push(`--version: ${versionProblem}, got ${JSON.stringify(version)}`);
   if (!IMAGE.test(image)) problems.push(`--image: must be a container image reference without whitespace, got ${JSON.stringify(image)}`);
   if (problems.length > 0) throw new InputError(problems.join("\n"));
 }

@@ -4,9 +4,9 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { TrafficSpec } from "../routing";
-import { AlbCondition, appliedCanaryPercent, RenderedRule, renderListenerRules, TargetRole } from "./albRules";
-import { AlbCanaryError } from "./errors";
+import { capabilityProblems, TrafficSpec, trafficProblems } from "../routing";
+import { assertNoProblems, Checks, httpPath, intRange, isKnown, pattern, port, Problem, refine, Rule } from "../validation";
+import { AlbCondition, appliedCanaryPercent, listenerRuleProblems, RenderedRule, renderListenerRules, TargetRole } from "./albRules";
 import { ALARM_NAME_MAX, ELB_NAME_MAX, loadBalancerArnSuffix, loadBalancerName, physicalName, targetGroupArnSuffix } from "./names";
 
 /** Arguments of {@link AlbCanary}. */
@@ -34,9 +34,9 @@ export interface AlbCanaryArgs {
   readonly protocol?: "HTTP" | "HTTPS";
   /** Target type of both target groups: "ip" (ECS, EKS) or "instance" (EC2). Defaults to "ip". */
   readonly targetType?: "ip" | "instance";
-  /** Priority of the first listener rule; the rules take consecutive priorities in route order. Defaults to 100. */
+  /** Priority of the first listener rule, 1–50000; the rules take consecutive priorities in route order. Defaults to 100. */
   readonly priority?: number;
-  /** Path patterns every rule is scoped to, at most 3. Defaults to ["/*"]. */
+  /** Path patterns every rule is scoped to, at most 3 (ALB path patterns: visible ASCII, 1–128 characters). Defaults to ["/*"]. */
   readonly pathPatterns?: readonly string[];
   /** Host headers every rule is scoped to, at most 3. Defaults to none. */
   readonly hostHeaders?: readonly string[];
@@ -62,24 +62,157 @@ export interface AlbCanaryArgs {
   readonly alarmEvaluationPeriods?: number;
   /** SNS topic ARNs notified when an alarm fires and when it recovers. Defaults to none. */
   readonly alarmActions?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Tags added to every AWS resource created. Defaults to none. */
+  /** Tags added to every AWS resource created: at most 50, keys 1–128 and values 0–256 characters, no `aws:` prefix. Defaults to none. */
   readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** The resource type token of {@link AlbCanary}. */
 export const ALB_CANARY_TYPE = "canary:aws:AlbCanary";
 
+/**
+ * Every default of {@link AlbCanaryArgs}, in one place: the component applies them and the stack
+ * config's `canary:aws` schema declares them (a test keeps the two equal).
+ */
+export const ALB_DEFAULTS = {
+  port: 80,
+  protocol: "HTTP",
+  targetType: "ip",
+  priority: 100,
+  pathPatterns: ["/*"] as readonly string[],
+  hostHeaders: [] as readonly string[],
+  healthCheckPath: "/health",
+  healthCheckHealthyThreshold: 2,
+  healthCheckUnhealthyThreshold: 3,
+  healthCheckInterval: 10,
+  healthCheckTimeout: 5,
+  healthCheckMatcher: "200-399",
+  alarmsEnabled: true,
+  alarmMax5xxPerMinute: 10,
+  alarmMaxResponseTimeSeconds: 1,
+  alarmEvaluationPeriods: 2,
+  tags: {} as Readonly<Record<string, string>>,
+} as const;
+
+/**
+ * Target-group health-check ranges. Source: CreateTargetGroup,
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html
+ * (HealthCheckIntervalSeconds 5–300, HealthCheckTimeoutSeconds 2–120 and less than the interval,
+ * HealthyThresholdCount and UnhealthyThresholdCount 2–10, HealthCheckPath 1–1024 characters) and
+ * Matcher (HTTP codes 200–499 for an ALB: a code, a list or a range):
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Matcher.html
+ */
+export const ALB_HEALTH_CHECK_RULES = {
+  healthyThreshold: intRange(2, 10),
+  unhealthyThreshold: intRange(2, 10),
+  interval: intRange(5, 300),
+  timeout: intRange(2, 120),
+  path: refine(httpPath, (v) => (v.length > 1024 ? "must have at most 1024 characters" : undefined)),
+  matcher: refine(pattern(/^\d{3}(-\d{3}|(,\d{3})*)$/, "must be HTTP codes such as 200, 200,202 or 200-399"), (v) =>
+    (v.match(/\d{3}/g) ?? []).some((code) => Number(code) < 200 || Number(code) > 499) ? "must be HTTP codes from 200 to 499 (ALB's range)" : undefined,
+  ),
+} as const;
+
+/** CloudWatch alarm ranges the component accepts (its own bounds: one-minute periods, up to an hour). */
+export const ALB_ALARM_RULES = {
+  max5xxPerMinute: intRange(1, 1_000_000),
+  maxResponseTimeSeconds: { message: "must be a number of seconds from 0.001 to 60", check: (v: number) => (typeof v === "number" && v >= 0.001 && v <= 60 ? undefined : "must be a number of seconds from 0.001 to 60") } as Rule<number>,
+  evaluationPeriods: intRange(1, 60),
+} as const;
+
+/**
+ * A listener ARN (`arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<lb>/<id>/<id>`);
+ * a load balancer or target group ARN is refused, since the rules and alarms need the listener.
+ * Source: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-update-rules.html
+ * and the ARN formats in https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html
+ */
+export const listenerArn = pattern(
+  /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/app\/[A-Za-z0-9-]{1,32}\/[0-9a-f]+\/[0-9a-f]+$/,
+  "must be an ALB listener ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>)",
+);
+
+/**
+ * Tag limits of every resource the component creates (ELB, EC2 security groups, CloudWatch
+ * alarms): at most 50 tags, keys 1–128 and values 0–256 characters of letters, digits, spaces and
+ * `_ . : / = + - @`, and no `aws:` prefix, which AWS reserves.
+ * Source: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_Tag.html and
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-tags.html
+ */
+export const TAG_LIMITS = { maxTags: 50, keyLength: 128, valueLength: 256 } as const;
+const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/** Why a tag key is refused, or undefined. */
+export function tagKeyProblem(key: string): string | undefined {
+  if (key.length === 0 || key.length > TAG_LIMITS.keyLength || !TAG_CHARS.test(key)) return `must be 1–${TAG_LIMITS.keyLength} letters, digits, spaces or _ . : / = + - @`;
+  if (key.toLowerCase().startsWith("aws:")) return "must not start with aws: (reserved by AWS)";
+  return undefined;
+}
+
+/** Why a tag value is refused, or undefined. */
+export function tagValueProblem(value: string): string | undefined {
+  if (typeof value !== "string" || value.length > TAG_LIMITS.valueLength || !TAG_CHARS.test(value)) return `must be 0–${TAG_LIMITS.valueLength} letters, digits, spaces or _ . : / = + - @`;
+  if (value.toLowerCase().startsWith("aws:")) return "must not start with aws: (reserved by AWS)";
+  return undefined;
+}
+
+const PROTOCOLS: readonly string[] = ["HTTP", "HTTPS"];
+const TARGET_TYPES: readonly string[] = ["ip", "instance"];
+
+/**
+ * Every problem with {@link AlbCanaryArgs}, by argument path, without registering anything: the
+ * traffic model and what ALB cannot do with it (mirroring), the listener rules' limits, the
+ * target group, health check, alarm and tag limits, and the created-ALB arguments that a given
+ * listener excludes. Values that are Outputs are checked by AWS when they resolve.
+ */
+export function albCanaryProblems(args: AlbCanaryArgs): Problem[] {
+  const c = new Checks();
+  const traffic = trafficProblems(args.traffic);
+  c.addAll(traffic);
+  c.addAll(capabilityProblems("aws", args.traffic));
+  if (traffic.length === 0) {
+    c.addAll(listenerRuleProblems(args.traffic, { priority: args.priority ?? ALB_DEFAULTS.priority, pathPatterns: args.pathPatterns ?? ALB_DEFAULTS.pathPatterns, hostHeaders: args.hostHeaders ?? ALB_DEFAULTS.hostHeaders }));
+  }
+  c.rule(["port"], args.port, port);
+  if (args.protocol !== undefined && !PROTOCOLS.includes(args.protocol)) c.add(["protocol"], "must be HTTP or HTTPS", args.protocol);
+  if (args.targetType !== undefined && !TARGET_TYPES.includes(args.targetType)) c.add(["targetType"], "must be ip or instance", args.targetType);
+  c.rule(["healthCheckPath"], args.healthCheckPath, ALB_HEALTH_CHECK_RULES.path);
+  c.rule(["healthCheckHealthyThreshold"], args.healthCheckHealthyThreshold, ALB_HEALTH_CHECK_RULES.healthyThreshold);
+  c.rule(["healthCheckUnhealthyThreshold"], args.healthCheckUnhealthyThreshold, ALB_HEALTH_CHECK_RULES.unhealthyThreshold);
+  c.rule(["healthCheckInterval"], args.healthCheckInterval, ALB_HEALTH_CHECK_RULES.interval);
+  c.rule(["healthCheckTimeout"], args.healthCheckTimeout, ALB_HEALTH_CHECK_RULES.timeout);
+  c.rule(["healthCheckMatcher"], args.healthCheckMatcher, ALB_HEALTH_CHECK_RULES.matcher);
+  const interval = args.healthCheckInterval ?? ALB_DEFAULTS.healthCheckInterval;
+  const timeout = args.healthCheckTimeout ?? ALB_DEFAULTS.healthCheckTimeout;
+  if (c.ok && timeout >= interval) c.add(["healthCheckTimeout"], `must be less than the health check interval (${interval})`, timeout);
+  c.rule(["alarmMax5xxPerMinute"], args.alarmMax5xxPerMinute, ALB_ALARM_RULES.max5xxPerMinute);
+  c.rule(["alarmMaxResponseTimeSeconds"], args.alarmMaxResponseTimeSeconds, ALB_ALARM_RULES.maxResponseTimeSeconds);
+  c.rule(["alarmEvaluationPeriods"], args.alarmEvaluationPeriods, ALB_ALARM_RULES.evaluationPeriods);
+  if (args.listenerArn === undefined && args.subnetIds === undefined) c.note(["subnetIds"], "is required when no listenerArn is given (an ALB is created)");
+  if (args.listenerArn !== undefined) {
+    c.rule(["listenerArn"], args.listenerArn, listenerArn);
+    if (args.certificateArn !== undefined) c.note(["certificateArn"], "only applies to a created ALB; the listener given by listenerArn has its own certificate");
+    for (const key of ["subnetIds", "securityGroupIds", "internal"] as const) {
+      if (args[key] !== undefined) c.add([key], "only applies to a created ALB; the listener given by listenerArn belongs to an existing one", isKnown(args[key]) ? args[key] : "(an Output)");
+    }
+  } else if (isKnown(args.subnetIds) && args.subnetIds.length < 2) {
+    c.add(["subnetIds"], "must list at least 2 subnets (an ALB needs subnets in two Availability Zones)", args.subnetIds);
+  }
+  const tags = args.tags ?? {};
+  const keys = Object.keys(tags);
+  if (keys.length > TAG_LIMITS.maxTags) c.add(["tags"], `must have at most ${TAG_LIMITS.maxTags} tags`, keys.length);
+  for (const key of keys) {
+    const keyProblem = tagKeyProblem(key);
+    if (keyProblem) c.add(["tags"], `key ${keyProblem}`, key);
+    const valueProblem = tagValueProblem(tags[key]!);
+    if (valueProblem) c.add(["tags", key], valueProblem, tags[key]);
+  }
+  return c.problems;
+}
+
 /** The fixed response of a created listener when no rule matches. */
 const NOT_FOUND = { contentType: "text/plain", messageBody: "Not Found", statusCode: "404" } as const;
 
 /** TLS policy of a created HTTPS listener: TLS 1.3 and 1.2 only. */
 export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-
-function checkInt(value: number, min: number, max: number, what: string): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new AlbCanaryError(`${what} must be an integer from ${min} to ${max}, got ${value}`);
-  }
-}
 
 /** Copies a rendered condition into the provider's (mutable) input shape. */
 function conditionInput(c: AlbCondition): aws.types.input.lb.ListenerRuleCondition {
@@ -127,55 +260,34 @@ export class AlbCanary extends pulumi.ComponentResource {
   public readonly appliedCanaryWeight: pulumi.Output<number>;
 
   constructor(name: string, args: AlbCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(ALB_CANARY_TYPE, name, {}, opts);
-
-    // Validate.
-    const port = args.port ?? 80;
-    const protocol = args.protocol ?? "HTTP";
-    const targetType = args.targetType ?? "ip";
+    // Validate and render before registering anything, so bad arguments leave no half-made component.
+    assertNoProblems(ALB_CANARY_TYPE, albCanaryProblems(args));
+    const d = ALB_DEFAULTS;
+    const port = args.port ?? d.port;
+    const protocol = args.protocol ?? d.protocol;
+    const targetType = args.targetType ?? d.targetType;
     const healthCheck = {
       enabled: true,
-      path: args.healthCheckPath ?? "/health",
+      path: args.healthCheckPath ?? d.healthCheckPath,
       protocol,
       port: "traffic-port",
-      healthyThreshold: args.healthCheckHealthyThreshold ?? 2,
-      unhealthyThreshold: args.healthCheckUnhealthyThreshold ?? 3,
-      interval: args.healthCheckInterval ?? 10,
-      timeout: args.healthCheckTimeout ?? 5,
-      matcher: args.healthCheckMatcher ?? "200-399",
+      healthyThreshold: args.healthCheckHealthyThreshold ?? d.healthCheckHealthyThreshold,
+      unhealthyThreshold: args.healthCheckUnhealthyThreshold ?? d.healthCheckUnhealthyThreshold,
+      interval: args.healthCheckInterval ?? d.healthCheckInterval,
+      timeout: args.healthCheckTimeout ?? d.healthCheckTimeout,
+      matcher: args.healthCheckMatcher ?? d.healthCheckMatcher,
     };
-    const alarmsEnabled = args.alarmsEnabled ?? true;
-    const max5xx = args.alarmMax5xxPerMinute ?? 10;
-    const maxResponseTime = args.alarmMaxResponseTimeSeconds ?? 1;
-    const evaluationPeriods = args.alarmEvaluationPeriods ?? 2;
-    checkInt(port, 1, 65535, "port");
-    checkInt(healthCheck.healthyThreshold, 2, 10, "healthCheckHealthyThreshold");
-    checkInt(healthCheck.unhealthyThreshold, 2, 10, "healthCheckUnhealthyThreshold");
-    checkInt(healthCheck.interval, 5, 300, "healthCheckInterval");
-    checkInt(healthCheck.timeout, 2, 120, "healthCheckTimeout");
-    if (healthCheck.timeout >= healthCheck.interval) {
-      throw new AlbCanaryError(`healthCheckTimeout must be less than healthCheckInterval, got timeout ${healthCheck.timeout} and interval ${healthCheck.interval}`);
-    }
-    if (!healthCheck.path.startsWith("/")) throw new AlbCanaryError(`healthCheckPath must start with /, got ${JSON.stringify(healthCheck.path)}`);
-    checkInt(max5xx, 1, 1_000_000, "alarmMax5xxPerMinute");
-    if (!(maxResponseTime > 0)) throw new AlbCanaryError(`alarmMaxResponseTimeSeconds must be above 0, got ${maxResponseTime}`);
-    checkInt(evaluationPeriods, 1, 60, "alarmEvaluationPeriods");
-    if (args.listenerArn === undefined && args.subnetIds === undefined) {
-      throw new AlbCanaryError("subnetIds is required when no listenerArn is given (an ALB is created)");
-    }
-    if (args.listenerArn !== undefined && (args.certificateArn !== undefined || args.securityGroupIds !== undefined || args.subnetIds !== undefined || args.internal !== undefined)) {
-      throw new AlbCanaryError("certificateArn, securityGroupIds, subnetIds and internal only apply to a created ALB; they cannot be combined with listenerArn");
-    }
-    const rendered = renderListenerRules(args.traffic, {
-      priority: args.priority ?? 100,
-      pathPatterns: args.pathPatterns ?? ["/*"],
-      hostHeaders: args.hostHeaders ?? [],
-    });
+    const alarmsEnabled = args.alarmsEnabled ?? d.alarmsEnabled;
+    const max5xx = args.alarmMax5xxPerMinute ?? d.alarmMax5xxPerMinute;
+    const maxResponseTime = args.alarmMaxResponseTimeSeconds ?? d.alarmMaxResponseTimeSeconds;
+    const evaluationPeriods = args.alarmEvaluationPeriods ?? d.alarmEvaluationPeriods;
+    const rendered = renderListenerRules(args.traffic, { priority: args.priority ?? d.priority, pathPatterns: args.pathPatterns ?? d.pathPatterns, hostHeaders: args.hostHeaders ?? d.hostHeaders });
+    super(ALB_CANARY_TYPE, name, {}, opts);
 
     // Derive. Physical names hash the stack, so stacks sharing an account never collide, and the
     // settings that force a replacement, so the replacement can exist beside the old resource.
     const seed = [pulumi.getProject(), pulumi.getStack(), name];
-    const tags = { ...(args.tags ?? {}) };
+    const tags = { ...(args.tags ?? d.tags) };
     const tls = args.certificateArn !== undefined;
     const listenerPort = tls ? 443 : 80;
     const internal = args.internal ?? false;

@@ -3,10 +3,26 @@
  * the applied canary weight back from a rule's forward action. The AlbCanary component only maps
  * the target-group roles to ARNs and creates one ListenerRule per rendered rule.
  */
-import { buildRoutes, RequestMatch, RouteKind, scaleSplit, SCALES, TrafficSpec } from "../routing";
+import { buildRoutes, canaryRoutes, RequestMatch, Route, RouteKind, scaleSplit, SCALES, STICKINESS_SECONDS, TrafficSpec, trafficProblems } from "../routing";
+import { Checks, formatProblems, intRange, Path, Problem } from "../validation";
 import { AlbCanaryError } from "./errors";
 
-/** ALB limits the rendered rules must respect (Elastic Load Balancing quotas and API rules). */
+/**
+ * ALB limits the rendered rules must respect, each with its source:
+ * - rule-condition-types: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/rule-condition-types.html
+ *   ("up to three match evaluations per condition", "up to five match evaluations per rule",
+ *   "up to five wildcards per rule", "rules are applied only to visible ASCII characters;
+ *   control characters (0x00 to 0x1f and 0x7f) are excluded");
+ * - HttpHeaderConditionConfig: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_HttpHeaderConditionConfig.html
+ *   (header name at most 40 characters, no wildcards, not the host header; values at most 128
+ *   characters, `*` and `?` are wildcards);
+ * - PathPatternConditionConfig / HostHeaderConditionConfig (values at most 128 characters; host
+ *   names with at least one '.' and only letters after the last):
+ *   https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_HostHeaderConditionConfig.html;
+ * - RulePriorityPair: priorities 1–50000,
+ *   https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_RulePriorityPair.html;
+ * - TargetGroupStickinessConfig: 1–604800 seconds (the traffic model's own range, STICKINESS_SECONDS).
+ */
 export const ALB_LIMITS = {
   /** Match evaluations (values) per condition. */
   valuesPerCondition: 3,
@@ -21,8 +37,8 @@ export const ALB_LIMITS = {
   /** Highest listener rule priority. */
   maxPriority: 50000,
   /** Target-group stickiness duration range, seconds. */
-  minStickinessSeconds: 1,
-  maxStickinessSeconds: 604800,
+  minStickinessSeconds: STICKINESS_SECONDS.min,
+  maxStickinessSeconds: STICKINESS_SECONDS.max,
 } as const;
 
 /** Which of the two target groups a forward entry points at. */
@@ -50,7 +66,12 @@ export interface RenderedForward {
 export type AlbCondition =
   | { readonly pathPattern: { readonly values: readonly string[] } }
   | { readonly hostHeader: { readonly values: readonly string[] } }
-  | { readonly httpHeader: { readonly httpHeaderName: string; readonly values: readonly string[] } };
+  | HttpHeaderCondition;
+
+/** An http-header condition: one header name, the values it may match. */
+export interface HttpHeaderCondition {
+  readonly httpHeader: { readonly httpHeaderName: string; readonly values: readonly string[] };
+}
 
 /** One listener rule as data. */
 export interface RenderedRule {
@@ -75,74 +96,122 @@ export interface RuleScope {
 /** The header a cookie segment is matched on. */
 export const COOKIE_HEADER = "Cookie";
 
+/** The header an http-header condition may not name: ALB matches the host with a host-header condition instead. */
+const HOST_HEADER = "host";
+
+/** Visible ASCII and space: what ALB compares (control characters and non-ASCII never match). */
+const NOT_VISIBLE_ASCII = /[^\x20-\x7e]/;
+
+/** A path pattern ALB accepts: A–Z, a–z, 0–9, _ - . $ / ~ " ' @ : + & and the wildcards * and ?, 1–128 characters. */
+const PATH_PATTERN = /^[A-Za-z0-9_\-.$/~"'@:+&*?]{1,128}$/;
+
+/** A host name ALB accepts: A–Z, a–z, 0–9, - . and the wildcards, 1–128 characters, with a '.', only letters after the last one. */
+const HOST_PATTERN = /^[A-Za-z0-9\-.*?]{0,127}\.[A-Za-z*?]+$/;
+
+const wildcards = (values: readonly string[]): number => values.join("").replace(/[^*?]/g, "").length;
+
+/** Why an ALB path-pattern value is refused, or undefined. */
+export function pathPatternProblem(value: string): string | undefined {
+  if (typeof value !== "string" || NOT_VISIBLE_ASCII.test(value)) return "must be visible ASCII (ALB matches nothing else)";
+  if (!PATH_PATTERN.test(value)) return "must be an ALB path pattern: 1–128 of A–Z, a–z, 0–9, _ - . $ / ~ \" ' @ : + & and the wildcards * and ?";
+  return undefined;
+}
+
+/** Why an ALB host-header value is refused, or undefined. */
+export function hostHeaderProblem(value: string): string | undefined {
+  if (typeof value !== "string" || NOT_VISIBLE_ASCII.test(value)) return "must be visible ASCII (ALB matches nothing else)";
+  if (!HOST_PATTERN.test(value)) return "must be an ALB host name: 1–128 of A–Z, a–z, 0–9, - . and the wildcards * and ?, with a '.' and only letters after the last one";
+  return undefined;
+}
+
 /**
  * The http-header condition that selects requests matching `match`. A header match is the exact
  * value; a cookie match is the `Cookie` header containing `name=value` anywhere (`*beta=1*`),
  * because ALB header values only support `*` and `?` wildcards. That is a substring match:
- * `xbeta=1` and `beta=10` match too (see docs/aws.md).
- * @param what names the match in errors, e.g. `segment beta`.
+ * `xbeta=1` and `beta=10` match too (see docs/aws.md). Call {@link matchProblems} first.
  */
-export function matchCondition(match: RequestMatch, what: string): AlbCondition {
-  if (/[*?]/.test(match.value)) {
-    throw new AlbCanaryError(`${what}: ALB treats * and ? in header values as wildcards, so the match value cannot contain them, got ${JSON.stringify(match.value)}`);
-  }
+export function matchCondition(match: RequestMatch): HttpHeaderCondition {
   const headerName = match.kind === "cookie" ? COOKIE_HEADER : match.name;
-  if (match.kind === "cookie" && /[*?]/.test(match.name)) {
-    throw new AlbCanaryError(`${what}: the cookie name cannot contain * or ?, got ${JSON.stringify(match.name)}`);
-  }
-  if (headerName.length > ALB_LIMITS.headerNameLength) {
-    throw new AlbCanaryError(`${what}: ALB header names are at most ${ALB_LIMITS.headerNameLength} characters, got ${JSON.stringify(headerName)} (${headerName.length})`);
-  }
   const value = match.kind === "cookie" ? `*${match.name}=${match.value}*` : match.value;
-  if (value.length > ALB_LIMITS.valueLength) {
-    throw new AlbCanaryError(`${what}: ALB condition values are at most ${ALB_LIMITS.valueLength} characters, got ${value.length} in ${JSON.stringify(value)}`);
-  }
   return { httpHeader: { httpHeaderName: headerName, values: [value] } };
 }
 
-function valuesOf(c: AlbCondition): readonly string[] {
-  if ("pathPattern" in c) return c.pathPattern.values;
-  if ("hostHeader" in c) return c.hostHeader.values;
-  return c.httpHeader.values;
+/** What ALB refuses or cannot match in `match`, at `path` (the match's argument path). */
+export function matchProblems(match: RequestMatch, path: Path): Problem[] {
+  const c = new Checks();
+  if (match.kind === "header") {
+    if (match.name.length > ALB_LIMITS.headerNameLength) c.add([...path, "name"], `must have at most ${ALB_LIMITS.headerNameLength} characters (ALB's limit on header names)`, match.name);
+    if (match.name.toLowerCase() === HOST_HEADER) c.add([...path, "name"], "cannot be the Host header on ALB (an http-header condition cannot match it; use hostHeaders)", match.name);
+  } else if (/[*?]/.test(match.name)) {
+    c.add([...path, "name"], "cannot contain * or ? on ALB (they are wildcards in the Cookie header pattern)", match.name);
+  }
+  if (/[*?]/.test(match.value)) c.add([...path, "value"], "cannot contain * or ? on ALB (ALB treats them as wildcards)", match.value);
+  else if (NOT_VISIBLE_ASCII.test(match.value)) c.add([...path, "value"], "must be visible ASCII (ALB matches nothing else)", match.value);
+  const value = matchCondition(match).httpHeader.values[0]!;
+  if (match.kind === "cookie" && value.length > ALB_LIMITS.valueLength) {
+    c.add([...path, "value"], `makes the Cookie pattern *<name>=<value>* ${value.length} characters long; ALB allows ${ALB_LIMITS.valueLength}, so name and value together may have at most ${ALB_LIMITS.valueLength - 3}`, match.value);
+  } else if (value.length > ALB_LIMITS.valueLength) {
+    c.add([...path, "value"], `must have at most ${ALB_LIMITS.valueLength} characters (ALB's limit on condition values)`, match.value);
+  }
+  return c.problems;
 }
 
-function checkScope(scope: RuleScope, ruleCount: number): void {
+/** Where a route's match sits in the traffic spec, for problems about its rule. */
+function routePath(spec: TrafficSpec, route: Route): Path {
+  if (route.kind === "override") return ["traffic", "override"];
+  if (route.kind === "segment") return ["traffic", "segments", spec.segments.findIndex((s) => s.name === route.name)];
+  return ["pathPatterns"];
+}
+
+const priorityRule = intRange(1, ALB_LIMITS.maxPriority);
+
+/**
+ * Every ALB limit the rules for `spec` and `scope` would break, by argument path (`priority`,
+ * `pathPatterns[0]`, `traffic.segments[1].match.value`, …). The rules are counted and checked as
+ * they are once a canary is deployed, whether or not one is now, so a config that deploys without
+ * a canary cannot fail at the first rollout step. Expects `spec` free of {@link trafficProblems}.
+ */
+export function listenerRuleProblems(spec: TrafficSpec, scope: RuleScope): Problem[] {
+  const c = new Checks();
+  const routes = canaryRoutes(spec);
   const { priority, pathPatterns, hostHeaders } = scope;
-  if (!Number.isInteger(priority) || priority < 1 || priority > ALB_LIMITS.maxPriority) {
-    throw new AlbCanaryError(`priority must be an integer from 1 to ${ALB_LIMITS.maxPriority}, got ${priority}`);
+  c.rule(["priority"], priority, priorityRule);
+  if (priorityRule.check(priority) === undefined && priority + routes.length - 1 > ALB_LIMITS.maxPriority) {
+    c.add(["priority"], `must be at most ${ALB_LIMITS.maxPriority - routes.length + 1}: the ${routes.length} rules take consecutive priorities up to ${ALB_LIMITS.maxPriority}`, priority);
   }
-  const last = priority + ruleCount - 1;
-  if (last > ALB_LIMITS.maxPriority) {
-    throw new AlbCanaryError(`priority ${priority} leaves no room for ${ruleCount} consecutive rules: the last would be ${last}, above ${ALB_LIMITS.maxPriority}`);
+  if (pathPatterns.length === 0 && hostHeaders.length === 0) c.note(["pathPatterns"], "pathPatterns and hostHeaders are both empty; an ALB listener rule needs at least one condition");
+  for (const [key, values, check] of [["pathPatterns", pathPatterns, pathPatternProblem], ["hostHeaders", hostHeaders, hostHeaderProblem]] as const) {
+    if (values.length > ALB_LIMITS.valuesPerCondition) c.add([key], `must have at most ${ALB_LIMITS.valuesPerCondition} values (ALB's limit per condition)`, values);
+    values.forEach((v, i) => {
+      const message = check(v);
+      if (message) c.add([key, i], message, v);
+    });
   }
-  if (pathPatterns.length === 0 && hostHeaders.length === 0) {
-    throw new AlbCanaryError("pathPatterns and hostHeaders are both empty; an ALB listener rule needs at least one condition");
-  }
-  for (const [key, values] of [["pathPatterns", pathPatterns], ["hostHeaders", hostHeaders]] as const) {
-    if (values.length > ALB_LIMITS.valuesPerCondition) {
-      throw new AlbCanaryError(`${key}: ALB allows ${ALB_LIMITS.valuesPerCondition} values per condition, got ${values.length}`);
-    }
-    for (const v of values) {
-      if (v.length === 0 || v.length > ALB_LIMITS.valueLength) {
-        throw new AlbCanaryError(`${key}: values must be 1 to ${ALB_LIMITS.valueLength} characters, got ${JSON.stringify(v)}`);
-      }
-    }
-  }
-}
-
-function checkRuleLimits(rule: RenderedRule): void {
-  const values = rule.conditions.flatMap(valuesOf);
-  if (values.length > ALB_LIMITS.valuesPerRule) {
-    throw new AlbCanaryError(
-      `rule ${rule.name} (priority ${rule.priority}) has ${values.length} condition values; ALB allows ${ALB_LIMITS.valuesPerRule} per rule, so use fewer pathPatterns and hostHeaders`,
+  const headerRules = routes.some((r) => r.match !== undefined);
+  const scopeValues = pathPatterns.length + hostHeaders.length;
+  const perCondition = pathPatterns.length <= ALB_LIMITS.valuesPerCondition && hostHeaders.length <= ALB_LIMITS.valuesPerCondition;
+  if (perCondition && scopeValues + (headerRules ? 1 : 0) > ALB_LIMITS.valuesPerRule) {
+    c.add(
+      ["hostHeaders"],
+      `together with pathPatterns must have at most ${ALB_LIMITS.valuesPerRule - (headerRules ? 1 : 0)} values (ALB allows ${ALB_LIMITS.valuesPerRule} per rule${headerRules ? " and the override and segment rules add one" : ""}); pathPatterns has ${pathPatterns.length}`,
+      hostHeaders,
     );
   }
-  const wildcards = values.join("").replace(/[^*?]/g, "").length;
-  if (wildcards > ALB_LIMITS.wildcardsPerRule) {
-    throw new AlbCanaryError(
-      `rule ${rule.name} (priority ${rule.priority}) has ${wildcards} wildcards in ${JSON.stringify(values)}; ALB allows ${ALB_LIMITS.wildcardsPerRule} per rule`,
-    );
+  for (const route of routes) {
+    if (!route.match) continue;
+    c.addAll(matchProblems(route.match, [...routePath(spec, route), ...(route.kind === "segment" ? ["match"] : [])]));
   }
+  if (!c.ok) return c.problems;
+  for (const route of routes) {
+    const values = [...pathPatterns, ...hostHeaders, ...(route.match ? matchCondition(route.match).httpHeader.values : [])];
+    const count = wildcards(values);
+    if (count <= ALB_LIMITS.wildcardsPerRule) continue;
+    const where = route.kind === "default" ? "the default rule" : route.kind === "override" ? "the override rule" : `the rule of segment ${route.name}`;
+    const message = `makes ${where} have ${count} wildcards (* and ?) in ${JSON.stringify(values)}; ALB allows ${ALB_LIMITS.wildcardsPerRule} per rule`;
+    if (route.kind === "default") c.add(routePath(spec, route), message, pathPatterns);
+    else c.note(routePath(spec, route), message);
+  }
+  return c.problems;
 }
 
 /**
@@ -150,15 +219,14 @@ function checkRuleLimits(rule: RenderedRule): void {
  * priorities from `scope.priority`. Every rule carries the scope's path and host conditions, so
  * the default rule has at least one condition (ALB requires one) and a listener can be shared by
  * several services. Weights are the route's split on the ALB scale.
- * @throws AlbCanaryError when the rules exceed an ALB limit, naming the rule and the limit.
+ * @throws AlbCanaryError listing the traffic problems and the ALB limits the rules would break.
  */
 export function renderListenerRules(spec: TrafficSpec, scope: RuleScope): RenderedRule[] {
+  const traffic = trafficProblems(spec);
+  const problems = traffic.length > 0 ? traffic : listenerRuleProblems(spec, scope);
+  if (problems.length > 0) throw new AlbCanaryError(formatProblems(problems));
   const routes = buildRoutes(spec);
-  checkScope(scope, routes.length);
   const { durationSeconds } = spec.stickiness;
-  if (!Number.isInteger(durationSeconds) || durationSeconds < ALB_LIMITS.minStickinessSeconds || durationSeconds > ALB_LIMITS.maxStickinessSeconds) {
-    throw new AlbCanaryError(`stickiness duration must be an integer from ${ALB_LIMITS.minStickinessSeconds} to ${ALB_LIMITS.maxStickinessSeconds} seconds, got ${durationSeconds}`);
-  }
   const scoped: AlbCondition[] = [];
   if (scope.pathPatterns.length > 0) scoped.push({ pathPattern: { values: [...scope.pathPatterns] } });
   if (scope.hostHeaders.length > 0) scoped.push({ hostHeader: { values: [...scope.hostHeaders] } });
@@ -167,19 +235,16 @@ export function renderListenerRules(spec: TrafficSpec, scope: RuleScope): Render
     const weights = scaleSplit(route.split, SCALES.alb);
     const targets: ForwardTarget[] = [{ role: "stable", weight: weights.stable }];
     if (spec.hasCanary) targets.push({ role: "canary", weight: weights.canary });
-    const what = route.kind === "segment" ? `segment ${route.name}` : route.name;
-    const rule: RenderedRule = {
+    return {
       name: route.name,
       kind: route.kind,
       priority: scope.priority + i,
-      conditions: route.match ? [...scoped, matchCondition(route.match, what)] : scoped,
+      conditions: route.match ? [...scoped, matchCondition(route.match)] : scoped,
       forward: {
         targets,
         stickiness: { enabled: spec.stickiness.enabled && weights.canary > 0 && weights.stable > 0, duration: durationSeconds },
       },
     };
-    checkRuleLimits(rule);
-    return rule;
   });
 }
 

@@ -4,22 +4,26 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { createTrackWorkloads, TrackedWorkloadArgs, trackedWorkloadSettings, validateTrackedWorkloadArgs } from "../kubernetes/trackWorkloads";
-import { trackName } from "../kubernetes/workloads";
-import { RoutingError } from "../routing";
-import { appliedCanaryPercent, GatewayRef, HTTP_ROUTE_API_VERSION, HttpRouteSpec, renderHttpRoute } from "./httpRoute";
+import { createTrackWorkloads, WorkloadArgs, workloadProblems, workloadSettings } from "../kubernetes/trackWorkloads";
+import { MAX_TRACKED_SERVICE_NAME, trackName } from "../kubernetes/workloads";
+import { capabilityProblems } from "../routing";
+import { assertNoProblems, Checks, dnsLabel, dnsSubdomain, hostName, Problem } from "../validation";
+import { appliedCanaryPercent, GatewayRef, HTTP_ROUTE_API_VERSION, HttpRouteSpec, MAX_HOSTNAMES, renderHttpRoute, ruleCountProblems } from "./httpRoute";
 
 /**
  * Arguments of {@link GatewayCanary}: the shared workload arguments plus the Gateway to attach
  * to. `service` also names the HTTPRoute; `port` is the port of every backendRef; `traffic` must
  * not use stickiness (not in the Gateway API standard channel).
  */
-export interface GatewayCanaryArgs extends TrackedWorkloadArgs {
+export interface GatewayCanaryArgs extends WorkloadArgs {
   /** The Gateway the route attaches to; its listener must allow routes from `namespace`. */
   readonly gateway: GatewayRef;
-  /** Host names the route serves. Defaults to every host name the listener accepts. */
+  /** Host names the route serves, 1–16. Defaults to every host name the listener accepts. */
   readonly hostnames?: readonly string[];
 }
+
+/** The resource type token of {@link GatewayCanary}. */
+export const GATEWAY_CANARY_TYPE = "canary:gateway:GatewayCanary";
 
 /** The canary of one service behind a Gateway API Gateway (token `canary:gateway:GatewayCanary`). */
 export class GatewayCanary extends pulumi.ComponentResource {
@@ -35,11 +39,11 @@ export class GatewayCanary extends pulumi.ComponentResource {
 
   constructor(name: string, args: GatewayCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate and render before registering anything, so bad arguments leave no half-made component.
-    validateGatewayCanaryArgs(args);
-    const settings = trackedWorkloadSettings(args);
+    assertNoProblems(GATEWAY_CANARY_TYPE, gatewayCanaryProblems(args));
+    const settings = workloadSettings(args);
     const canaryName = trackName(args.service, "canary");
     const route = renderHttpRoute(args.traffic, { gateway: args.gateway, hostnames: args.hostnames, stableService: trackName(args.service, "stable"), canaryService: canaryName, port: settings.port });
-    super("canary:gateway:GatewayCanary", name, {}, opts);
+    super(GATEWAY_CANARY_TYPE, name, {}, opts);
 
     const workloads = createTrackWorkloads(name, this, settings, args);
     this.stableDeployment = workloads.stableDeployment;
@@ -66,10 +70,23 @@ export class GatewayCanary extends pulumi.ComponentResource {
   }
 }
 
-/** Checks {@link GatewayCanaryArgs} without registering anything; throws naming the argument. */
-export function validateGatewayCanaryArgs(args: GatewayCanaryArgs): void {
-  validateTrackedWorkloadArgs(args);
-  if (args.traffic.stickiness.enabled) {
-    throw new RoutingError("the Gateway API standard channel has no session persistence: traffic must not use stickiness");
+/**
+ * Every problem with {@link GatewayCanaryArgs}, by argument path, without registering anything:
+ * the shared workload checks, a service name that leaves room for `<service>-canary`, the
+ * traffic features the standard channel lacks, the Gateway reference, the host names and the
+ * HTTPRoute's rule limit (counted as with a canary, so adding one later cannot exceed it).
+ */
+export function gatewayCanaryProblems(args: GatewayCanaryArgs): Problem[] {
+  const c = new Checks();
+  c.addAll(workloadProblems(args, MAX_TRACKED_SERVICE_NAME));
+  c.addAll(capabilityProblems("gateway-api", args.traffic));
+  c.rule(["gateway", "name"], args.gateway?.name, dnsSubdomain);
+  c.rule(["gateway", "namespace"], args.gateway?.namespace, dnsLabel);
+  c.rule(["gateway", "sectionName"], args.gateway?.sectionName, dnsSubdomain);
+  if (args.hostnames !== undefined) {
+    if (args.hostnames.length === 0 || args.hostnames.length > MAX_HOSTNAMES) c.add(["hostnames"], `must list 1 to ${MAX_HOSTNAMES} host names`, args.hostnames);
+    c.each(["hostnames"], args.hostnames, hostName);
   }
+  c.addAll(ruleCountProblems(args.traffic));
+  return c.problems;
 }

@@ -7,14 +7,20 @@
  * override and segment rule exactly one header, so they tie on specificity, win over the
  * default rule (no header), and are resolved in list order among themselves.
  */
-import { ComponentArgsError } from "../kubernetes/workloads";
-import { buildRoutes, cookieHeaderRegex, RequestMatch, Route, scaleSplit, SCALES, TrafficSpec } from "../routing";
+import { buildRoutes, cookieHeaderRegex, RequestMatch, Route, RoutingError, scaleSplit, SCALES, TrafficSpec } from "../routing";
+import { formatProblems, problem, Problem } from "../validation";
 
 /** The HTTPRoute API version rendered (standard channel). */
 export const HTTP_ROUTE_API_VERSION = "gateway.networking.k8s.io/v1";
 
-/** An HTTPRoute accepts at most this many rules. */
+/**
+ * An HTTPRoute accepts at most this many rules (`spec.rules` maxItems in the standard-channel CRD,
+ * test/fixtures/crds/gateway-httproute.yaml; https://gateway-api.sigs.k8s.io/reference/spec/#httproutespec).
+ */
 export const MAX_HTTP_ROUTE_RULES = 16;
+
+/** An HTTPRoute serves at most this many host names (`spec.hostnames` maxItems, same sources). */
+export const MAX_HOSTNAMES = 16;
 
 /** The Gateway (listener) the route attaches to. */
 export interface GatewayRef {
@@ -84,15 +90,21 @@ export function headerMatch(match: RequestMatch): HttpHeaderMatch {
   return { type: "RegularExpression", name: "cookie", value: cookieHeaderRegex(match.name, match.value) };
 }
 
-/** Checks that the routes fit in one HTTPRoute. */
-export function assertRuleCount(spec: TrafficSpec): void {
-  const routes = buildRoutes(spec);
-  if (routes.length > MAX_HTTP_ROUTE_RULES) {
-    const override = routes.some((r) => r.kind === "override") ? 1 : 0;
-    throw new ComponentArgsError(
-      `an HTTPRoute has at most ${MAX_HTTP_ROUTE_RULES} rules, but ${override ? "the override, " : ""}${spec.segments.length} segments and the default need ${routes.length}; use at most ${MAX_HTTP_ROUTE_RULES - 1 - override} segments`,
-    );
-  }
+/**
+ * The rule limit: one rule per route once a canary is deployed (override, segments, default),
+ * counted whether or not one is now, so a route that fits today still fits at the first step.
+ */
+export function ruleCountProblems(spec: TrafficSpec): Problem[] {
+  const override = spec.override ? 1 : 0;
+  const rules = override + spec.segments.length + 1;
+  if (rules <= MAX_HTTP_ROUTE_RULES) return [];
+  return [
+    problem(
+      ["traffic", "segments"],
+      `must have at most ${MAX_HTTP_ROUTE_RULES - 1 - override} segments: an HTTPRoute has at most ${MAX_HTTP_ROUTE_RULES} rules and ${override ? "the override, " : ""}the segments and the default need ${rules}`,
+      spec.segments.length,
+    ),
+  ];
 }
 
 /**
@@ -103,7 +115,8 @@ export function assertRuleCount(spec: TrafficSpec): void {
  * requests of both versions, which at low canary weights are nearly all stable's).
  */
 export function renderHttpRoute(spec: TrafficSpec, target: HttpRouteTarget): HttpRouteSpec {
-  assertRuleCount(spec);
+  const problems = ruleCountProblems(spec);
+  if (problems.length > 0) throw new RoutingError(formatProblems(problems));
   const parent = { group: "gateway.networking.k8s.io", kind: "Gateway", name: target.gateway.name, namespace: target.gateway.namespace, ...(target.gateway.sectionName ? { sectionName: target.gateway.sectionName } : {}) };
   const rules = buildRoutes(spec).map((route) => renderRule(route, spec, target));
   return { parentRefs: [parent], ...(target.hostnames && target.hostnames.length > 0 ? { hostnames: [...target.hostnames] } : {}), rules };

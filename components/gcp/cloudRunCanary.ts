@@ -12,8 +12,9 @@
  */
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { RoutingError, TrafficSpec } from "../routing";
-import { revisionNames } from "./revisionName";
+import { canaryVersionProblems, capabilityProblems, TrafficSpec, trafficProblems } from "../routing";
+import { assertNoProblems, Checks, imageRef, intRange, pattern, port, Problem, quantityAmount, Rule } from "../validation";
+import { cloudRunNameProblems, revisionNames } from "./revisionName";
 import { appliedCanaryPercent, CANARY_TAG, renderTraffic, Revisions, tagUri, templateRevision } from "./traffic";
 
 /** Who may reach the service, as `canary:gcp.ingress` spells it. */
@@ -46,9 +47,9 @@ export interface CloudRunCanaryArgs {
   readonly traffic: TrafficSpec;
   /** Container port requests are sent to. Defaults to 8080. */
   readonly port?: number;
-  /** CPU limit per instance, e.g. "1" or "500m". Defaults to "1". */
+  /** CPU limit per instance: 1, 2, 4, 6 or 8 (or 1000m…). Defaults to "1". */
   readonly cpu?: string;
-  /** Memory limit per instance, e.g. "512Mi". Defaults to "512Mi". */
+  /** Memory limit per instance, 128Mi–32Gi within the CPU's range, e.g. "512Mi". Defaults to "512Mi". */
   readonly memory?: string;
   /** Minimum instances of the service, shared by the revisions that take traffic. Defaults to 0. */
   readonly minInstances?: number;
@@ -60,6 +61,86 @@ export interface CloudRunCanaryArgs {
   readonly allowUnauthenticated?: boolean;
   /** Refuse to delete the service on `pulumi destroy`. Defaults to true (the provider's default). */
   readonly deletionProtection?: boolean;
+}
+
+/** The resource type token of {@link CloudRunCanary}. */
+export const CLOUD_RUN_CANARY_TYPE = "canary:gcp:CloudRunCanary";
+
+/**
+ * Every default of {@link CloudRunCanaryArgs}, in one place: the component applies them and the
+ * stack config's `canary:gcp` schema declares them (a test keeps the two equal).
+ */
+export const CLOUD_RUN_DEFAULTS = {
+  port: 8080,
+  cpu: "1",
+  memory: "512Mi",
+  minInstances: 0,
+  maxInstances: 100,
+  ingress: "all",
+  allowUnauthenticated: false,
+  deletionProtection: true,
+} as const;
+
+/** CPU limits of a Cloud Run service instance that this component can deploy. */
+export const cloudRunCpu = pattern(/^([1-9][0-9]*|[1-9][0-9]*000m)$/, "must be a CPU limit of 1, 2, 4, 6 or 8 (or 1000m, 2000m, …)");
+
+/** Memory limits in Mi or Gi. */
+export const cloudRunMemory = pattern(/^[1-9][0-9]*(Mi|Gi)$/, "must be a memory limit such as 512Mi or 2Gi");
+
+/**
+ * Cloud Run's memory range for each whole CPU count, MiB. Source:
+ * https://cloud.google.com/run/docs/configuring/services/cpu ("CPU and memory table": 1 vCPU up to
+ * 4 GiB, 2 up to 8, 4 from 2 to 16, 6 from 4 to 24, 8 from 4 to 32; values above 1 are integers,
+ * at most 8) and https://cloud.google.com/run/docs/configuring/services/memory-limits (at least
+ * 128 MiB, at most 32 GiB). CPU below 1 also needs concurrency 1 and request-based billing,
+ * which this component does not set, so it is refused rather than deployed and rejected.
+ */
+export const CLOUD_RUN_MEMORY_BY_CPU: Readonly<Record<number, { readonly minMi: number; readonly maxMi: number }>> = {
+  1: { minMi: 128, maxMi: 4096 },
+  2: { minMi: 128, maxMi: 8192 },
+  4: { minMi: 2048, maxMi: 16384 },
+  6: { minMi: 4096, maxMi: 24576 },
+  8: { minMi: 4096, maxMi: 32768 },
+};
+
+/** Instance counts the component accepts (Cloud Run's default maximum instances quota is 1000 per revision at most). */
+export const CLOUD_RUN_INSTANCE_RULES = { minInstances: intRange(0, 1000), maxInstances: intRange(1, 1000) } as const satisfies Record<string, Rule<number>>;
+
+const INGRESS_VALUES = Object.keys(INGRESS);
+
+/**
+ * Every problem with {@link CloudRunCanaryArgs}, by argument path, without registering anything:
+ * the service and revision names, the canary's version and image against the traffic model, the
+ * features Cloud Run cannot route (segments, stickiness, mirroring), the port, CPU and memory
+ * limits, and the instance counts.
+ */
+export function cloudRunCanaryProblems(args: CloudRunCanaryArgs): Problem[] {
+  const c = new Checks();
+  c.addAll(cloudRunNameProblems(args.service, args.stableVersion, args.canaryVersion));
+  c.addAll(canaryVersionProblems(args));
+  c.rule(["stableImage"], args.stableImage, imageRef);
+  c.rule(["canaryImage"], args.canaryImage, imageRef);
+  c.addAll(trafficProblems(args.traffic));
+  c.addAll(capabilityProblems("gcp", args.traffic));
+  c.rule(["port"], args.port, port);
+  c.rule(["cpu"], args.cpu, cloudRunCpu);
+  c.rule(["memory"], args.memory, cloudRunMemory);
+  const cpu = args.cpu ?? CLOUD_RUN_DEFAULTS.cpu;
+  const memory = args.memory ?? CLOUD_RUN_DEFAULTS.memory;
+  if (cloudRunCpu.check(cpu) === undefined && cloudRunMemory.check(memory) === undefined) {
+    const cpus = quantityAmount(cpu);
+    const range = CLOUD_RUN_MEMORY_BY_CPU[cpus];
+    const mi = quantityAmount(memory) / 2 ** 20;
+    if (!range) c.add(["cpu"], "must be 1, 2, 4, 6 or 8 CPUs (Cloud Run's choices)", cpu);
+    else if (mi < range.minMi || mi > range.maxMi) c.add(["memory"], `must be from ${range.minMi}Mi to ${range.maxMi}Mi with ${cpus} CPU (Cloud Run's range)`, memory);
+  }
+  c.rule(["minInstances"], args.minInstances, CLOUD_RUN_INSTANCE_RULES.minInstances);
+  c.rule(["maxInstances"], args.maxInstances, CLOUD_RUN_INSTANCE_RULES.maxInstances);
+  const min = args.minInstances ?? CLOUD_RUN_DEFAULTS.minInstances;
+  const max = args.maxInstances ?? CLOUD_RUN_DEFAULTS.maxInstances;
+  if (c.ok && min > max) c.add(["minInstances"], `must be at most maxInstances (${max})`, min);
+  if (args.ingress !== undefined && !INGRESS_VALUES.includes(args.ingress)) c.add(["ingress"], `must be ${INGRESS_VALUES.join(", ")}`, args.ingress);
+  return c.problems;
 }
 
 /** The canary of one service on Cloud Run (token `canary:gcp:CloudRunCanary`). */
@@ -77,13 +158,12 @@ export class CloudRunCanary extends pulumi.ComponentResource {
   public readonly appliedCanaryWeight: pulumi.Output<number>;
 
   constructor(name: string, args: CloudRunCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
-    // Validate and derive before registering anything, so a bad version leaves no half-made component.
+    // Validate and derive before registering anything, so a bad argument leaves no half-made component.
+    assertNoProblems(CLOUD_RUN_CANARY_TYPE, cloudRunCanaryProblems(args));
+    const d = CLOUD_RUN_DEFAULTS;
     const revisions = revisionNames(args.service, args.stableVersion, args.canaryVersion);
-    if (args.traffic.hasCanary !== (args.canaryImage !== undefined)) {
-      throw new RoutingError(`canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is ${args.traffic.hasCanary})`);
-    }
     const traffics = renderTraffic(args.traffic, revisions);
-    super("canary:gcp:CloudRunCanary", name, {}, opts);
+    super(CLOUD_RUN_CANARY_TYPE, name, {}, opts);
 
     const image = args.canaryImage ?? args.stableImage;
     this.service = new gcp.cloudrunv2.Service(
@@ -92,18 +172,18 @@ export class CloudRunCanary extends pulumi.ComponentResource {
         name: args.service,
         project: args.project,
         location: args.region,
-        ingress: INGRESS[args.ingress ?? "all"],
-        deletionProtection: args.deletionProtection ?? true,
-        scaling: { minInstanceCount: args.minInstances ?? 0, maxInstanceCount: args.maxInstances ?? 100 },
+        ingress: INGRESS[args.ingress ?? d.ingress],
+        deletionProtection: args.deletionProtection ?? d.deletionProtection,
+        scaling: { minInstanceCount: args.minInstances ?? d.minInstances, maxInstanceCount: args.maxInstances ?? d.maxInstances },
         template: {
           revision: templateRevision(revisions),
-          containers: [{ image, ports: { containerPort: args.port ?? 8080 }, resources: { limits: { cpu: args.cpu ?? "1", memory: args.memory ?? "512Mi" } } }],
+          containers: [{ image, ports: { containerPort: args.port ?? d.port }, resources: { limits: { cpu: args.cpu ?? d.cpu, memory: args.memory ?? d.memory } } }],
         },
         traffics,
       },
       { parent: this },
     );
-    if (args.allowUnauthenticated) {
+    if (args.allowUnauthenticated ?? d.allowUnauthenticated) {
       this.invoker = new gcp.cloudrunv2.ServiceIamMember(
         `${name}-invoker`,
         { project: args.project, location: args.region, name: this.service.name, role: "roles/run.invoker", member: "allUsers" },

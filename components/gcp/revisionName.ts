@@ -3,7 +3,14 @@
  * '-', and a suffix; the whole name an RFC 1035 label of at most 63 characters (lowercase
  * letters, digits and '-', starting with a letter, not ending with '-'). Naming revisions after
  * versions is what lets traffic be pinned to "the stable version" and "the canary version".
+ *
+ * Sources: service names "must use only letters, numbers and '-', must begin with a letter and
+ * cannot end with a '-', maximum length is 63" and revision names "must be prefixed by the name
+ * of the enclosing Service", https://cloud.google.com/run/docs/reference/rest/v2/projects.locations.services
+ * (Service.name, RevisionTemplate.revision); "combined traffic tag and service name cannot exceed
+ * 46 characters" (the tag URL's DNS label), Cloud Run Admin API's refusal of a longer tag.
  */
+import { note, Path, Problem } from "../validation";
 import { CANARY_TAG } from "./traffic";
 
 /** Thrown when a service or version cannot name a Cloud Run service or revision; says which rule it breaks. */
@@ -84,4 +91,26 @@ export function revisionNames(service: string, stableVersion: string, canaryVers
     );
   }
   return { stable, canary };
+}
+
+/**
+ * The problems with the names Cloud Run derives from a service and its versions (service name,
+ * one revision per version, distinct revisions), each at the argument that causes it.
+ */
+export function cloudRunNameProblems(service: string, stableVersion: string, canaryVersion: string | undefined, paths: { service: Path; stableVersion: Path; canaryVersion: Path } = { service: ["service"], stableVersion: ["stableVersion"], canaryVersion: ["canaryVersion"] }): Problem[] {
+  const problems: Problem[] = [];
+  const check = (path: Path, f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof RevisionNameError)) throw e;
+      problems.push(note(path, e.message));
+    }
+  };
+  check(paths.service, () => assertServiceName(service));
+  if (problems.length > 0) return problems;
+  check(paths.stableVersion, () => revisionName(service, stableVersion));
+  if (canaryVersion !== undefined) check(paths.canaryVersion, () => revisionName(service, canaryVersion));
+  if (problems.length === 0 && canaryVersion !== undefined) check(paths.canaryVersion, () => revisionNames(service, stableVersion, canaryVersion));
+  return problems;
 }

@@ -2,7 +2,8 @@
  * Renders the traffic model as Cloud Run revision traffic: every target pinned to a named
  * revision (never "latest"), so a template change can never move traffic by itself.
  */
-import { buildRoutes, RoutingError, scaleSplit, SCALES, TrafficSpec } from "../routing";
+import { buildRoutes, capabilityProblems, RoutingError, scaleSplit, SCALES, TrafficSpec } from "../routing";
+import { formatProblems } from "../validation";
 
 /** The tag that gives the canary revision its own URL (`https://canary---<service>-….run.app`). */
 export const CANARY_TAG = "canary";
@@ -42,9 +43,8 @@ export function templateRevision(revisions: Revisions): string {
  * The stable revision itself is kept by Cloud Run either way.
  */
 export function renderTraffic(spec: TrafficSpec, revisions: Revisions): CloudRunTrafficTarget[] {
-  if (spec.segments.length > 0) {
-    throw new RoutingError("Cloud Run cannot route on headers or cookies: traffic must have no segments");
-  }
+  const unsupported = capabilityProblems("gcp", spec);
+  if (unsupported.length > 0) throw new RoutingError(formatProblems(unsupported));
   if (spec.hasCanary !== (revisions.canary !== undefined)) {
     throw new RoutingError(`a canary revision must be given exactly when traffic.hasCanary is true (hasCanary is ${spec.hasCanary})`);
   }

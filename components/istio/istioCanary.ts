@@ -4,76 +4,53 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { canaryReplicas, ContainerResources, DEFAULT_RESOURCES, renderDeployment, renderService, WorkloadSettings } from "../kubernetes/workloads";
-import { TrafficSpec } from "../routing";
-import {
-  canaryWeightOf,
-  DEFAULT_OUTLIER_DETECTION,
-  ISTIO_API_VERSION,
-  IstioCanaryError,
-  OutlierDetection,
-  renderDestinationRule,
-  renderVirtualService,
-  VirtualServiceSpec,
-} from "./render";
+import { createDeployments, WorkloadArgs, workloadProblems, workloadSettings } from "../kubernetes/trackWorkloads";
+import { MAX_SERVICE_NAME, renderService } from "../kubernetes/workloads";
+import { capabilityProblems } from "../routing";
+import { assertNoProblems, Checks, hostName, intRange, istioDuration, pattern, Problem } from "../validation";
+import { canaryWeightOf, DEFAULT_OUTLIER_DETECTION, ISTIO_API_VERSION, OutlierDetection, renderDestinationRule, renderVirtualService, VirtualServiceSpec } from "./render";
 
-/** Arguments of {@link IstioCanary}. */
-export interface IstioCanaryArgs {
-  /** Service name: the `app` label, the Kubernetes Service, VirtualService and DestinationRule name. A DNS label. */
-  readonly service: string;
-  /** Namespace of every resource; it must exist and have sidecar injection on. Defaults to "default". */
-  readonly namespace?: pulumi.Input<string>;
-  /** The stable version: its `version` label and DestinationRule subset selector. */
-  readonly stableVersion: string;
-  /** The stable container image. */
-  readonly stableImage: pulumi.Input<string>;
-  /** The canary version; without it no canary Deployment is created. Must differ from stableVersion. */
-  readonly canaryVersion?: string;
-  /** The canary container image; required exactly when canaryVersion is given. */
-  readonly canaryImage?: pulumi.Input<string>;
-  /** The traffic model: canary weight, override, segments, stickiness, mirror. `hasCanary` must match canaryVersion. */
-  readonly traffic: TrafficSpec;
+/** Arguments of {@link IstioCanary}: the shared workload arguments plus the VirtualService's hosts and gateways and the DestinationRule's outlier detection. */
+export interface IstioCanaryArgs extends WorkloadArgs {
   /** VirtualService hosts. Defaults to [service]. */
   readonly hosts?: readonly string[];
-  /** Gateways the VirtualService binds to. Defaults to none (the mesh only); list `mesh` too to keep in-mesh routing. */
+  /** Gateways the VirtualService binds to (`namespace/name`). Defaults to none (the mesh only); list `mesh` too to keep in-mesh routing. */
   readonly gateways?: readonly string[];
-  /** Service port. Defaults to 80. */
-  readonly port?: number;
-  /** Container port, named `http`; the probes and the Service's targetPort refer to it. Defaults to 8080. */
-  readonly targetPort?: number;
-  /** Stable replicas; the canary runs ceil(replicas × weight / 100), at least 1. Defaults to 3. */
-  readonly replicas?: number;
-  /** Path of the readiness and liveness probes. Defaults to "/health". */
-  readonly healthPath?: string;
-  /** Container resources of both versions. Defaults to requests 100m/128Mi, limits 500m/256Mi. */
-  readonly resources?: ContainerResources;
   /** DestinationRule outlier detection. Defaults to 5 consecutive 5xx, interval 30s, base ejection 30s, at most 50% ejected. */
   readonly outlierDetection?: Partial<OutlierDetection>;
 }
 
-const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** The resource type token of {@link IstioCanary}. */
+export const ISTIO_CANARY_TYPE = "canary:istio:IstioCanary";
 
-/** Checks the arguments that the renderers cannot check themselves; throws naming the argument. */
-export function validateIstioCanaryArgs(name: string, args: IstioCanaryArgs): void {
-  const fail = (message: string): never => {
-    throw new IstioCanaryError(`IstioCanary ${name}: ${message}`);
-  };
-  if (!DNS_LABEL.test(args.service)) fail(`service must be a DNS label, got ${JSON.stringify(args.service)}`);
-  if (!LABEL_VALUE.test(args.stableVersion)) fail(`stableVersion must be a label value, got ${JSON.stringify(args.stableVersion)}`);
-  if (args.canaryVersion !== undefined) {
-    if (!LABEL_VALUE.test(args.canaryVersion)) fail(`canaryVersion must be a label value, got ${JSON.stringify(args.canaryVersion)}`);
-    if (args.canaryVersion === args.stableVersion) fail(`canaryVersion must differ from stableVersion, got ${JSON.stringify(args.canaryVersion)}`);
+/** A gateway reference of a VirtualService: `<namespace>/<name>` or a name in the VirtualService's namespace (`mesh` for the sidecars). */
+export const istioGatewayRef = pattern(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a gateway name such as istio-system/public or mesh");
+
+/** The ranges of the outlier-detection settings the components accept. */
+export const OUTLIER_RULES = {
+  consecutive5xxErrors: intRange(1, 1000),
+  interval: istioDuration,
+  baseEjectionTime: istioDuration,
+  maxEjectionPercent: intRange(0, 100),
+} as const;
+
+/**
+ * Every problem with {@link IstioCanaryArgs}, by argument path, without registering anything: the
+ * shared workload checks (the service names the Service, VirtualService and DestinationRule, so a
+ * DNS label), the hosts and gateways, and outlier durations of at least 1ms (the DestinationRule
+ * CRD's CEL rule).
+ */
+export function istioCanaryProblems(args: IstioCanaryArgs): Problem[] {
+  const c = new Checks();
+  c.addAll(workloadProblems(args, MAX_SERVICE_NAME));
+  c.addAll(capabilityProblems("istio", args.traffic));
+  if (args.hosts !== undefined && args.hosts.length === 0) c.add(["hosts"], "must list at least one host", args.hosts);
+  c.each(["hosts"], args.hosts, hostName);
+  c.each(["gateways"], args.gateways, istioGatewayRef);
+  for (const [key, rule] of Object.entries(OUTLIER_RULES) as Array<[keyof OutlierDetection, (typeof OUTLIER_RULES)[keyof OutlierDetection]]>) {
+    c.rule(["outlierDetection", key], args.outlierDetection?.[key] as never, rule as never);
   }
-  if ((args.canaryVersion === undefined) !== (args.canaryImage === undefined)) fail("canaryVersion and canaryImage must be given together");
-  if (args.traffic.hasCanary !== (args.canaryVersion !== undefined)) {
-    fail(`traffic.hasCanary is ${args.traffic.hasCanary} but canaryVersion is ${args.canaryVersion === undefined ? "not given" : "given"}`);
-  }
-  for (const [key, value] of [["port", args.port], ["targetPort", args.targetPort]] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 65535)) fail(`${key} must be an integer from 1 to 65535, got ${value}`);
-  }
-  if (args.replicas !== undefined && (!Number.isInteger(args.replicas) || args.replicas < 1)) fail(`replicas must be a positive integer, got ${args.replicas}`);
-  if (args.healthPath !== undefined && !args.healthPath.startsWith("/")) fail(`healthPath must start with /, got ${JSON.stringify(args.healthPath)}`);
+  return c.problems;
 }
 
 /**
@@ -99,32 +76,18 @@ export class IstioCanary extends pulumi.ComponentResource {
   public readonly appliedCanaryWeight: pulumi.Output<number>;
 
   constructor(name: string, args: IstioCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("canary:istio:IstioCanary", name, {}, opts);
-
-    validateIstioCanaryArgs(name, args);
-
+    // Validate and render before registering anything, so bad arguments leave no half-made component.
+    assertNoProblems(ISTIO_CANARY_TYPE, istioCanaryProblems(args));
     const { service, traffic } = args;
-    const namespace = args.namespace ?? "default";
-    const replicas = args.replicas ?? 3;
-    const settings: WorkloadSettings = {
-      app: service,
-      namespace,
-      port: args.port ?? 80,
-      targetPort: args.targetPort ?? 8080,
-      healthPath: args.healthPath ?? "/health",
-      resources: args.resources ?? DEFAULT_RESOURCES,
-    };
+    const settings = workloadSettings(args);
+    const namespace = settings.namespace;
     const outlierDetection: OutlierDetection = { ...DEFAULT_OUTLIER_DETECTION, ...args.outlierDetection };
     const vsSpec = renderVirtualService({ service, hosts: args.hosts, gateways: args.gateways, traffic });
     const drSpec = renderDestinationRule({ service, stableVersion: args.stableVersion, canaryVersion: args.canaryVersion, outlierDetection, stickiness: traffic.stickiness });
     const meta = { name: service, namespace, labels: { app: service } };
+    super(ISTIO_CANARY_TYPE, name, {}, opts);
 
-    const stableDeployment = new k8s.apps.v1.Deployment(`${name}-stable-deploy`, renderDeployment(settings, "stable", { version: args.stableVersion, image: args.stableImage, replicas }), { parent: this });
-    let canaryDeployment: k8s.apps.v1.Deployment | undefined;
-    if (args.canaryVersion !== undefined && args.canaryImage !== undefined) {
-      const canaryVersion = { version: args.canaryVersion, image: args.canaryImage, replicas: canaryReplicas(replicas, traffic.canaryWeight) };
-      canaryDeployment = new k8s.apps.v1.Deployment(`${name}-canary-deploy`, renderDeployment(settings, "canary", canaryVersion), { parent: this });
-    }
+    const { stableDeployment, canaryDeployment } = createDeployments(name, this, settings, args);
     // One Service selecting both tracks: Istio splits by DestinationRule subsets, not by Service.
     const k8sService = new k8s.core.v1.Service(`${name}-svc`, renderService(settings), { parent: this });
     // Applied first on every update: its subsets always exist (see renderDestinationRule), so

@@ -12,14 +12,6 @@ export const ISTIO_API_VERSION = "networking.istio.io/v1";
 /** DestinationRule subset names; the VirtualService routes to these. */
 export const SUBSETS = { stable: "stable", canary: "canary" } as const;
 
-/** Thrown when IstioCanary's arguments are inconsistent; the message names the argument. */
-export class IstioCanaryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "IstioCanaryError";
-  }
-}
-
 /** A string match in an Istio HTTPMatchRequest: exact or RE2 regex (Envoy matches the whole value). */
 export type StringMatch = { readonly exact: string } | { readonly regex: string };
 
@@ -89,9 +81,7 @@ function renderDestinations(route: Route, host: string, hasCanary: boolean): Htt
 export function renderVirtualService(input: VirtualServiceInput): VirtualServiceSpec {
   const { service, traffic } = input;
   const mirrorPercent = traffic.mirrorPercent ?? 0;
-  if (mirrorPercent > 0 && !traffic.hasCanary) {
-    throw new IstioCanaryError(`traffic.mirrorPercent must be 0 without a canary, got ${mirrorPercent}`);
-  }
+  // buildRoutes refuses a mirror without a canary (routeProblems), so a mirror always has a target.
   const http = buildRoutes(traffic).map((route): HttpRoute => {
     const rendered: HttpRoute = {
       name: route.name,

@@ -8,7 +8,8 @@
  * the stable Deployment to the new version in place rather than replace it.
  *
  * Names. Kubernetes objects are `<app>` (the apex Service), `<app>-stable` and `<app>-canary`
- * (each track's Deployment and, where the platform splits between Services, its Service).
+ * (each track's Deployment and, where the platform splits between Services, its Service; a
+ * Deployment name too long for a DNS label is shortened, see {@link deploymentName}).
  * Pulumi (logical) names of a component called `name` follow one convention on every platform:
  *
  * | resource | Pulumi name |
@@ -20,29 +21,41 @@
  * | Linkerd TrafficSplit | `${name}-split` |
  * | Gateway API HTTPRoute | `${name}-route` |
  */
+import { createHash } from "node:crypto";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { assertPercent } from "../routing";
+import { intRange, MAX_DNS_LABEL } from "../validation";
 
 /** Which side of the split a workload serves; the value of the `track` label. */
 export type Track = "stable" | "canary";
 
-/** Thrown when component arguments cannot be rendered (a name too long, a bad replica count, too many rules). */
-export class ComponentArgsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ComponentArgsError";
-  }
-}
-
 /** Container resources, identical for both versions so their metrics compare like for like. */
 export interface ContainerResources {
+  /** What the scheduler reserves: `cpu` (e.g. 100m) and `memory` (e.g. 128Mi). */
   readonly requests: { readonly cpu: string; readonly memory: string };
+  /** The most the container may use; each at least its request. */
   readonly limits: { readonly cpu: string; readonly memory: string };
 }
 
 /** The resources used when none are given: requests 100m/128Mi, limits 500m/256Mi. */
 export const DEFAULT_RESOURCES: ContainerResources = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
+
+/**
+ * Every default of the workload arguments, in one place: the components apply them and the
+ * stack config's schema declares them (a test keeps the two equal).
+ */
+export const WORKLOAD_DEFAULTS = {
+  namespace: "default",
+  port: 80,
+  targetPort: 8080,
+  replicas: 3,
+  healthPath: "/health",
+  resources: DEFAULT_RESOURCES,
+} as const;
+
+/** Most stable replicas the components accept. */
+export const MAX_REPLICAS = 1000;
 
 /** Settings shared by both tracks' workloads. */
 export interface WorkloadSettings {
@@ -68,43 +81,46 @@ export interface TrackVersion {
 }
 
 /** Longest Kubernetes Service name (an RFC 1035 label). */
-export const MAX_SERVICE_NAME = 63;
+export const MAX_SERVICE_NAME = MAX_DNS_LABEL;
 
-/** The Kubernetes name of a track's Deployment and Service: `<app>-<track>`. */
+/** The Kubernetes name of a track's Service: `<app>-<track>`, exactly (clients may call it by name). */
 export function trackName(app: string, track: Track): string {
   return `${app}-${track}`;
 }
 
+/** Longest service name whose per-track Services (`<app>-canary`) are still DNS labels. */
+export const MAX_TRACKED_SERVICE_NAME = MAX_SERVICE_NAME - "-canary".length;
+
 /**
- * Checks that every object name derived from `app` is a valid Service name; the longest is
- * `<app>-canary`.
+ * The Kubernetes name of a track's Deployment: `<app>-<track>` when that is a DNS label (63
+ * characters), else the app name cut short with a hash of the whole name before the track, so
+ * a 63-character service still gets distinct, stable Deployment names of at most 63 characters.
+ * A Deployment name may be a DNS subdomain, but its pods' host names are DNS labels, so
+ * Kubernetes recommends keeping it a label.
+ * Source: https://kubernetes.io/docs/concepts/workloads/controllers/deployment/ ("For best
+ * compatibility, the name should follow the more restrictive rules for a DNS label").
  */
-export function assertWorkloadNames(app: string): void {
-  const longest = trackName(app, "canary");
-  if (longest.length > MAX_SERVICE_NAME) {
-    throw new ComponentArgsError(
-      `service name ${JSON.stringify(app)} is too long for Kubernetes: the canary Service ${JSON.stringify(longest)} has ${longest.length} characters, at most ${MAX_SERVICE_NAME} are allowed (so the service name may have at most ${MAX_SERVICE_NAME - "-canary".length})`,
-    );
-  }
+export function deploymentName(app: string, track: Track): string {
+  const full = `${app}-${track}`;
+  if (full.length <= MAX_DNS_LABEL) return full;
+  const hash = createHash("sha256").update(app).digest("hex").slice(0, 8);
+  const room = MAX_DNS_LABEL - track.length - hash.length - 2;
+  return `${app.slice(0, room).replace(/-+$/, "")}-${hash}-${track}`;
 }
 
-/** Checks that `replicas` (the stable Deployment's replica count) is a positive integer. */
-export function assertReplicas(replicas: number): void {
-  if (!Number.isInteger(replicas) || replicas < 1) {
-    throw new ComponentArgsError(`replicas must be a positive integer, got ${String(replicas)}`);
-  }
-}
+const replicasRule = intRange(1, MAX_REPLICAS);
 
 /**
  * Canary replicas for a canary weight: the canary's share of the stable replica count, rounded
  * up so it is never under-provisioned for its share, and at least 1 so the override header and
  * the segments (or, on Linkerd, direct calls to the canary Service) have a pod to reach at
  * weight 0.
- * @param stableReplicas the stable Deployment's replicas, a positive integer.
+ * @param stableReplicas the stable Deployment's replicas, an integer from 1 to {@link MAX_REPLICAS}.
  * @param canaryWeight the default route's canary percent, an integer 0–100.
  */
 export function canaryReplicas(stableReplicas: number, canaryWeight: number): number {
-  assertReplicas(stableReplicas);
+  const bad = replicasRule.check(stableReplicas);
+  if (bad) throw new RangeError(`replicas ${bad}, got ${String(stableReplicas)}`);
   assertPercent(canaryWeight);
   // ceil(a / 100) in integer arithmetic, for the non-negative integer a = replicas × weight.
   return Math.max(1, Math.floor((stableReplicas * canaryWeight + 99) / 100));
@@ -121,7 +137,7 @@ export function podLabels(app: string, track: Track, version: string): Record<st
 }
 
 /**
- * The args of a track's Deployment `<app>-<track>`. Both versions get the same container shape,
+ * The args of a track's Deployment ({@link deploymentName}). Both versions get the same container shape,
  * resources and probes, so they differ only in image and labels. The probes target the port by
  * its name `http`, so changing `targetPort` cannot leave them probing the old port. The
  * liveness probe waits 10 s before its first check so a slow start is not killed before it
@@ -131,7 +147,7 @@ export function renderDeployment(settings: WorkloadSettings, track: Track, v: Tr
   const labels = podLabels(settings.app, track, v.version);
   const probe = { httpGet: { path: settings.healthPath, port: "http" } };
   return {
-    metadata: { name: trackName(settings.app, track), namespace: settings.namespace, labels },
+    metadata: { name: deploymentName(settings.app, track), namespace: settings.namespace, labels },
     spec: {
       replicas: v.replicas,
       selector: { matchLabels: selectorLabels(settings.app, track) },

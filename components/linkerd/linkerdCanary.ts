@@ -4,9 +4,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { createTrackWorkloads, TrackedWorkloadArgs, trackedWorkloadSettings, validateTrackedWorkloadArgs } from "../kubernetes/trackWorkloads";
-import { renderService, trackName } from "../kubernetes/workloads";
-import { RoutingError } from "../routing";
+import { createTrackWorkloads, WorkloadArgs, workloadProblems, workloadSettings } from "../kubernetes/trackWorkloads";
+import { MAX_TRACKED_SERVICE_NAME, renderService, trackName } from "../kubernetes/workloads";
+import { capabilityProblems } from "../routing";
+import { assertNoProblems, Problem } from "../validation";
 import { appliedCanaryPercent, renderTrafficSplit, SplitServices, TRAFFIC_SPLIT_API_VERSION, TrafficSplitSpec } from "./trafficSplit";
 
 /**
@@ -14,7 +15,10 @@ import { appliedCanaryPercent, renderTrafficSplit, SplitServices, TRAFFIC_SPLIT_
  * apex Service clients call; `traffic` must use neither an override nor segments (a
  * TrafficSplit cannot match requests); the namespace must have Linkerd injection available.
  */
-export type LinkerdCanaryArgs = TrackedWorkloadArgs;
+export type LinkerdCanaryArgs = WorkloadArgs;
+
+/** The resource type token of {@link LinkerdCanary}. */
+export const LINKERD_CANARY_TYPE = "canary:linkerd:LinkerdCanary";
 
 /** The canary of one service on Linkerd (token `canary:linkerd:LinkerdCanary`). */
 export class LinkerdCanary extends pulumi.ComponentResource {
@@ -32,13 +36,13 @@ export class LinkerdCanary extends pulumi.ComponentResource {
 
   constructor(name: string, args: LinkerdCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything, so bad arguments leave no half-made component.
-    validateLinkerdCanaryArgs(args);
+    assertNoProblems(LINKERD_CANARY_TYPE, linkerdCanaryProblems(args));
     const services: SplitServices = { apex: args.service, stable: trackName(args.service, "stable"), canary: trackName(args.service, "canary") };
     const split = renderTrafficSplit(args.traffic, services);
-    super("canary:linkerd:LinkerdCanary", name, {}, opts);
+    super(LINKERD_CANARY_TYPE, name, {}, opts);
 
     // The proxy records the per-version metrics the judge reads; the client-side proxies apply the split.
-    const settings = trackedWorkloadSettings(args, { "linkerd.io/inject": "enabled" });
+    const settings = workloadSettings(args, { "linkerd.io/inject": "enabled" });
 
     this.apexService = new k8s.core.v1.Service(`${name}-svc`, renderService(settings), { parent: this });
     const workloads = createTrackWorkloads(name, this, settings, args);
@@ -67,13 +71,11 @@ export class LinkerdCanary extends pulumi.ComponentResource {
   }
 }
 
-/** Checks {@link LinkerdCanaryArgs} without registering anything; throws naming the argument. */
-export function validateLinkerdCanaryArgs(args: LinkerdCanaryArgs): void {
-  validateTrackedWorkloadArgs(args);
-  if (args.traffic.override || args.traffic.segments.length > 0) {
-    throw new RoutingError("Linkerd's TrafficSplit cannot route on headers or cookies: traffic must have no override and no segments");
-  }
-  if (args.traffic.stickiness.enabled || (args.traffic.mirrorPercent ?? 0) > 0) {
-    throw new RoutingError("Linkerd's TrafficSplit has no stickiness or mirroring: traffic must have neither");
-  }
+/**
+ * Every problem with {@link LinkerdCanaryArgs}, by argument path, without registering anything:
+ * the shared workload checks, a service name that leaves room for `<service>-canary`, and the
+ * traffic features a TrafficSplit cannot express.
+ */
+export function linkerdCanaryProblems(args: LinkerdCanaryArgs): Problem[] {
+  return [...workloadProblems(args, MAX_TRACKED_SERVICE_NAME), ...capabilityProblems("linkerd", args.traffic)];
 }

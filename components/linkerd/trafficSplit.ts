@@ -2,7 +2,8 @@
  * Renders the traffic model as an SMI TrafficSplit (split.smi-spec.io/v1alpha2), the resource
  * Linkerd's SMI extension turns into a weighted split of the apex Service.
  */
-import { buildRoutes, RoutingError, scaleSplit, SCALES, TrafficSpec } from "../routing";
+import { buildRoutes, capabilityProblems, RoutingError, scaleSplit, SCALES, TrafficSpec } from "../routing";
+import { formatProblems } from "../validation";
 
 /** The TrafficSplit API version Linkerd's SMI extension serves with integer weights. */
 export const TRAFFIC_SPLIT_API_VERSION = "split.smi-spec.io/v1alpha2";
@@ -29,15 +30,13 @@ export interface SplitServices {
 
 /**
  * The TrafficSplit spec for `spec`: stable and canary backends weighted on the SMI 1000 scale
- * (5% → 950/50). Without a canary the only backend is stable at 1000. The spec must have no
- * override or segments: a TrafficSplit cannot route on request attributes, and config validation
- * refuses them for Linkerd before anything is rendered.
+ * (5% → 950/50). Without a canary the only backend is stable at 1000.
+ * @throws RoutingError when the spec uses a feature a TrafficSplit cannot express (capabilities.ts).
  */
 export function renderTrafficSplit(spec: TrafficSpec, services: SplitServices): TrafficSplitSpec {
+  const unsupported = capabilityProblems("linkerd", spec);
+  if (unsupported.length > 0) throw new RoutingError(formatProblems(unsupported));
   const routes = buildRoutes(spec);
-  if (routes.length !== 1) {
-    throw new RoutingError(`a TrafficSplit has only a default route; got routes ${routes.map((r) => r.name).join(", ")}`);
-  }
   const units = scaleSplit(routes[0]!.split, SCALES.smi);
   if (!spec.hasCanary) return { service: services.apex, backends: [{ service: services.stable, weight: units.stable }] };
   return {

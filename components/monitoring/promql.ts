@@ -3,6 +3,9 @@
  * that reaches a query is checked first, so a hostile service name or version can never change
  * what a query means (no closing a label matcher, no injected `}` or `or` clause).
  */
+import { metricName, promLabelName, queryValue } from "../validation";
+
+export { durationSeconds } from "../validation";
 
 /** An invalid name or value given to the monitoring builders. */
 export class MonitoringError extends Error {
@@ -12,14 +15,6 @@ export class MonitoringError extends Error {
   }
 }
 
-/**
- * Characters refused in a label value: quotes of every PromQL string style, braces (matchers,
- * Go templates in alert annotations), backslashes (escapes) and control characters (newlines).
- */
-// eslint-disable-next-line no-control-regex
-const UNSAFE_LABEL_VALUE = /["'`{}\\\x00-\x1f\x7f]/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** A range like `1m` or `30s`, or Grafana's `$__rate_interval`. */
 const RANGE = /^([1-9][0-9]*(ms|s|m|h|d)|\$__rate_interval)$/;
 
@@ -27,25 +22,24 @@ function quote(value: string): string {
   return JSON.stringify(value);
 }
 
-/** Throws unless `value` is a non-empty label value that is safe to put between double quotes. */
-export function assertLabelValue(what: string, value: string): void {
-  if (typeof value !== "string" || value.length === 0 || value.length > 256 || UNSAFE_LABEL_VALUE.test(value)) {
-    throw new MonitoringError(`${what}: must be 1–256 characters without quotes, braces, backslashes or control characters, got ${quote(String(value))}`);
-  }
+function assertRule(what: string, value: string, rule: { check(v: string): string | undefined }): void {
+  const message = rule.check(value);
+  if (message !== undefined) throw new MonitoringError(`${what}: ${message}, got ${quote(String(value))}`);
 }
 
-/** Throws unless `name` is a Prometheus label name. */
+/** Throws unless `value` is safe inside a PromQL string, the rules YAML and a Grafana query (queryValue). */
+export function assertLabelValue(what: string, value: string): void {
+  assertRule(what, value, queryValue);
+}
+
+/** Throws unless `name` is a Prometheus label name a user may set. */
 export function assertLabelName(what: string, name: string): void {
-  if (typeof name !== "string" || !LABEL_NAME.test(name)) {
-    throw new MonitoringError(`${what}: must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*), got ${quote(String(name))}`);
-  }
+  assertRule(what, name, promLabelName);
 }
 
 /** Throws unless `name` is a Prometheus metric name. */
 export function assertMetricName(what: string, name: string): void {
-  if (typeof name !== "string" || !METRIC_NAME.test(name)) {
-    throw new MonitoringError(`${what}: must be a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${quote(String(name))}`);
-  }
+  assertRule(what, name, metricName);
 }
 
 /** Throws unless `range` is a PromQL range such as `1m`, or `$__rate_interval`. */
@@ -188,12 +182,4 @@ export function rateQueries(m: MetricNames, v: VersionRef, range: string): RateQ
     p95: quantileQuery(0.95, buckets, range),
     p99: quantileQuery(0.99, buckets, range),
   };
-}
-
-/** Seconds in a duration such as `90s`, `1m` or `2h` (the forms the config accepts). */
-export function durationSeconds(duration: string): number {
-  const m = /^([0-9]+)(ms|s|m|h|d)$/.exec(duration);
-  if (!m) throw new MonitoringError(`duration: must be a number followed by ms, s, m, h or d, got ${quote(duration)}`);
-  const unit = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as "ms" | "s" | "m" | "h" | "d"];
-  return Number(m[1]) * unit;
 }

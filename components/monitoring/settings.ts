@@ -1,15 +1,112 @@
 /**
- * The component's flat args, validated and with every default applied: the one value the pure
- * rule, dashboard and resource builders read.
+ * The arguments of CanaryMonitoring, their one check, and the settings the pure rule, dashboard
+ * and resource builders read: every argument validated and with its default applied.
  */
-import type { CanaryMonitoringArgs } from "./canaryMonitoring";
-import { assertLabelValue, assertMetricNames, assertRange, DEFAULT_METRICS, durationSeconds, MetricNames, MonitoringError } from "./promql";
+import { assertNoProblems, Checks, dnsLabel, labelValue, duration, durationOrZero, durationSeconds, httpUrl, intRange, labelKey, metricName, optionalLabelValue, pattern, portName, positiveNumber, Problem, promLabelName, queryValue } from "../validation";
+import { DEFAULT_METRICS, MetricNames } from "./promql";
 
-/** Every default of {@link CanaryMonitoringArgs}, in one place. */
-export const DEFAULTS = {
+/** The resource type token of CanaryMonitoring. */
+export const MONITORING_TYPE = "canary:monitoring:CanaryMonitoring";
+
+/** One requirement of a Kubernetes label selector's matchExpressions. */
+export interface LabelRequirement {
+  /** The label key. */
+  readonly key: string;
+  /** How the label is compared with `values`. */
+  readonly operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  /** Required for In and NotIn, absent for Exists and DoesNotExist. */
+  readonly values?: readonly string[];
+}
+
+/** The arguments of CanaryMonitoring (canaryMonitoring.ts). Only service and stableVersion are required. */
+export interface CanaryMonitoringArgs {
+  /** The service name, as in the `service` label of its metrics. */
+  readonly service: string;
+  /** The stable (baseline) version, as in the `version` label of its metrics. */
+  readonly stableVersion: string;
+  /** The canary version. Without one, only recording rules are created and the dashboard shows stable alone. */
+  readonly canaryVersion?: string;
+  /** The configured canary weight, percent, shown on the dashboard. Defaults to 0. */
+  readonly canaryWeight?: number;
+  /** Create the PrometheusRule, ServiceMonitor and dashboard ConfigMap. False on platforms without Kubernetes. Defaults to true. */
+  readonly kubernetes?: boolean;
+  /** Namespace of the PrometheusRule, ServiceMonitor and dashboard ConfigMap. Defaults to "default". */
+  readonly namespace?: string;
+  /** Namespace the service's pods run in (ServiceMonitor target and crash-loop alert). Defaults to namespace. */
+  readonly serviceNamespace?: string;
+  /** Request counter. Defaults to "http_requests_total". */
+  readonly requestsMetric?: string;
+  /** Label of the request counter with the HTTP status code. Defaults to "code". */
+  readonly statusLabel?: string;
+  /** Request-duration histogram buckets (seconds). Defaults to "http_request_duration_seconds_bucket". */
+  readonly durationBucketsMetric?: string;
+  /** Metric label with the service name. Defaults to "service". */
+  readonly serviceLabel?: string;
+  /** Metric label with the version. Defaults to "version". */
+  readonly versionLabel?: string;
+  /** Pod label with the service name (kube_pod_labels, default ServiceMonitor selector). Defaults to "app". */
+  readonly podServiceLabel?: string;
+  /** Pod label with the version (kube_pod_labels, copied onto scraped series). Defaults to "version". */
+  readonly podVersionLabel?: string;
+  /** Range of the recording rules' rate(); at least twice scrapeInterval. Defaults to "1m". */
+  readonly window?: string;
+  /** CanaryHighErrorRate: canary 5xx ratio above which it fires (0–1). Defaults to 0.05. */
+  readonly errorRateThreshold?: number;
+  /** CanaryHighErrorRate `for`. Defaults to "1m". */
+  readonly errorRateFor?: string;
+  /** CanaryErrorRateHigherThanStable: canary/stable 5xx-ratio factor. Defaults to 2. */
+  readonly errorRatioVsStable?: number;
+  /** Canary requests per second below which the versus-stable alerts stay quiet. Defaults to 1. */
+  readonly minRequestRate?: number;
+  /** CanaryErrorRateHigherThanStable `for`. Defaults to "2m". */
+  readonly errorRateVsStableFor?: string;
+  /** CanaryLatencyHigherThanStable: canary/stable p95 factor. Defaults to 1.5. */
+  readonly latencyRatioVsStable?: number;
+  /** CanaryLatencyHigherThanStable `for`. Defaults to "2m". */
+  readonly latencyVsStableFor?: string;
+  /** CanaryPodCrashLooping: restarts of one canary pod allowed within restartsWindow. Defaults to 0. */
+  readonly maxRestarts?: number;
+  /** CanaryPodCrashLooping: range of increase(). Defaults to "5m". */
+  readonly restartsWindow?: string;
+  /** CanaryPodCrashLooping `for`. Defaults to "1m". */
+  readonly crashLoopingFor?: string;
+  /** Base of every alert's runbook_url (`<base>/<alert name in lower case>`). Defaults to "https://runbooks.example.com/canary". */
+  readonly runbookBaseUrl?: string;
+  /** Grafana's base URL; with it, dashboardUrl is set. Defaults to none. */
+  readonly grafanaUrl?: string;
+  /** Dashboard uid. Defaults to "canary-<service>". */
+  readonly dashboardUid?: string;
+  /** Labels Prometheus' ruleSelector and serviceMonitorSelector match (e.g. release: kube-prometheus-stack). Defaults to none. */
+  readonly prometheusSelectorLabels?: Readonly<Record<string, string>>;
+  /** Labels of the Kubernetes Service(s) to scrape (matchLabels). Defaults to { <podServiceLabel>: <service> }. */
+  readonly serviceSelector?: Readonly<Record<string, string>>;
+  /**
+   * Label requirements the scraped Services must also meet (matchExpressions), so that each pod
+   * is reached through exactly one Service, e.g. track In [stable, canary] where an apex Service
+   * and per-track Services select the same pods. Defaults to none.
+   */
+  readonly serviceSelectorExpressions?: readonly LabelRequirement[];
+  /** Named Service port to scrape. Defaults to "http". */
+  readonly scrapePort?: string;
+  /** Metrics path. Defaults to "/metrics". */
+  readonly scrapePath?: string;
+  /** Scrape interval. Defaults to "15s". */
+  readonly scrapeInterval?: string;
+}
+
+/**
+ * Every default of {@link CanaryMonitoringArgs}, in one place: the component applies them and the
+ * stack config's `canary:monitoring` schema declares them (a test keeps the two equal).
+ */
+export const MONITORING_DEFAULTS = {
   canaryWeight: 0,
   kubernetes: true,
   namespace: "default",
+  requestsMetric: DEFAULT_METRICS.requests,
+  statusLabel: DEFAULT_METRICS.statusLabel,
+  durationBucketsMetric: DEFAULT_METRICS.durationBuckets,
+  serviceLabel: DEFAULT_METRICS.serviceLabel,
+  versionLabel: DEFAULT_METRICS.versionLabel,
   podServiceLabel: "app",
   podVersionLabel: "version",
   window: "1m",
@@ -29,13 +126,40 @@ export const DEFAULTS = {
   scrapeInterval: "15s",
 } as const;
 
-/** One requirement of a Kubernetes label selector's matchExpressions. */
-export interface LabelRequirement {
-  readonly key: string;
-  readonly operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
-  /** Required for In and NotIn, absent for Exists and DoesNotExist. */
-  readonly values?: readonly string[];
-}
+/** The rule of each scalar argument: one definition for the component and the config schema. */
+export const MONITORING_RULES = {
+  service: queryValue,
+  stableVersion: queryValue,
+  canaryVersion: queryValue,
+  canaryWeight: intRange(0, 100),
+  namespace: dnsLabel,
+  serviceNamespace: dnsLabel,
+  requestsMetric: metricName,
+  statusLabel: promLabelName,
+  durationBucketsMetric: metricName,
+  serviceLabel: promLabelName,
+  versionLabel: promLabelName,
+  podServiceLabel: labelKey,
+  podVersionLabel: labelKey,
+  window: duration,
+  errorRateThreshold: positiveNumber(1),
+  errorRateFor: durationOrZero,
+  errorRatioVsStable: positiveNumber(),
+  minRequestRate: positiveNumber(),
+  errorRateVsStableFor: durationOrZero,
+  latencyRatioVsStable: positiveNumber(),
+  latencyVsStableFor: durationOrZero,
+  maxRestarts: intRange(0, 1_000_000),
+  restartsWindow: duration,
+  crashLoopingFor: durationOrZero,
+  runbookBaseUrl: httpUrl,
+  grafanaUrl: httpUrl,
+  /** Grafana's uid limit: https://grafana.com/docs/grafana/latest/developers/http_api/dashboard/ (at most 40 characters). */
+  dashboardUid: pattern(/^[A-Za-z0-9_-]{1,40}$/, "must be 1–40 letters, digits, '-' or '_'"),
+  scrapePort: portName,
+  scrapePath: pattern(/^\/[\x21-\x7e]*$/, "must be a path starting with / (visible ASCII, no spaces)"),
+  scrapeInterval: duration,
+} as const;
 
 /** The resolved settings: every arg present and checked. */
 export interface MonitoringSettings {
@@ -71,49 +195,6 @@ export interface MonitoringSettings {
   readonly scrapeInterval: string;
 }
 
-const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const K8S_LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const K8S_LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
-const URL = /^https?:\/\/[^\s"'`<>{}\\]+$/;
-const PORT_NAME = /^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/;
-const DASHBOARD_UID = /^[A-Za-z0-9_-]{1,40}$/;
-
-function fail(what: string, message: string, value: unknown): never {
-  throw new MonitoringError(`${what}: ${message}, got ${JSON.stringify(value)}`);
-}
-
-function duration(what: string, value: string, allowZero: boolean): string {
-  if (typeof value !== "string" || !/^[0-9]+(s|m|h)$/.test(value) || (!allowZero && durationSeconds(value) === 0)) {
-    fail(what, `must be a duration such as ${allowZero ? "0s, " : ""}30s, 1m or 1h`, value);
-  }
-  return value;
-}
-
-function positive(what: string, value: number, max = Infinity): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > max) fail(what, `must be a number above 0${max < Infinity ? ` and at most ${max}` : ""}`, value);
-  return value;
-}
-
-function labels(what: string, value: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
-  for (const [k, v] of Object.entries(value)) {
-    if (!K8S_LABEL_KEY.test(k)) fail(`${what} key`, "must be a Kubernetes label key", k);
-    if (typeof v !== "string" || !K8S_LABEL_VALUE.test(v)) fail(`${what}.${k}`, "must be a Kubernetes label value", v);
-  }
-  return { ...value };
-}
-
-function requirements(what: string, value: readonly LabelRequirement[]): LabelRequirement[] {
-  return value.map((r, i) => {
-    if (!K8S_LABEL_KEY.test(r.key)) fail(`${what}[${i}].key`, "must be a Kubernetes label key", r.key);
-    const needsValues = r.operator === "In" || r.operator === "NotIn";
-    if (!needsValues && r.operator !== "Exists" && r.operator !== "DoesNotExist") fail(`${what}[${i}].operator`, "must be In, NotIn, Exists or DoesNotExist", r.operator);
-    if (needsValues && (!r.values || r.values.length === 0)) fail(`${what}[${i}].values`, `must list at least one value for ${r.operator}`, r.values);
-    if (!needsValues && r.values !== undefined) fail(`${what}[${i}].values`, `must be absent for ${r.operator}`, r.values);
-    for (const v of r.values ?? []) if (!K8S_LABEL_VALUE.test(v) || v === "") fail(`${what}[${i}].values`, "must be Kubernetes label values", r.values);
-    return { key: r.key, operator: r.operator, ...(needsValues ? { values: [...r.values!] } : {}) };
-  });
-}
-
 /**
  * A Grafana dashboard uid for the service, stable across runs: `canary-<service>`, or
  * `canary-<service>-<stack>` when a stack name is given. Characters Grafana refuses become `-`;
@@ -127,87 +208,97 @@ export function defaultDashboardUid(service: string, stack?: string): string {
   return `${raw.slice(0, 31)}-${h.toString(16).padStart(8, "0")}`;
 }
 
-/** Validates the args and applies every default. @throws MonitoringError naming the arg. */
+const trimSlashes = (u: string | undefined): string | undefined => u?.replace(/\/+$/, "");
+
+function labelProblems(c: Checks, path: string, labels: Readonly<Record<string, string>> | undefined): void {
+  for (const [k, v] of Object.entries(labels ?? {})) {
+    if (labelKey.check(k) !== undefined) c.add([path], `key ${labelKey.message}`, k);
+    c.rule([path, k], v, optionalLabelValue);
+  }
+}
+
+/**
+ * Every problem with {@link CanaryMonitoringArgs}, by argument path, without registering anything:
+ * each scalar against {@link MONITORING_RULES} (so a service or version can never break out of a
+ * PromQL string, the rules YAML, an alert template or a Grafana query), distinct service and
+ * version labels, a window of at least two scrape intervals, labels and selector requirements.
+ */
+export function monitoringProblems(args: CanaryMonitoringArgs): Problem[] {
+  const c = new Checks();
+  for (const [key, rule] of Object.entries(MONITORING_RULES) as Array<[keyof typeof MONITORING_RULES, { check(v: unknown): string | undefined }]>) {
+    const given = args[key];
+    const value = key === "runbookBaseUrl" || key === "grafanaUrl" ? trimSlashes(given as string | undefined) : given;
+    const message = value === undefined ? undefined : rule.check(value);
+    if (message !== undefined) c.add([key], message, given);
+  }
+  // On Kubernetes the service also labels every object (app.kubernetes.io/name) and, by default, selects the scraped Services.
+  if ((args.kubernetes ?? MONITORING_DEFAULTS.kubernetes) && queryValue.check(args.service) === undefined) c.rule(["service"], args.service, labelValue);
+  if (args.canaryVersion !== undefined && args.canaryVersion === args.stableVersion) c.add(["canaryVersion"], "must differ from the stable version", args.canaryVersion);
+  const serviceLabel = args.serviceLabel ?? MONITORING_DEFAULTS.serviceLabel;
+  if ((args.versionLabel ?? MONITORING_DEFAULTS.versionLabel) === serviceLabel) c.add(["versionLabel"], `must differ from the service label (${serviceLabel})`, args.versionLabel ?? MONITORING_DEFAULTS.versionLabel);
+  const window = args.window ?? MONITORING_DEFAULTS.window;
+  const interval = args.scrapeInterval ?? MONITORING_DEFAULTS.scrapeInterval;
+  if (c.ok && durationSeconds(window) < 2 * durationSeconds(interval)) {
+    c.add(["window"], `must be at least twice the scrape interval (${interval}) so rate() always has two samples`, window);
+  }
+  labelProblems(c, "prometheusSelectorLabels", args.prometheusSelectorLabels);
+  labelProblems(c, "serviceSelector", args.serviceSelector);
+  (args.serviceSelectorExpressions ?? []).forEach((r, i) => {
+    const at = (k: string) => ["serviceSelectorExpressions", i, k];
+    c.rule(at("key"), r.key, labelKey);
+    const needsValues = r.operator === "In" || r.operator === "NotIn";
+    if (!needsValues && r.operator !== "Exists" && r.operator !== "DoesNotExist") c.add(at("operator"), "must be In, NotIn, Exists or DoesNotExist", r.operator);
+    else if (needsValues && (!r.values || r.values.length === 0)) c.add(at("values"), `must list at least one value for ${r.operator}`, r.values);
+    else if (!needsValues && r.values !== undefined) c.add(at("values"), `must be absent for ${r.operator}`, r.values);
+    (r.values ?? []).forEach((v, j) => c.rule([...at("values"), j], v, refuseEmpty));
+  });
+  return c.problems;
+}
+
+const refuseEmpty = { message: optionalLabelValue.message, check: (v: string) => (v === "" ? "must not be empty" : optionalLabelValue.check(v)) };
+
+/** Validates the args and applies every default. @throws ComponentArgsError naming every bad arg. */
 export function resolveSettings(args: CanaryMonitoringArgs): MonitoringSettings {
-  assertLabelValue("service", args.service);
-  assertLabelValue("stableVersion", args.stableVersion);
-  if (args.canaryVersion !== undefined) {
-    assertLabelValue("canaryVersion", args.canaryVersion);
-    if (args.canaryVersion === args.stableVersion) fail("canaryVersion", "must differ from stableVersion", args.canaryVersion);
-  }
-  const canaryWeight = args.canaryWeight ?? DEFAULTS.canaryWeight;
-  if (!Number.isInteger(canaryWeight) || canaryWeight < 0 || canaryWeight > 100) fail("canaryWeight", "must be an integer from 0 to 100", canaryWeight);
-
-  const metrics: MetricNames = {
-    requests: args.requestsMetric ?? DEFAULT_METRICS.requests,
-    statusLabel: args.statusLabel ?? DEFAULT_METRICS.statusLabel,
-    durationBuckets: args.durationBucketsMetric ?? DEFAULT_METRICS.durationBuckets,
-    serviceLabel: args.serviceLabel ?? DEFAULT_METRICS.serviceLabel,
-    versionLabel: args.versionLabel ?? DEFAULT_METRICS.versionLabel,
-  };
-  assertMetricNames(metrics);
-
-  const namespace = args.namespace ?? DEFAULTS.namespace;
-  if (!DNS_LABEL.test(namespace)) fail("namespace", "must be a DNS label", namespace);
-  const serviceNamespace = args.serviceNamespace ?? namespace;
-  if (!DNS_LABEL.test(serviceNamespace)) fail("serviceNamespace", "must be a DNS label", serviceNamespace);
-
-  const podServiceLabel = args.podServiceLabel ?? DEFAULTS.podServiceLabel;
-  const podVersionLabel = args.podVersionLabel ?? DEFAULTS.podVersionLabel;
-  for (const [what, key] of [["podServiceLabel", podServiceLabel], ["podVersionLabel", podVersionLabel]] as const) {
-    if (!K8S_LABEL_KEY.test(key)) fail(what, "must be a Kubernetes label key", key);
-  }
-
-  const window = args.window ?? DEFAULTS.window;
-  assertRange("window", window);
-  duration("window", window, false);
-
-  const runbookBaseUrl = (args.runbookBaseUrl ?? DEFAULTS.runbookBaseUrl).replace(/\/+$/, "");
-  if (!URL.test(runbookBaseUrl)) fail("runbookBaseUrl", "must be an http(s) URL", args.runbookBaseUrl);
-  const grafanaUrl = args.grafanaUrl?.replace(/\/+$/, "");
-  if (grafanaUrl !== undefined && !URL.test(grafanaUrl)) fail("grafanaUrl", "must be an http(s) URL", args.grafanaUrl);
-
-  const dashboardUid = args.dashboardUid ?? defaultDashboardUid(args.service);
-  if (!DASHBOARD_UID.test(dashboardUid)) fail("dashboardUid", "must be 1–40 letters, digits, '-' or '_'", dashboardUid);
-
-  const scrapePort = args.scrapePort ?? DEFAULTS.scrapePort;
-  if (!PORT_NAME.test(scrapePort)) fail("scrapePort", "must be a port name (1–15 lowercase letters, digits or '-')", scrapePort);
-  const scrapePath = args.scrapePath ?? DEFAULTS.scrapePath;
-  if (!/^\/[^\s"'{}\\]*$/.test(scrapePath)) fail("scrapePath", "must be a path starting with /", scrapePath);
-
-  const maxRestarts = args.maxRestarts ?? DEFAULTS.maxRestarts;
-  if (!Number.isInteger(maxRestarts) || maxRestarts < 0) fail("maxRestarts", "must be an integer of at least 0", maxRestarts);
-
+  assertNoProblems(MONITORING_TYPE, monitoringProblems(args));
+  const d = MONITORING_DEFAULTS;
+  const namespace = args.namespace ?? d.namespace;
+  const podServiceLabel = args.podServiceLabel ?? d.podServiceLabel;
   return {
     service: args.service,
     stableVersion: args.stableVersion,
     canaryVersion: args.canaryVersion,
-    canaryWeight,
-    kubernetes: args.kubernetes ?? DEFAULTS.kubernetes,
+    canaryWeight: args.canaryWeight ?? d.canaryWeight,
+    kubernetes: args.kubernetes ?? d.kubernetes,
     namespace,
-    serviceNamespace,
-    metrics,
+    serviceNamespace: args.serviceNamespace ?? namespace,
+    metrics: {
+      requests: args.requestsMetric ?? d.requestsMetric,
+      statusLabel: args.statusLabel ?? d.statusLabel,
+      durationBuckets: args.durationBucketsMetric ?? d.durationBucketsMetric,
+      serviceLabel: args.serviceLabel ?? d.serviceLabel,
+      versionLabel: args.versionLabel ?? d.versionLabel,
+    },
     podServiceLabel,
-    podVersionLabel,
-    window,
-    errorRateThreshold: positive("errorRateThreshold", args.errorRateThreshold ?? DEFAULTS.errorRateThreshold, 1),
-    errorRateFor: duration("errorRateFor", args.errorRateFor ?? DEFAULTS.errorRateFor, true),
-    errorRatioVsStable: positive("errorRatioVsStable", args.errorRatioVsStable ?? DEFAULTS.errorRatioVsStable),
-    minRequestRate: positive("minRequestRate", args.minRequestRate ?? DEFAULTS.minRequestRate),
-    errorRateVsStableFor: duration("errorRateVsStableFor", args.errorRateVsStableFor ?? DEFAULTS.errorRateVsStableFor, true),
-    latencyRatioVsStable: positive("latencyRatioVsStable", args.latencyRatioVsStable ?? DEFAULTS.latencyRatioVsStable),
-    latencyVsStableFor: duration("latencyVsStableFor", args.latencyVsStableFor ?? DEFAULTS.latencyVsStableFor, true),
-    maxRestarts,
-    restartsWindow: duration("restartsWindow", args.restartsWindow ?? DEFAULTS.restartsWindow, false),
-    crashLoopingFor: duration("crashLoopingFor", args.crashLoopingFor ?? DEFAULTS.crashLoopingFor, true),
-    runbookBaseUrl,
-    grafanaUrl,
-    dashboardUid,
-    prometheusSelectorLabels: labels("prometheusSelectorLabels", args.prometheusSelectorLabels ?? {}),
-    serviceSelector: labels("serviceSelector", args.serviceSelector ?? { [podServiceLabel]: args.service }),
-    serviceSelectorExpressions: requirements("serviceSelectorExpressions", args.serviceSelectorExpressions ?? []),
-    scrapePort,
-    scrapePath,
-    scrapeInterval: duration("scrapeInterval", args.scrapeInterval ?? DEFAULTS.scrapeInterval, false),
+    podVersionLabel: args.podVersionLabel ?? d.podVersionLabel,
+    window: args.window ?? d.window,
+    errorRateThreshold: args.errorRateThreshold ?? d.errorRateThreshold,
+    errorRateFor: args.errorRateFor ?? d.errorRateFor,
+    errorRatioVsStable: args.errorRatioVsStable ?? d.errorRatioVsStable,
+    minRequestRate: args.minRequestRate ?? d.minRequestRate,
+    errorRateVsStableFor: args.errorRateVsStableFor ?? d.errorRateVsStableFor,
+    latencyRatioVsStable: args.latencyRatioVsStable ?? d.latencyRatioVsStable,
+    latencyVsStableFor: args.latencyVsStableFor ?? d.latencyVsStableFor,
+    maxRestarts: args.maxRestarts ?? d.maxRestarts,
+    restartsWindow: args.restartsWindow ?? d.restartsWindow,
+    crashLoopingFor: args.crashLoopingFor ?? d.crashLoopingFor,
+    runbookBaseUrl: trimSlashes(args.runbookBaseUrl ?? d.runbookBaseUrl)!,
+    grafanaUrl: trimSlashes(args.grafanaUrl),
+    dashboardUid: args.dashboardUid ?? defaultDashboardUid(args.service),
+    prometheusSelectorLabels: { ...(args.prometheusSelectorLabels ?? {}) },
+    serviceSelector: { ...(args.serviceSelector ?? { [podServiceLabel]: args.service }) },
+    serviceSelectorExpressions: (args.serviceSelectorExpressions ?? []).map((r) => ({ key: r.key, operator: r.operator, ...(r.values !== undefined ? { values: [...r.values] } : {}) })),
+    scrapePort: args.scrapePort ?? d.scrapePort,
+    scrapePath: args.scrapePath ?? d.scrapePath,
+    scrapeInterval: args.scrapeInterval ?? d.scrapeInterval,
   };
 }

@@ -3,6 +3,7 @@
  * lacks is refused up front (with the reason and the platforms that can), instead of being
  * rendered partially and silently ignored.
  */
+import { assertNoProblems, note, Path, Problem } from "../validation";
 import { TrafficSpec } from "./model";
 
 /** A feature of the traffic model that not every platform can render. */
@@ -28,12 +29,12 @@ export const FEATURE_NAMES: Readonly<Record<Feature, string>> = {
   readBack: "weight read-back",
 };
 
-/** The config key that turns each optional feature on, for error messages. */
-const FEATURE_KEYS: Readonly<Record<Exclude<Feature, "weights" | "readBack">, string>> = {
-  override: "canary:override",
-  segments: "canary:segments",
-  stickiness: "canary:stickiness",
-  mirror: "canary:mirror",
+/** The field of {@link TrafficSpec} that turns each optional feature on: where a refusal points. */
+const FEATURE_FIELDS: Readonly<Record<Exclude<Feature, "weights" | "readBack">, keyof TrafficSpec>> = {
+  override: "override",
+  segments: "segments",
+  stickiness: "stickiness",
+  mirror: "mirrorPercent",
 };
 
 /** The platforms the traffic model renders to; the values of `canary:platform`. */
@@ -114,36 +115,36 @@ export function allCapabilities(): PlatformCapabilities[] {
   return PLATFORMS.map((p) => CAPABILITIES[p]);
 }
 
-/** One refusal: the config key that asked for the feature and why the platform cannot do it. */
-export interface CapabilityViolation {
-  readonly key: string;
-  readonly message: string;
-}
-
 /**
- * The features `spec` uses that `platform` cannot render, each with a message that says why
- * and which platforms can. Empty when the spec fits the platform.
+ * The features `spec` uses that `platform` cannot render, each at the spec field that asks for
+ * it (under `root`), saying why and which platforms can. Empty when the spec fits the platform.
  */
-export function capabilityViolations(platform: string, spec: TrafficSpec): CapabilityViolation[] {
+export function capabilityProblems(platform: string, spec: TrafficSpec, root: Path = ["traffic"]): Problem[] {
   const caps = capabilitiesOf(platform);
   const used: Array<Exclude<Feature, "weights" | "readBack">> = [];
   if (spec.override) used.push("override");
   if (spec.segments.length > 0) used.push("segments");
   if (spec.stickiness.enabled) used.push("stickiness");
   if ((spec.mirrorPercent ?? 0) > 0) used.push("mirror");
-  const violations: CapabilityViolation[] = [];
+  const problems: Problem[] = [];
   for (const feature of used) {
     const support = caps.features[feature];
     if (support.supported) continue;
     const others = allCapabilities()
       .filter((c) => c.features[feature].supported)
       .map((c) => c.platform);
-    violations.push({
-      key: FEATURE_KEYS[feature],
-      message: `${platform} does not support ${FEATURE_NAMES[feature]}: ${support.why}; platforms that do: ${others.join(", ") || "none"}`,
-    });
+    problems.push(note([...root, FEATURE_FIELDS[feature]], `${platform} does not support ${FEATURE_NAMES[feature]}: ${support.why}; platforms that do: ${others.join(", ") || "none"}`));
   }
-  return violations;
+  return problems;
+}
+
+/**
+ * The one enforcement of this matrix: every platform component calls it before registering
+ * anything, so a component used directly refuses what its platform cannot do instead of
+ * silently dropping it. Throws ComponentArgsError for `component` (its type token).
+ */
+export function assertSupported(component: string, platform: Platform, spec: TrafficSpec): void {
+  assertNoProblems(component, capabilityProblems(platform, spec));
 }
 
 /** The capability matrix as a Markdown table (the README embeds this exact text). */

@@ -2,6 +2,7 @@
  * The provider-neutral traffic model: one ordered list of routes that every platform renders
  * (ALB listener rules, Istio/Gateway API route rules, HAProxy ACLs).
  */
+import { Checks, dnsLabel, formatProblems, headerName, headerValue, intRange, Path, Problem, Rule } from "../validation";
 import { RoutingError, splitWeights, WeightSplit } from "./weights";
 
 /** A request attribute a route matches on: an exact header value, or an exact cookie value. */
@@ -67,30 +68,112 @@ export interface Route {
   readonly split: WeightSplit;
 }
 
+/** The most segments a spec may have (each becomes a route, and routes are rules on every platform). */
+export const MAX_SEGMENTS = 20;
+
+/**
+ * Stickiness duration range in seconds. The duration is the cookie lifetime where the platform
+ * issues one; ALB's target-group stickiness takes 1–604800 s (one week), the narrowest range of
+ * the platforms, so the model uses it everywhere.
+ * Source: https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetGroupStickinessConfig.html
+ */
+export const STICKINESS_SECONDS = { min: 1, max: 604800 } as const;
+
+/** The route names the model uses itself; a segment cannot take them. */
+export const RESERVED_ROUTE_NAMES: readonly string[] = ["override", "default"];
+
+const percent = intRange(0, 100);
+
+/** The rule of a stickiness duration: whole seconds in {@link STICKINESS_SECONDS}. */
+export const stickinessDuration: Rule<number> = {
+  message: `must be an integer number of seconds from ${STICKINESS_SECONDS.min} to ${STICKINESS_SECONDS.max}`,
+  check: (v) => (intRange(STICKINESS_SECONDS.min, STICKINESS_SECONDS.max).check(v) === undefined ? undefined : stickinessDuration.message),
+};
+
+function matchProblems(c: Checks, path: Path, match: RequestMatch | undefined): void {
+  if (match === undefined) return;
+  if (match.kind !== "header" && match.kind !== "cookie") c.add([...path, "kind"], "must be header or cookie", match.kind);
+  c.rule([...path, "name"], match.name, headerName);
+  c.rule([...path, "value"], match.value, headerValue);
+}
+
+/**
+ * Everything wrong with a spec whatever the platform, each at its path under `root`: weights and
+ * the mirror percent are integers 0–100 and 0 without a canary; header names and values are
+ * valid; segment names are DNS labels, unique and not a reserved route name; at most
+ * {@link MAX_SEGMENTS} segments. Segments are checked with or without a canary, so a segment that
+ * cannot be rendered fails on the first deploy, not at the first rollout step.
+ */
+export function trafficProblems(spec: TrafficSpec, root: Path = ["traffic"]): Problem[] {
+  const c = new Checks();
+  c.addAll(routeProblems(spec, root));
+  matchProblems(c, [...root, "override"], spec.override);
+  if (spec.segments.length > MAX_SEGMENTS) c.add([...root, "segments"], `must have at most ${MAX_SEGMENTS} segments`, spec.segments.length);
+  spec.segments.forEach((segment, i) => {
+    const path = [...root, "segments", i];
+    c.rule([...path, "name"], segment.name, dnsLabel);
+    matchProblems(c, [...path, "match"], segment.match);
+  });
+  c.rule([...root, "stickiness", "durationSeconds"], spec.stickiness.durationSeconds, stickinessDuration);
+  const key = spec.stickiness.hashKey;
+  if (key.kind !== "header" && key.kind !== "cookie") c.add([...root, "stickiness", "hashKey", "kind"], "must be header or cookie", key.kind);
+  c.rule([...root, "stickiness", "hashKey", "name"], key.name, headerName);
+  return c.problems;
+}
+
+/**
+ * What the routes themselves need (a subset of {@link trafficProblems}, checked by
+ * {@link buildRoutes} for every renderer, the sandbox's HAProxy included): integer percents,
+ * nothing routed to a canary that is not deployed, segment names unique and not reserved. How a
+ * match is spelled is left to the renderer's platform.
+ */
+export function routeProblems(spec: TrafficSpec, root: Path = ["traffic"]): Problem[] {
+  const c = new Checks();
+  c.rule([...root, "canaryWeight"], spec.canaryWeight, percent);
+  if (!spec.hasCanary && spec.canaryWeight !== 0) c.add([...root, "canaryWeight"], "must be 0 when no canary is deployed", spec.canaryWeight);
+  if (spec.mirrorPercent !== undefined) {
+    c.rule([...root, "mirrorPercent"], spec.mirrorPercent, percent);
+    if (!spec.hasCanary && spec.mirrorPercent !== 0) c.add([...root, "mirrorPercent"], "must be 0 when no canary is deployed", spec.mirrorPercent);
+  }
+  const seen = new Set<string>();
+  spec.segments.forEach((segment, i) => {
+    const path = [...root, "segments", i];
+    if (RESERVED_ROUTE_NAMES.includes(segment.name)) c.add([...path, "name"], `is reserved for the ${segment.name} route`, segment.name);
+    else if (seen.has(segment.name)) c.add([...path, "name"], "is used by an earlier segment", segment.name);
+    seen.add(segment.name);
+    c.rule([...path, "weight"], segment.weight, percent);
+  });
+  return c.problems;
+}
+
 /**
  * Builds the ordered routes for a spec: the override first (all to canary), then the segments
  * in the order given, then the default route with the main weight. Without a canary there is
  * nothing to route to, so only the default route (all to stable) is returned.
+ * @throws RoutingError listing {@link routeProblems} when the spec has any.
  */
 export function buildRoutes(spec: TrafficSpec): Route[] {
-  if (!spec.hasCanary) {
-    if (spec.canaryWeight !== 0) {
-      throw new RoutingError(`canary weight must be 0 when no canary is deployed, got ${spec.canaryWeight}`);
-    }
-    return [{ name: "default", kind: "default", split: splitWeights(0) }];
-  }
+  const problems = routeProblems(spec);
+  if (problems.length > 0) throw new RoutingError(formatProblems(problems));
+  return routesOf(spec, spec.hasCanary);
+}
+
+/**
+ * The routes a spec renders once a canary is deployed, whether or not one is now: what a
+ * platform's limits (rule counts, priorities, conditions) must be checked against, so a config
+ * valid without a canary stays valid when the rollout adds one.
+ */
+export function canaryRoutes(spec: TrafficSpec): Route[] {
+  const problems = routeProblems({ ...spec, hasCanary: true });
+  if (problems.length > 0) throw new RoutingError(formatProblems(problems));
+  return routesOf({ ...spec, hasCanary: true }, true);
+}
+
+function routesOf(spec: TrafficSpec, hasCanary: boolean): Route[] {
+  if (!hasCanary) return [{ name: "default", kind: "default", split: splitWeights(0) }];
   const routes: Route[] = [];
-  if (spec.override) {
-    routes.push({ name: "override", kind: "override", match: spec.override, split: splitWeights(100) });
-  }
-  const seen = new Set<string>(["override", "default"]);
-  for (const segment of spec.segments) {
-    if (seen.has(segment.name)) {
-      throw new RoutingError(`segment name ${JSON.stringify(segment.name)} is used twice or is reserved`);
-    }
-    seen.add(segment.name);
-    routes.push({ name: segment.name, kind: "segment", match: segment.match, split: splitWeights(segment.weight) });
-  }
+  if (spec.override) routes.push({ name: "override", kind: "override", match: spec.override, split: splitWeights(100) });
+  for (const segment of spec.segments) routes.push({ name: segment.name, kind: "segment", match: segment.match, split: splitWeights(segment.weight) });
   routes.push({ name: "default", kind: "default", split: splitWeights(spec.canaryWeight) });
   return routes;
 }
@@ -106,4 +189,27 @@ export function cookieHeaderRegex(name: string, value: string): string {
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** The version arguments every platform component takes beside its traffic spec. */
+export interface VersionArgs {
+  readonly stableVersion: string;
+  readonly canaryVersion?: string;
+  /** The canary's image; any value (an image reference or an Output of one). */
+  readonly canaryImage?: unknown;
+  readonly traffic: Pick<TrafficSpec, "hasCanary">;
+}
+
+/**
+ * The canary's version and image against the traffic model: both given exactly when
+ * `traffic.hasCanary`, and a version that differs from the stable one.
+ */
+export function canaryVersionProblems(args: VersionArgs): Problem[] {
+  const c = new Checks();
+  const given = args.canaryVersion !== undefined && args.canaryImage !== undefined;
+  if (args.traffic.hasCanary !== given || (args.canaryVersion === undefined) !== (args.canaryImage === undefined)) {
+    c.note(["canaryVersion"], `canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true (hasCanary is ${args.traffic.hasCanary})`);
+  }
+  if (args.canaryVersion !== undefined && args.canaryVersion === args.stableVersion) c.add(["canaryVersion"], "must differ from the stable version", args.canaryVersion);
+  return c.problems;
 }

@@ -1,15 +1,11 @@
 /** The Gateway API platform: `canary:gateway` block and the GatewayCanary component. */
 import { z } from "zod";
-import { GatewayCanary } from "../../components/gateway/gatewayCanary";
-import { dnsLabel, workloadShape } from "../schema";
+import { GatewayCanary, GatewayCanaryArgs, gatewayCanaryProblems } from "../../components/gateway/gatewayCanary";
+import { dnsLabel, dnsSubdomain, hostName } from "../../components/validation";
+import { workloadShape } from "../schema";
+import { zString } from "../zod";
+import { blockKeys, workloadArgs } from "./args";
 import { definePlatform } from "./types";
-
-const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const subdomainMessage = "must be a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253 characters";
-const subdomain = z.string({ error: subdomainMessage }).max(253, { error: subdomainMessage }).regex(SUBDOMAIN, { error: subdomainMessage });
-const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const hostnameMessage = "must be a host name such as shop.example.com or *.example.com (no IP address, no port)";
-const hostname = z.string({ error: hostnameMessage }).max(253, { error: hostnameMessage }).regex(HOSTNAME, { error: hostnameMessage });
 
 /** `canary:gateway`. Required: the Gateway to attach to has no sensible default. */
 export const gatewayBlockSchema = z.strictObject({
@@ -17,16 +13,16 @@ export const gatewayBlockSchema = z.strictObject({
   gateway: z.strictObject(
     {
       /** The Gateway's name. */
-      name: subdomain,
+      name: zString(dnsSubdomain),
       /** The Gateway's namespace. */
-      namespace: dnsLabel,
+      namespace: zString(dnsLabel),
       /** One listener of the Gateway. Defaults to every listener that allows the route. */
-      sectionName: subdomain.optional(),
+      sectionName: zString(dnsSubdomain).optional(),
     },
     { error: "must be an object with name, namespace and optionally sectionName" },
   ),
-  /** Host names the route serves. Defaults to every host name the listener accepts. */
-  hostnames: z.array(hostname, { error: "must be a list of host names" }).min(1, { error: "must list at least one host name" }).max(16, { error: "must list at most 16 host names" }).optional(),
+  /** Host names the route serves (1–16, GatewayCanary's check). Defaults to every host name the listener accepts. */
+  hostnames: z.array(zString(hostName), { error: "must be a list of host names" }).optional(),
   /** Namespace of the HTTPRoute, Services and Deployments, and the other workload settings. */
   ...workloadShape,
 });
@@ -39,30 +35,21 @@ export const gatewayApi = definePlatform({
   platform: "gateway-api",
   blockKey: "gateway",
   blockSchema: gatewayBlockSchema,
-  deploy: (config, block) => {
-    const canary = new GatewayCanary(config.service, {
-      service: config.service,
-      namespace: block.namespace,
-      gateway: block.gateway,
-      hostnames: block.hostnames,
-      stableVersion: config.stable.version,
-      stableImage: config.stable.image,
-      canaryVersion: config.canary?.version,
-      canaryImage: config.canary?.image,
-      traffic: config.traffic,
-      port: block.port,
-      targetPort: block.targetPort,
-      replicas: block.replicas,
-      healthPath: block.healthPath,
-      resources: block.resources,
-    });
+  args: (config, block): GatewayCanaryArgs => ({ ...workloadArgs(config, block), gateway: block.gateway, hostnames: block.hostnames }),
+  check: gatewayCanaryProblems,
+  keyOf: blockKeys("gateway", { gateway: ["gateway"], hostnames: ["hostnames"] }),
+  deploy: (args, config, block) => {
+    const canary = new GatewayCanary(config.service, args);
     return {
       namespace: block.namespace,
       gateway: `${block.gateway.namespace}/${block.gateway.name}`,
-      httpRoute: canary.httpRoute.metadata.name,
-      stableService: canary.stableService.metadata.name,
-      canaryService: canary.canaryService?.metadata.name ?? null,
+      httpRouteName: canary.httpRoute.metadata.name,
+      stableServiceName: canary.stableService.metadata.name,
+      canaryServiceName: canary.canaryService?.metadata.name ?? null,
+      stableDeploymentName: canary.stableDeployment.metadata.name,
+      canaryDeploymentName: canary.canaryDeployment?.metadata.name ?? null,
       appliedCanaryWeight: canary.appliedCanaryWeight,
     };
   },
+  deprecatedOutputs: { httpRoute: "httpRouteName", stableService: "stableServiceName", canaryService: "canaryServiceName" },
 });

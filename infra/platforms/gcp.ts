@@ -1,115 +1,76 @@
 /** The GCP Cloud Run platform: `canary:gcp` block and the CloudRunCanary component. */
-import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { intRange } from "../schema";
-import { CloudRunCanary } from "../../components/gcp/cloudRunCanary";
-import { assertServiceName, revisionName, revisionNames, RevisionNameError } from "../../components/gcp/revisionName";
-import { CanaryConfig, definePlatform } from "./types";
+import { CLOUD_RUN_DEFAULTS as D, CLOUD_RUN_INSTANCE_RULES, CloudRunCanary, CloudRunCanaryArgs, cloudRunCanaryProblems, cloudRunCpu, cloudRunMemory } from "../../components/gcp/cloudRunCanary";
+import { port } from "../../components/validation";
+import { zBoolean, zEnum, zNumber, zString } from "../zod";
+import { blockKeys, versionArgs } from "./args";
+import { definePlatform } from "./types";
 
 const projectMessage = "must be a GCP project id: 6–30 lowercase letters, digits or '-', starting with a letter and not ending with '-'";
 const regionMessage = "must be a GCP region such as europe-west1";
-const cpuMessage = "must be a CPU limit such as 1, 2, 0.5 or 500m";
-const memoryMessage = "must be a memory limit such as 512Mi or 2Gi";
-const ingressMessage = "must be all, internal or internal-and-cloud-load-balancing";
 
 /** `canary:gcp`. Required: the project and region have no default. */
-export const gcpBlockSchema = z
-  .strictObject({
-    /** GCP project of the service. */
-    project: z.string({ error: projectMessage }).regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { error: projectMessage }),
-    /** Cloud Run region. */
-    region: z.string({ error: regionMessage }).regex(/^[a-z]+-[a-z]+[0-9]+$/, { error: regionMessage }),
-    /** Container port requests are sent to. Defaults to 8080. */
-    port: intRange(1, 65535).default(8080),
-    /** CPU limit per instance. Defaults to 1. */
-    cpu: z.string({ error: cpuMessage }).regex(/^([0-9]+(\.[0-9]+)?|[0-9]+m)$/, { error: cpuMessage }).default("1"),
-    /** Memory limit per instance. Defaults to 512Mi. */
-    memory: z.string({ error: memoryMessage }).regex(/^[0-9]+(Mi|Gi)$/, { error: memoryMessage }).default("512Mi"),
-    /** Minimum instances of the service, shared by the revisions taking traffic. Defaults to 0. */
-    minInstances: intRange(0, 1000).default(0),
-    /** Maximum instances of the service, shared by the revisions taking traffic. Defaults to 100. */
-    maxInstances: intRange(1, 1000).default(100),
-    /** Who may reach the service. Defaults to all. */
-    ingress: z.enum(["all", "internal", "internal-and-cloud-load-balancing"], { error: ingressMessage }).default("all"),
-    /** Let anyone invoke the service (roles/run.invoker for allUsers). Defaults to false. */
-    allowUnauthenticated: z.boolean({ error: "must be true or false" }).default(false),
-    /** Refuse to delete the service on destroy. Defaults to true. */
-    deletionProtection: z.boolean({ error: "must be true or false" }).default(true),
-  })
-  .superRefine((block, ctx) => {
-    if (block.minInstances > block.maxInstances) {
-      ctx.addIssue({ code: "custom", path: ["minInstances"], message: `must be at most maxInstances (${block.maxInstances})` });
-    }
-  });
+export const gcpBlockSchema = z.strictObject({
+  /** GCP project of the service. */
+  project: z.string({ error: projectMessage }).regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, { error: projectMessage }),
+  /** Cloud Run region. */
+  region: z.string({ error: regionMessage }).regex(/^[a-z]+-[a-z]+[0-9]+$/, { error: regionMessage }),
+  /** Container port requests are sent to. Defaults to 8080. */
+  port: zNumber(port).default(D.port),
+  /** CPU limit per instance. Defaults to 1. */
+  cpu: zString(cloudRunCpu).default(D.cpu),
+  /** Memory limit per instance. Defaults to 512Mi. */
+  memory: zString(cloudRunMemory).default(D.memory),
+  /** Minimum instances of the service, shared by the revisions taking traffic. Defaults to 0. */
+  minInstances: zNumber(CLOUD_RUN_INSTANCE_RULES.minInstances).default(D.minInstances),
+  /** Maximum instances of the service, shared by the revisions taking traffic. Defaults to 100. */
+  maxInstances: zNumber(CLOUD_RUN_INSTANCE_RULES.maxInstances).default(D.maxInstances),
+  /** Who may reach the service. Defaults to all. */
+  ingress: zEnum(["all", "internal", "internal-and-cloud-load-balancing"]).default(D.ingress),
+  /** Let anyone invoke the service (roles/run.invoker for allUsers). Defaults to false. */
+  allowUnauthenticated: zBoolean.default(D.allowUnauthenticated),
+  /** Refuse to delete the service on destroy. Defaults to true. */
+  deletionProtection: zBoolean.default(D.deletionProtection),
+});
 
 /** The validated `canary:gcp` block. */
 export type GcpBlock = z.output<typeof gcpBlockSchema>;
 
-/** Invalid Cloud Run names derived from `canary:service` and the versions; printed without a stack trace. */
-export class CloudRunConfigError extends pulumi.RunError {
-  constructor(public readonly problems: ReadonlyArray<{ path: string; message: string }>) {
-    super(problems.map((p) => `${p.path}: ${p.message}`).join("\n"));
-    this.name = "CloudRunConfigError";
-  }
-}
-
-/**
- * The problems with the names Cloud Run derives from the config (service name, one revision per
- * version), each under the key that causes it. Empty when the config can be deployed.
- */
-export function cloudRunNameProblems(config: Pick<CanaryConfig, "service" | "stable" | "canary">): Array<{ path: string; message: string }> {
-  const problems: Array<{ path: string; message: string }> = [];
-  const check = (path: string, f: () => unknown) => {
-    try {
-      f();
-    } catch (e) {
-      if (!(e instanceof RevisionNameError)) throw e;
-      problems.push({ path, message: e.message });
-    }
-  };
-  check("canary:service", () => assertServiceName(config.service));
-  if (problems.length > 0) return problems;
-  check("canary:stable.version", () => revisionName(config.service, config.stable.version));
-  if (config.canary) check("canary:canary.version", () => revisionName(config.service, config.canary!.version));
-  if (problems.length === 0 && config.canary) check("canary:canary.version", () => revisionNames(config.service, config.stable.version, config.canary!.version));
-  return problems;
-}
+/** Fields of `canary:gcp` that are CloudRunCanary arguments of the same name. */
+const GCP_FIELDS = ["project", "region", "port", "cpu", "memory", "minInstances", "maxInstances", "ingress", "allowUnauthenticated", "deletionProtection"] as const;
 
 /** The GCP Cloud Run platform module. */
 export const gcp = definePlatform({
   platform: "gcp",
   blockKey: "gcp",
   blockSchema: gcpBlockSchema,
-  deploy: (config, block) => {
-    const problems = cloudRunNameProblems(config);
-    if (problems.length > 0) throw new CloudRunConfigError(problems);
-    const canary = new CloudRunCanary(config.service, {
-      service: config.service,
-      project: block.project,
-      region: block.region,
-      stableVersion: config.stable.version,
-      stableImage: config.stable.image,
-      canaryVersion: config.canary?.version,
-      canaryImage: config.canary?.image,
-      traffic: config.traffic,
-      port: block.port,
-      cpu: block.cpu,
-      memory: block.memory,
-      minInstances: block.minInstances,
-      maxInstances: block.maxInstances,
-      ingress: block.ingress,
-      allowUnauthenticated: block.allowUnauthenticated,
-      deletionProtection: block.deletionProtection,
-    });
+  args: (config, block): CloudRunCanaryArgs => ({
+    ...versionArgs(config),
+    project: block.project,
+    region: block.region,
+    port: block.port,
+    cpu: block.cpu,
+    memory: block.memory,
+    minInstances: block.minInstances,
+    maxInstances: block.maxInstances,
+    ingress: block.ingress,
+    allowUnauthenticated: block.allowUnauthenticated,
+    deletionProtection: block.deletionProtection,
+  }),
+  check: cloudRunCanaryProblems,
+  keyOf: blockKeys("gcp", {}, GCP_FIELDS),
+  deploy: (args, config, block) => {
+    const canary = new CloudRunCanary(config.service, args);
     return {
       project: block.project,
       region: block.region,
-      cloudRunService: canary.service.name,
-      stableRevision: canary.revisions.stable,
-      canaryRevision: canary.revisions.canary ?? null,
+      serviceName: canary.service.name,
+      stableRevisionName: canary.revisions.stable,
+      canaryRevisionName: canary.revisions.canary ?? null,
       url: canary.url,
       canaryUrl: canary.canaryUrl,
       appliedCanaryWeight: canary.appliedCanaryWeight,
     };
   },
+  deprecatedOutputs: { cloudRunService: "serviceName", stableRevision: "stableRevisionName", canaryRevision: "canaryRevisionName" },
 });

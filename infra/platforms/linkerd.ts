@@ -1,7 +1,8 @@
 /** The Linkerd platform: `canary:linkerd` block and the LinkerdCanary component. */
 import { z } from "zod";
-import { LinkerdCanary } from "../../components/linkerd/linkerdCanary";
+import { LinkerdCanary, linkerdCanaryProblems } from "../../components/linkerd/linkerdCanary";
 import { workloadShape } from "../schema";
+import { blockKeys, workloadArgs } from "./args";
 import { definePlatform } from "./types";
 
 /** `canary:linkerd`. Every field has a default, so the block may be omitted. Linkerd's SMI extension must be installed. */
@@ -15,28 +16,21 @@ export const linkerd = definePlatform({
   platform: "linkerd",
   blockKey: "linkerd",
   blockSchema: linkerdBlockSchema,
-  deploy: (config, block) => {
-    const canary = new LinkerdCanary(config.service, {
-      service: config.service,
-      namespace: block.namespace,
-      stableVersion: config.stable.version,
-      stableImage: config.stable.image,
-      canaryVersion: config.canary?.version,
-      canaryImage: config.canary?.image,
-      traffic: config.traffic,
-      port: block.port,
-      targetPort: block.targetPort,
-      replicas: block.replicas,
-      healthPath: block.healthPath,
-      resources: block.resources,
-    });
+  args: workloadArgs,
+  check: linkerdCanaryProblems,
+  keyOf: blockKeys("linkerd", {}),
+  deploy: (args, config, block) => {
+    const canary = new LinkerdCanary(config.service, args);
     return {
       namespace: block.namespace,
-      apexService: canary.apexService.metadata.name,
-      stableService: canary.stableService.metadata.name,
-      canaryService: canary.canaryService?.metadata.name ?? null,
-      trafficSplit: canary.trafficSplit.metadata.name,
+      serviceName: canary.apexService.metadata.name,
+      stableServiceName: canary.stableService.metadata.name,
+      canaryServiceName: canary.canaryService?.metadata.name ?? null,
+      stableDeploymentName: canary.stableDeployment.metadata.name,
+      canaryDeploymentName: canary.canaryDeployment?.metadata.name ?? null,
+      trafficSplitName: canary.trafficSplit.metadata.name,
       appliedCanaryWeight: canary.appliedCanaryWeight,
     };
   },
+  deprecatedOutputs: { apexService: "serviceName", stableService: "stableServiceName", canaryService: "canaryServiceName", trafficSplit: "trafficSplitName" },
 });

@@ -1,10 +1,13 @@
 /**
- * Validates rendered custom resources against the upstream CRD schemas vendored in
- * test/fixtures/crds (SOURCES.md there names each file's origin), using the OpenAPI v3 schema
- * of the exact version rendered.
+ * Validates rendered custom resources as the API server would, against the upstream CRDs
+ * vendored in test/fixtures/crds (SOURCES.md there names each file's origin): the OpenAPI v3
+ * schema of the exact version rendered (ajv), then every `x-kubernetes-validations` CEL rule of
+ * that schema, evaluated with @bufbuild/cel on the object with the schema's defaults applied.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { celEnv, CelEnv, isCelError, parse, plan } from "@bufbuild/cel";
+import { strings } from "@bufbuild/cel/ext";
 import Ajv, { ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
 
@@ -49,9 +52,15 @@ function withJsPatterns(node: Json): Json {
   return out;
 }
 
-const cache = new Map<string, ValidateFunction>();
+/** A compiled CRD version: the schema validator and the raw schema (for the CEL rules and defaults). */
+interface CompiledCrd {
+  readonly validate: ValidateFunction;
+  readonly schema: Json;
+}
 
-function validatorFor(apiVersion: string, kind: string): ValidateFunction {
+const cache = new Map<string, CompiledCrd>();
+
+function crdFor(apiVersion: string, kind: string): CompiledCrd {
   const key = `${apiVersion}/${kind}`;
   const cached = cache.get(key);
   if (cached) return cached;
@@ -62,20 +71,129 @@ function validatorFor(apiVersion: string, kind: string): ValidateFunction {
       if (crd?.kind !== "CustomResourceDefinition" || crd.spec.group !== group || crd.spec.names.kind !== kind) continue;
       const v = crd.spec.versions.find((x: Json) => x.name === version);
       if (!v) throw new Error(`${file} has no version ${version} of ${kind}`);
-      const fn = ajv.compile(withJsPatterns(v.schema.openAPIV3Schema));
-      cache.set(key, fn);
-      return fn;
+      const compiled = { validate: ajv.compile(withJsPatterns(v.schema.openAPIV3Schema)), schema: v.schema.openAPIV3Schema };
+      cache.set(key, compiled);
+      return compiled;
     }
   }
   throw new Error(`no CRD for ${key} in ${CRD_DIR}`);
 }
 
+// ---------------------------------------------------------------------------------------------
+// CEL: x-kubernetes-validations, as the API server evaluates them
+// (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#validation-rules).
+// ---------------------------------------------------------------------------------------------
+
 /**
- * The schema errors of a rendered custom resource (apiVersion, kind, metadata, spec), as
- * readable strings; empty when it is valid.
+ * The CEL environment of a validation rule. The API server's environment is standard CEL plus
+ * Kubernetes' libraries; of those, the vendored CRDs' rules use only standard functions and
+ * macros (size, has, all, exists, exists_one, filter, contains, startsWith, endsWith, matches,
+ * duration, `in`), which @bufbuild/cel implements with RE2 regular expressions as Kubernetes
+ * does. The strings extension the API server also registers (lowerAscii, split, …) is added so
+ * a refreshed CRD that uses it still evaluates; a rule calling anything else fails loudly as an
+ * evaluation error, never passes silently.
+ */
+const env: CelEnv = celEnv({ funcs: strings });
+
+/** CEL keywords and reserved words a property name is escaped from (`namespace` → `__namespace__`). */
+const CEL_RESERVED = new Set(["true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"]);
+
+/**
+ * A property name as a rule sees it: Kubernetes escapes reserved words and the characters CEL
+ * identifiers cannot hold (`__` → `__underscores__`, `.` → `__dot__`, `-` → `__dash__`,
+ * `/` → `__slash__`).
+ */
+export function celPropertyName(name: string): string {
+  if (CEL_RESERVED.has(name)) return `__${name}__`;
+  return name.replace(/__/g, "__underscores__").replace(/\./g, "__dot__").replace(/-/g, "__dash__").replace(/\//g, "__slash__");
+}
+
+/**
+ * The object with the schema's `default`s applied where a property is absent (the API server
+ * defaults before it validates, and rules such as the HTTPRoute match count read defaulted fields).
+ */
+export function withDefaults(schema: Json, value: Json): Json {
+  if (schema === undefined || value === null || value === undefined) return value;
+  if (Array.isArray(value)) return value.map((v) => withDefaults(schema.items, v));
+  if (typeof value !== "object") return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value)) out[k] = withDefaults(schema.properties?.[k] ?? (typeof schema.additionalProperties === "object" ? schema.additionalProperties : undefined), v);
+  for (const [k, sub] of Object.entries<Json>(schema.properties ?? {})) {
+    if (out[k] === undefined && sub.default !== undefined) out[k] = withDefaults(sub, structuredClone(sub.default));
+  }
+  return out;
+}
+
+/** The value as CEL sees it under `schema`: integers as int (bigint), objects as maps with escaped property names. */
+function celValue(schema: Json, value: Json): unknown {
+  if (value === null || value === undefined) return value;
+  if (Array.isArray(value)) return value.map((v) => celValue(schema?.items, v));
+  if (typeof value === "number") return schema?.type === "integer" && Number.isInteger(value) ? BigInt(value) : value;
+  if (typeof value !== "object") return value;
+  const map = new Map<string, unknown>();
+  for (const [k, v] of Object.entries(value)) {
+    const declared = schema?.properties?.[k];
+    map.set(declared ? celPropertyName(k) : k, celValue(declared ?? (typeof schema?.additionalProperties === "object" ? schema.additionalProperties : undefined), v));
+  }
+  return map;
+}
+
+const programs = new Map<string, ReturnType<typeof plan>>();
+
+function program(rule: string): ReturnType<typeof plan> {
+  let p = programs.get(rule);
+  if (!p) {
+    p = plan(env, parse(rule));
+    programs.set(rule, p);
+  }
+  return p;
+}
+
+/** Every rule of every node of `schema`, with the JSON path of the node (for the tests that list them). */
+export function celRules(schema: Json, at = ""): Array<{ path: string; rule: string; message?: string }> {
+  if (!schema || typeof schema !== "object") return [];
+  const own = (schema["x-kubernetes-validations"] ?? []).map((r: Json) => ({ path: at || "/", rule: r.rule, message: r.message }));
+  const props = Object.entries<Json>(schema.properties ?? {}).flatMap(([k, sub]) => celRules(sub, `${at}/${k}`));
+  const items = schema.items ? celRules(schema.items, `${at}/*`) : [];
+  const extra = typeof schema.additionalProperties === "object" ? celRules(schema.additionalProperties, `${at}/{}`) : [];
+  return [...own, ...props, ...items, ...extra];
+}
+
+/**
+ * The CEL rule failures of `value` under `schema`, each as `<json path> <message> (rule: …)`.
+ * Transition rules (those reading `oldSelf`) only run on update and are skipped: a rendered
+ * object is always a create here.
+ */
+export function celErrors(schema: Json, value: Json, at = ""): string[] {
+  if (!schema || value === undefined || value === null) return [];
+  const errors: string[] = [];
+  for (const r of (schema["x-kubernetes-validations"] ?? []) as Json[]) {
+    if (/\boldSelf\b/.test(r.rule)) continue;
+    const result = program(r.rule)({ self: celValue(schema, value) } as never);
+    if (isCelError(result)) errors.push(`${at || "/"} could not evaluate rule ${JSON.stringify(r.rule)}: ${result.message}`);
+    else if (result !== true) errors.push(`${at || "/"} ${r.message ?? `failed rule ${JSON.stringify(r.rule)}`} (rule: ${r.rule})`);
+  }
+  if (Array.isArray(value)) value.forEach((v, i) => errors.push(...celErrors(schema.items, v, `${at}/${i}`)));
+  else if (typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      const sub = schema.properties?.[k] ?? (typeof schema.additionalProperties === "object" ? schema.additionalProperties : undefined);
+      errors.push(...celErrors(sub, v, `${at}/${k}`));
+    }
+  }
+  return errors;
+}
+
+/** The openAPIV3Schema of a vendored CRD version (for tests that inspect its rules). */
+export function crdSchema(apiVersion: string, kind: string): Json {
+  return crdFor(apiVersion, kind).schema;
+}
+
+/**
+ * The errors of a rendered custom resource (apiVersion, kind, metadata, spec) as the API server
+ * would report them: schema errors (ajv), then CEL rule failures; empty when it is valid.
  */
 export function crdErrors(resource: { apiVersion: string; kind: string; metadata?: unknown; spec: unknown }): string[] {
-  const validate = validatorFor(resource.apiVersion, resource.kind);
-  if (validate(resource)) return [];
-  return (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""} ${JSON.stringify(e.params)}`);
+  const { validate, schema } = crdFor(resource.apiVersion, resource.kind);
+  const schemaErrors = validate(resource) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""} ${JSON.stringify(e.params)}`);
+  return [...schemaErrors, ...celErrors(schema, withDefaults(schema, resource))];
 }

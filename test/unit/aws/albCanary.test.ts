@@ -1,6 +1,6 @@
 import "../../helpers/pulumi";
 import * as assert from "node:assert/strict";
-import { AlbCanary, AlbCanaryArgs, AlbCanaryError, loadBalancerName, physicalName } from "../../../components/aws";
+import { AlbCanary, AlbCanaryArgs, loadBalancerName, physicalName } from "../../../components/aws";
 import { Stickiness, TrafficSpec } from "../../../components/routing";
 import { Registered, registrations, resetRegistrations, unwrap } from "../../helpers/pulumi";
 
@@ -350,21 +350,33 @@ describe("aws: AlbCanary", () => {
     assert.equal((await inputs(T.alarm, "rn-canary-latency")).name, physicalName("rn", "canary-latency", seed, 255));
   });
 
-  describe("validates before creating anything", () => {
-    const errors: Array<[string, AlbCanaryArgs, string]> = [
-      ["no listener and no subnets", { traffic: traffic(5), vpcId: VPC }, "subnetIds is required when no listenerArn is given (an ALB is created)"],
-      ["a listener and subnets", { traffic: traffic(5), vpcId: VPC, listenerArn: LISTENER, subnetIds: SUBNETS }, "certificateArn, securityGroupIds, subnetIds and internal only apply to a created ALB; they cannot be combined with listenerArn"],
-      ["health check timeout not below interval", created(5, { healthCheckTimeout: 10 }), "healthCheckTimeout must be less than healthCheckInterval, got timeout 10 and interval 10"],
-      ["port 0", created(5, { port: 0 }), "port must be an integer from 1 to 65535, got 0"],
-      ["evaluation periods 0", created(5, { alarmEvaluationPeriods: 0 }), "alarmEvaluationPeriods must be an integer from 1 to 60, got 0"],
-      ["a health check path without /", created(5, { healthCheckPath: "health" }), 'healthCheckPath must start with /, got "health"'],
-      ["too many condition values", created(5, { pathPatterns: ["/a", "/b", "/c"], hostHeaders: ["a", "b"] }), "rule override (priority 100) has 6 condition values; ALB allows 5 per rule, so use fewer pathPatterns and hostHeaders"],
+  describe("validates before registering anything, the component included", () => {
+    const errors: Array<[string, AlbCanaryArgs, string[]]> = [
+      ["no listener and no subnets", { traffic: traffic(5), vpcId: VPC }, ["subnetIds: is required when no listenerArn is given (an ALB is created)"]],
+      ["a listener and subnets", { traffic: traffic(5), vpcId: VPC, listenerArn: LISTENER, subnetIds: SUBNETS }, ['subnetIds: only applies to a created ALB; the listener given by listenerArn belongs to an existing one, got ["subnet-0abc1234","subnet-0abc1235"]']],
+      [
+        "a target group ARN as the listener",
+        { traffic: traffic(5), vpcId: VPC, listenerArn: "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/50dc6c495c0c9188" },
+        ['listenerArn: must be an ALB listener ARN (arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>), got "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/50dc6c49...'],
+      ],
+      ["health check timeout not below interval", created(5, { healthCheckTimeout: 10 }), ["healthCheckTimeout: must be less than the health check interval (10), got 10"]],
+      ["port 0", created(5, { port: 0 }), ["port: must be an integer from 1 to 65535, got 0"]],
+      ["evaluation periods 0", created(5, { alarmEvaluationPeriods: 0 }), ["alarmEvaluationPeriods: must be an integer from 1 to 60, got 0"]],
+      ["a health check path without /", created(5, { healthCheckPath: "health" }), ['healthCheckPath: must be a path starting with / (visible ASCII, no spaces), got "health"']],
+      [
+        "too many condition values",
+        created(5, { pathPatterns: ["/a", "/b", "/c"], hostHeaders: ["a.example.com", "b.example.com"] }),
+        ['hostHeaders: together with pathPatterns must have at most 4 values (ALB allows 5 per rule and the override and segment rules add one); pathPatterns has 3, got ["a.example.com","b.example.com"]'],
+      ],
+      // What the component used to drop silently: ALB has no mirroring.
+      ["a mirror", created(5, { traffic: traffic(5, { mirrorPercent: 10 }) }), ["traffic.mirrorPercent: aws does not support mirroring: ALB listener rules cannot copy requests; platforms that do: istio, gateway-api"]],
+      ["a reserved tag key", created(5, { tags: { "aws:team": "x" } }), ['tags: key must not start with aws: (reserved by AWS), got "aws:team"']],
     ];
-    for (const [title, args, message] of errors) {
+    for (const [title, args, lines] of errors) {
       it(`refuses ${title}`, async () => {
         const name = `bad-${title.replace(/[^a-z0-9]+/g, "-")}`;
-        assert.throws(() => new AlbCanary(name, args), new AlbCanaryError(message));
-        assert.deepStrictEqual((await shape(name)).filter(([type]) => type !== T.component), []);
+        assert.throws(() => new AlbCanary(name, args), { name: "ComponentArgsError", message: ["canary:aws:AlbCanary: invalid arguments", ...lines].join("\n") });
+        assert.deepStrictEqual(await shape(name), []);
       });
     }
   });

@@ -1,7 +1,8 @@
 import "../../helpers/pulumi";
 import * as assert from "node:assert/strict";
-import { AlbCanaryError, appliedCanaryPercent, matchCondition, RenderedRule, renderListenerRules, RuleScope } from "../../../components/aws";
-import { RoutingError, Stickiness, TrafficSpec } from "../../../components/routing";
+import { AlbCanaryError, appliedCanaryPercent, matchCondition, matchProblems, RenderedRule, renderListenerRules, RuleScope } from "../../../components/aws";
+import { Stickiness, TrafficSpec } from "../../../components/routing";
+import { formatProblem } from "../../../components/validation";
 
 const sticky: Stickiness = { enabled: true, durationSeconds: 3600, hashKey: { kind: "header", name: "x-user-id" } };
 const notSticky: Stickiness = { ...sticky, enabled: false };
@@ -110,55 +111,67 @@ describe("aws: renderListenerRules", () => {
     });
   }
 
-  const errors: Array<[string, TrafficSpec, RuleScope, Error]> = [
-    ["priority 0", spec(5), { ...scope, priority: 0 }, new AlbCanaryError("priority must be an integer from 1 to 50000, got 0")],
-    ["priority not an integer", spec(5), { ...scope, priority: 1.5 }, new AlbCanaryError("priority must be an integer from 1 to 50000, got 1.5")],
-    ["rules past 50000", spec(5), { ...scope, priority: 49998 }, new AlbCanaryError("priority 49998 leaves no room for 4 consecutive rules: the last would be 50001, above 50000")],
-    ["no condition at all", spec(5), { priority: 1, pathPatterns: [], hostHeaders: [] }, new AlbCanaryError("pathPatterns and hostHeaders are both empty; an ALB listener rule needs at least one condition")],
-    ["4 path patterns", spec(5), { ...scope, pathPatterns: ["/a", "/b", "/c", "/d"] }, new AlbCanaryError("pathPatterns: ALB allows 3 values per condition, got 4")],
-    ["4 host headers", spec(5), { ...scope, hostHeaders: ["a", "b", "c", "d"] }, new AlbCanaryError("hostHeaders: ALB allows 3 values per condition, got 4")],
-    ["empty path pattern", spec(5), { ...scope, pathPatterns: [""] }, new AlbCanaryError('pathPatterns: values must be 1 to 128 characters, got ""')],
+  const errors: Array<[string, TrafficSpec, RuleScope, string]> = [
+    ["priority 0", spec(5), { ...scope, priority: 0 }, "priority: must be an integer from 1 to 50000, got 0"],
+    ["priority not an integer", spec(5), { ...scope, priority: 1.5 }, "priority: must be an integer from 1 to 50000, got 1.5"],
+    ["rules past 50000", spec(5), { ...scope, priority: 49998 }, "priority: must be at most 49997: the 4 rules take consecutive priorities up to 50000, got 49998"],
+    // Counted as with a canary: the segments are rendered at the first rollout step.
+    ["rules past 50000 before a canary exists", { ...spec(0), hasCanary: false }, { ...scope, priority: 49998 }, "priority: must be at most 49997: the 4 rules take consecutive priorities up to 50000, got 49998"],
+    ["no condition at all", spec(5), { priority: 1, pathPatterns: [], hostHeaders: [] }, "pathPatterns: pathPatterns and hostHeaders are both empty; an ALB listener rule needs at least one condition"],
+    ["4 path patterns", spec(5), { ...scope, pathPatterns: ["/a", "/b", "/c", "/d"] }, 'pathPatterns: must have at most 3 values (ALB\'s limit per condition), got ["/a","/b","/c","/d"]'],
+    ["empty path pattern", spec(5), { ...scope, pathPatterns: [""] }, 'pathPatterns[0]: must be an ALB path pattern: 1–128 of A–Z, a–z, 0–9, _ - . $ / ~ " \' @ : + & and the wildcards * and ?, got ""'],
+    ["a non-ASCII path pattern", spec(5), { ...scope, pathPatterns: ["/caf\u00e9"] }, 'pathPatterns[0]: must be visible ASCII (ALB matches nothing else), got "/café"'],
+    ["a control character in a host", spec(5), { ...scope, hostHeaders: ["a\u0007.example.com"] }, 'hostHeaders[0]: must be visible ASCII (ALB matches nothing else), got "a\\u0007.example.com"'],
+    ["a host without a dot", spec(5), { ...scope, hostHeaders: ["localhost"] }, 'hostHeaders[0]: must be an ALB host name: 1–128 of A–Z, a–z, 0–9, - . and the wildcards * and ?, with a \'.\' and only letters after the last one, got "localhost"'],
     [
       "6 values on a header rule",
       spec(5),
-      { priority: 1, pathPatterns: ["/a", "/b", "/c"], hostHeaders: ["a", "b"] },
-      new AlbCanaryError("rule override (priority 1) has 6 condition values; ALB allows 5 per rule, so use fewer pathPatterns and hostHeaders"),
+      { priority: 1, pathPatterns: ["/a", "/b", "/c"], hostHeaders: ["a.example.com", "b.example.com"] },
+      'hostHeaders: together with pathPatterns must have at most 4 values (ALB allows 5 per rule and the override and segment rules add one); pathPatterns has 3, got ["a.example.com","b.example.com"]',
     ],
     [
       "6 wildcards on the cookie rule",
       spec(5, { override: undefined }),
       { priority: 1, pathPatterns: ["/a/*", "/b/*"], hostHeaders: ["*.example.com", "x?.example.com"] },
-      new AlbCanaryError('rule beta (priority 2) has 6 wildcards in ["/a/*","/b/*","*.example.com","x?.example.com","*beta=1*"]; ALB allows 5 per rule'),
+      'traffic.segments[1]: makes the rule of segment beta have 6 wildcards (* and ?) in ["/a/*","/b/*","*.example.com","x?.example.com","*beta=1*"]; ALB allows 5 per rule',
     ],
-    ["stickiness duration 0", spec(5, { stickiness: { ...sticky, durationSeconds: 0 } }), scope, new AlbCanaryError("stickiness duration must be an integer from 1 to 604800 seconds, got 0")],
-    ["stickiness duration above 7 days", spec(5, { stickiness: { ...notSticky, durationSeconds: 604801 } }), scope, new AlbCanaryError("stickiness duration must be an integer from 1 to 604800 seconds, got 604801")],
-    ["weight without a canary", { ...spec(5), hasCanary: false }, scope, new RoutingError("canary weight must be 0 when no canary is deployed, got 5")],
+    ["stickiness duration 0", spec(5, { stickiness: { ...sticky, durationSeconds: 0 } }), scope, "traffic.stickiness.durationSeconds: must be an integer number of seconds from 1 to 604800, got 0"],
+    ["stickiness duration above 7 days", spec(5, { stickiness: { ...notSticky, durationSeconds: 604801 } }), scope, "traffic.stickiness.durationSeconds: must be an integer number of seconds from 1 to 604800, got 604801"],
+    ["weight without a canary", { ...spec(5), hasCanary: false }, scope, "traffic.canaryWeight: must be 0 when no canary is deployed, got 5"],
   ];
-  for (const [title, input, s, expected] of errors) {
+  for (const [title, input, s, message] of errors) {
     it(`refuses ${title}`, () => {
-      assert.throws(() => renderListenerRules(input, s), expected);
+      assert.throws(() => renderListenerRules(input, s), new AlbCanaryError(message));
     });
   }
 });
 
-describe("aws: matchCondition", () => {
+describe("aws: matchCondition and matchProblems", () => {
   const table: Array<[string, Parameters<typeof matchCondition>[0], unknown]> = [
     ["header: exact value, lower-case name", { kind: "header", name: "x-canary", value: "true" }, { httpHeader: { httpHeaderName: "x-canary", values: ["true"] } }],
     ["cookie: Cookie header wildcard", { kind: "cookie", name: "beta", value: "1" }, { httpHeader: { httpHeaderName: "Cookie", values: ["*beta=1*"] } }],
     ["cookie with dashes", { kind: "cookie", name: "ab-test", value: "group-b" }, { httpHeader: { httpHeaderName: "Cookie", values: ["*ab-test=group-b*"] } }],
   ];
   for (const [title, match, expected] of table) {
-    it(title, () => assert.deepStrictEqual(matchCondition(match, "segment s"), expected));
+    it(title, () => {
+      assert.deepStrictEqual(matchCondition(match), expected);
+      assert.deepStrictEqual(matchProblems(match, ["m"]), []);
+    });
   }
 
   const errors: Array<[string, Parameters<typeof matchCondition>[0], string]> = [
-    ["* in a value", { kind: "header", name: "x-a", value: "a*b" }, 'segment s: ALB treats * and ? in header values as wildcards, so the match value cannot contain them, got "a*b"'],
-    ["? in a cookie value", { kind: "cookie", name: "c", value: "a?" }, 'segment s: ALB treats * and ? in header values as wildcards, so the match value cannot contain them, got "a?"'],
-    ["header name over 40", { kind: "header", name: "x".repeat(41), value: "1" }, `segment s: ALB header names are at most 40 characters, got "${"x".repeat(41)}" (41)`],
-    ["cookie value over 128 once wrapped", { kind: "cookie", name: "c", value: "v".repeat(125) }, `segment s: ALB condition values are at most 128 characters, got 129 in "*c=${"v".repeat(125)}*"`],
+    ["* in a value", { kind: "header", name: "x-a", value: "a*b" }, 'm.value: cannot contain * or ? on ALB (ALB treats them as wildcards), got "a*b"'],
+    ["? in a cookie value", { kind: "cookie", name: "c", value: "a?" }, 'm.value: cannot contain * or ? on ALB (ALB treats them as wildcards), got "a?"'],
+    ["header name over 40", { kind: "header", name: "x".repeat(41), value: "1" }, `m.name: must have at most 40 characters (ALB's limit on header names), got "${"x".repeat(41)}"`],
+    ["the Host header", { kind: "header", name: "Host", value: "a.example.com" }, 'm.name: cannot be the Host header on ALB (an http-header condition cannot match it; use hostHeaders), got "Host"'],
+    [
+      "cookie value over 128 once wrapped",
+      { kind: "cookie", name: "c", value: "v".repeat(125) },
+      `m.value: makes the Cookie pattern *<name>=<value>* 129 characters long; ALB allows 128, so name and value together may have at most 125, got "${"v".repeat(76)}...`,
+    ],
   ];
   for (const [title, match, message] of errors) {
-    it(`refuses ${title}`, () => assert.throws(() => matchCondition(match, "segment s"), new AlbCanaryError(message)));
+    it(`refuses ${title}`, () => assert.deepStrictEqual(matchProblems(match, ["m"]).map(formatProblem), [message]));
   }
 });
 

@@ -1,6 +1,5 @@
 import "../../helpers/pulumi";
 import * as assert from "node:assert/strict";
-import { AlbCanaryError } from "../../../components/aws";
 import { CanaryConfigError, parseConfig } from "../../../infra/config";
 import { program } from "../../../infra/program";
 import { registrations, resetRegistrations, setConfig, unwrap } from "../../helpers/pulumi";
@@ -156,20 +155,20 @@ describe("program on aws", () => {
     ]);
   });
 
-  it("a segment value with an ALB wildcard fails before any AWS resource is created", async () => {
+  it("a segment value with an ALB wildcard is refused, naming the key, before anything is registered", async () => {
     setConfig(dev({ "canary:segments": [{ name: "beta", match: { type: "cookie", name: "beta", value: "1*" }, weight: 50 }] }));
-    assert.throws(() => program(), new AlbCanaryError('segment beta: ALB treats * and ? in header values as wildcards, so the match value cannot contain them, got "1*"'));
-    assert.deepStrictEqual((await awsShape()).filter(([type]) => type !== "canary:aws:AlbCanary"), []);
+    assert.throws(() => program(), { name: "CanaryConfigError", message: 'canary:segments[0].match.value: cannot contain * or ? on ALB (ALB treats them as wildcards), got "1*"' });
+    assert.deepStrictEqual(await registrations(), []);
   });
 
   describe("canary:aws block validation", () => {
     const errors: Array<[string, Record<string, unknown>, string[]]> = [
-      ["4 path patterns", devBlock({ pathPatterns: ["/a", "/b", "/c", "/d"] }), ['canary:aws.pathPatterns: must list at most 3 path patterns (ALB allows 3 values per condition), got ["/a","/b","/c","/d"]']],
-      ["4 host headers", devBlock({ hostHeaders: ["a", "b", "c", "d"] }), ['canary:aws.hostHeaders: must list at most 3 host names (ALB allows 3 values per condition), got ["a","b","c","d"]']],
+      ["4 path patterns", devBlock({ pathPatterns: ["/a", "/b", "/c", "/d"] }), ['canary:aws.pathPatterns: must have at most 3 values (ALB\'s limit per condition), got ["/a","/b","/c","/d"]']],
+      ["4 host headers", devBlock({ hostHeaders: ["a.example.com", "b.example.com", "c.example.com", "d.example.com"] }), ['canary:aws.hostHeaders: must have at most 3 values (ALB\'s limit per condition), got ["a.example.com","b.example.com","c.example.com","d.example.com"]']],
       [
         "5 path and host values",
-        devBlock({ pathPatterns: ["/a", "/b", "/c"], hostHeaders: ["a", "b"] }),
-        ['canary:aws.hostHeaders: together with pathPatterns must have at most 4 values (ALB allows 5 per rule and the header rules need one); pathPatterns has 3, got ["a","b"]'],
+        devBlock({ pathPatterns: ["/a", "/b", "/c"], hostHeaders: ["a.example.com", "b.example.com"] }),
+        ['canary:aws.hostHeaders: together with pathPatterns must have at most 4 values (ALB allows 5 per rule and the override and segment rules add one); pathPatterns has 3, got ["a.example.com","b.example.com"]'],
       ],
       [
         "a listener with subnets, security groups and internal",
@@ -180,7 +179,7 @@ describe("program on aws", () => {
           "canary:aws.internal: only applies to a created ALB; the listener given by listenerArn belongs to an existing one, got true",
         ],
       ],
-      ["a health check timeout not below the interval", devBlock({ healthCheck: { interval: 10, timeout: 10 } }), ["canary:aws.healthCheck.timeout: must be less than healthCheck.interval (10), got 10"]],
+      ["a health check timeout not below the interval", devBlock({ healthCheck: { interval: 10, timeout: 10 } }), ["canary:aws.healthCheck.timeout: must be less than the health check interval (10), got 10"]],
     ];
     for (const [title, block, messages] of errors) {
       it(`refuses ${title}`, () => {

@@ -82,7 +82,7 @@ describe("stack config", () => {
       ["negative weight", { ...istio, ...canary, "canary:weight": "-5" }, "canary:weight: must be an integer from 0 to 100, got -5"],
       ["fractional weight", { ...istio, ...canary, "canary:weight": "2.5" }, "canary:weight: must be an integer from 0 to 100, got 2.5"],
       ["non-numeric weight", { ...istio, ...canary, "canary:weight": "five" }, 'canary:weight: must be an integer from 0 to 100, got "five"'],
-      ["weight without a canary", { ...istio, "canary:weight": "5" }, "canary:weight: must be 0 when no canary is configured (canary:canary is not set), got 5"],
+      ["weight without a canary", { ...istio, "canary:weight": "5" }, "canary:weight: must be 0 when no canary is deployed, got 5"],
       ["unknown platform", { ...istio, "canary:platform": "gcloud" }, 'canary:platform: must be one of aws, istio, linkerd, gateway-api, gcp, got "gcloud"'],
       ["missing platform", { ...istio, "canary:platform": undefined }, "canary:platform: is required; one of aws, istio, linkerd, gateway-api, gcp"],
       ["missing service", { ...istio, "canary:service": undefined }, "canary:service: is required"],
@@ -97,13 +97,13 @@ describe("stack config", () => {
         { ...istio, "canary:stable": { version: "v 1", image: "x:1" } },
         `canary:stable.version: must be 1–63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, got "v 1"`,
       ],
-      ["unknown key in a block", { ...istio, "canary:stable": { version: "v1", image: "x:1", tag: "latest" } }, "canary:stable: unknown key tag"],
+      ["unknown key in a block", { ...istio, "canary:stable": { version: "v1", image: "x:1", tag: "latest" } }, "canary:stable.tag: unknown key"],
       [
         "misspelt top-level key",
         { ...istio, "canary:wieght": "5" },
         "canary:wieght: unknown key; known keys: platform, service, stable, canary, weight, override, segments, stickiness, mirror, monitoring, aws, istio, linkerd, gateway, gcp",
       ],
-      ["canary version equal to stable", { ...istio, "canary:canary": { version: "v1", image: "x:2" } }, 'canary:canary.version: must differ from canary:stable.version, got "v1"'],
+      ["canary version equal to stable", { ...istio, "canary:canary": { version: "v1", image: "x:2" } }, 'canary:canary.version: must differ from the stable version, got "v1"'],
       [
         "segment weight out of range",
         { ...istio, ...canary, "canary:segments": [{ name: "beta", match: { type: "cookie", name: "beta", value: "1" }, weight: 150 }] },
@@ -134,7 +134,7 @@ describe("stack config", () => {
       ["header name with a space", { ...istio, ...canary, "canary:override": { header: "x canary" } }, `canary:override.header: must be an HTTP header name: letters, digits and '-', got "x canary"`],
       ["stickiness too long", { ...istio, "canary:stickiness": { enabled: true, duration: 700000 } }, "canary:stickiness.duration: must be an integer number of seconds from 1 to 604800, got 700000"],
       ["stickiness enabled as a string", { ...istio, "canary:stickiness": { enabled: "yes" } }, 'canary:stickiness.enabled: must be true or false, got "yes"'],
-      ["mirror without a canary", { ...istio, "canary:mirror": "10" }, "canary:mirror: must be 0 when no canary is configured (canary:canary is not set), got 10"],
+      ["mirror without a canary", { ...istio, "canary:mirror": "10" }, "canary:mirror: must be 0 when no canary is deployed, got 10"],
       [
         "mirror on ALB",
         { ...aws, ...canary, "canary:mirror": "10" },

@@ -2,7 +2,6 @@ import "../../helpers/pulumi";
 import * as assert from "node:assert/strict";
 import { GatewayCanary, GatewayCanaryArgs } from "../../../components/gateway/gatewayCanary";
 import { appliedCanaryPercent, HTTP_ROUTE_API_VERSION, HttpRouteTarget, renderHttpRoute } from "../../../components/gateway/httpRoute";
-import { ComponentArgsError } from "../../../components/kubernetes/workloads";
 import { cookieHeaderRegex, RoutingError, Segment, TrafficSpec } from "../../../components/routing";
 import { CanaryConfigError, parseConfig } from "../../../infra/config";
 import { program } from "../../../infra/program";
@@ -142,7 +141,7 @@ describe("gateway-api", () => {
       assert.doesNotThrow(() => renderHttpRoute(traffic(5, { segments: many.slice(0, 14), override }), target));
       assert.throws(
         () => renderHttpRoute(traffic(5, { segments: many, override }), target),
-        new ComponentArgsError("an HTTPRoute has at most 16 rules, but the override, 15 segments and the default need 17; use at most 14 segments"),
+        new RoutingError("traffic.segments: must have at most 14 segments: an HTTPRoute has at most 16 rules and the override, the segments and the default need 17, got 15"),
       );
     });
   });
@@ -210,14 +209,14 @@ describe("gateway-api", () => {
     });
 
     it("refuses a zero replica count before registering anything", async () => {
-      assert.throws(() => new GatewayCanary("checkout", { ...args(5), replicas: 0 }), new ComponentArgsError("replicas must be a positive integer, got 0"));
+      assert.throws(() => new GatewayCanary("checkout", { ...args(5), replicas: 0 }), { name: "ComponentArgsError", message: ["canary:gateway:GatewayCanary: invalid arguments", "replicas: must be an integer from 1 to 1000, got 0"].join("\n") });
       assert.deepEqual(await registrations(), []);
     });
 
     it("refuses stickiness before registering anything", async () => {
       assert.throws(
         () => new GatewayCanary("checkout", args(5, { stickiness: { ...noStickiness, enabled: true } })),
-        new RoutingError("the Gateway API standard channel has no session persistence: traffic must not use stickiness"),
+        { name: "ComponentArgsError", message: ["canary:gateway:GatewayCanary: invalid arguments", "traffic.stickiness: gateway-api does not support stickiness: session persistence is not in the Gateway API standard channel; platforms that do: aws, istio"].join("\n") },
       );
       assert.deepEqual(await registrations(), []);
     });
@@ -267,10 +266,13 @@ describe("gateway-api", () => {
       );
     });
 
-    it("lets the program fail before registering anything when the segments need more than 16 rules", async () => {
+    it("refuses segments that need more than 16 rules, naming canary:segments, before registering anything", async () => {
       const many = Array.from({ length: 15 }, (_, i) => ({ name: `s${i}`, match: { type: "header", name: "x-segment", value: String(i) }, weight: 10 }));
       setConfig({ ...stack, "canary:segments": many });
-      assert.throws(() => program(), new ComponentArgsError("an HTTPRoute has at most 16 rules, but the override, 15 segments and the default need 17; use at most 14 segments"));
+      assert.throws(() => program(), {
+        name: "CanaryConfigError",
+        message: "canary:segments: must have at most 14 segments: an HTTPRoute has at most 16 rules and the override, the segments and the default need 17, got 15",
+      });
       assert.deepEqual(await registrations(), []);
     });
   });

@@ -5,7 +5,6 @@ import { RevisionNameError, revisionName, revisionNames, sanitiseVersion } from 
 import { appliedCanaryPercent, renderTraffic, tagUri, templateRevision } from "../../../components/gcp/traffic";
 import { RoutingError, TrafficSpec } from "../../../components/routing";
 import { CanaryConfigError, parseConfig } from "../../../infra/config";
-import { CloudRunConfigError } from "../../../infra/platforms/gcp";
 import { program } from "../../../infra/program";
 import { registrations, registrationsOf, resetRegistrations, setConfig, unwrap } from "../../helpers/pulumi";
 
@@ -147,7 +146,7 @@ describe("gcp", () => {
 
     it("refuses segments, which Cloud Run cannot match", () => {
       const withSegment: TrafficSpec = { ...traffic(5), segments: [{ name: "beta", match: { kind: "cookie", name: "beta", value: "1" }, weight: 50 }] };
-      assert.throws(() => renderTraffic(withSegment, revisions), new RoutingError("Cloud Run cannot route on headers or cookies: traffic must have no segments"));
+      assert.throws(() => renderTraffic(withSegment, revisions), new RoutingError("traffic.segments: gcp does not support segments: Cloud Run cannot route on headers or cookies; platforms that do: aws, istio, gateway-api"));
     });
 
     it("reads a tag's URL from the traffic statuses", () => {
@@ -257,9 +256,24 @@ describe("gcp", () => {
     });
 
     it("refuses versions that make the same revision name before registering anything", async () => {
-      assert.throws(() => new CloudRunCanary("checkout", { ...args(5), canaryVersion: "V2.4.1" }), RevisionNameError);
+      assert.throws(() => new CloudRunCanary("checkout", { ...args(5), canaryVersion: "V2.4.1" }), {
+        name: "ComponentArgsError",
+        message: `canary:gcp:CloudRunCanary: invalid arguments\ncanaryVersion: stable version "v2.4.1" and canary version "V2.4.1" both make the Cloud Run revision name "checkout-v2-4-1"; versions must still differ after lower-casing and replacing characters other than letters and digits with '-'`,
+      });
       assert.deepEqual(await registrations(), []);
     });
+
+    // What the component used to drop silently: Cloud Run cannot keep a user on a revision or copy requests.
+    for (const [what, traffic, line] of [
+      ["stickiness", { stickiness: { enabled: true, durationSeconds: 3600, hashKey: { kind: "header", name: "x-user-id" } } }, "traffic.stickiness: gcp does not support stickiness: Cloud Run session affinity pins a client to an instance, not to a revision; platforms that do: aws, istio"],
+      ["mirroring", { mirrorPercent: 10 }, "traffic.mirrorPercent: gcp does not support mirroring: Cloud Run cannot copy requests; platforms that do: istio, gateway-api"],
+    ] as const) {
+      it(`refuses ${what} before registering anything`, async () => {
+        const a = args(5);
+        assert.throws(() => new CloudRunCanary("checkout", { ...a, traffic: { ...a.traffic, ...traffic } }), { name: "ComponentArgsError", message: `canary:gcp:CloudRunCanary: invalid arguments\n${line}` });
+        assert.deepEqual(await registrations(), []);
+      });
+    }
   });
 
   describe("config", () => {
@@ -325,20 +339,15 @@ describe("gcp", () => {
 
     it("fails the program on a version that cannot name a revision, under its key, before registering anything", async () => {
       setConfig({ ...stack, "canary:service": "c".repeat(41) });
-      assert.throws(
-        () => program(),
-        new CloudRunConfigError([
-          {
-            path: "canary:service",
-            message: `service name "${"c".repeat(41)}" has 41 characters; Cloud Run allows at most 46 for a traffic tag and the service name together, so beside the tag "canary" the service name may have at most 40`,
-          },
-        ]),
-      );
+      assert.throws(() => program(), {
+        name: "CanaryConfigError",
+        message: `canary:service: service name "${"c".repeat(41)}" has 41 characters; Cloud Run allows at most 46 for a traffic tag and the service name together, so beside the tag "canary" the service name may have at most 40`,
+      });
       setConfig({ ...stack, "canary:canary": { version: "V2.4.1", image: "europe-docker.pkg.dev/shop-prod-123/apps/checkout:v2.4.1-hotfix" } });
       assert.throws(
         () => program(),
         (e: unknown) =>
-          e instanceof CloudRunConfigError &&
+          e instanceof CanaryConfigError &&
           e.message ===
             `canary:canary.version: stable version "v2.4.1" and canary version "V2.4.1" both make the Cloud Run revision name "checkout-v2-4-1"; versions must still differ after lower-casing and replacing characters other than letters and digits with '-'`,
       );

@@ -1,6 +1,6 @@
 import "../../helpers/pulumi";
 import * as assert from "node:assert/strict";
-import { IstioCanary, IstioCanaryArgs, IstioCanaryError } from "../../../components/istio";
+import { IstioCanary, IstioCanaryArgs } from "../../../components/istio";
 import { Stickiness, TrafficSpec } from "../../../components/routing";
 import { crdErrors } from "../../helpers/crds";
 import { Registered, registrations, resetRegistrations, unwrap } from "../../helpers/pulumi";
@@ -271,24 +271,25 @@ describe("IstioCanary", () => {
     );
   });
 
-  const invalid: Array<[string, IstioCanaryArgs, string]> = [
-    ["canary version without image", { ...withCanary("bad", 5), canaryImage: undefined }, "IstioCanary bad: canaryVersion and canaryImage must be given together"],
-    ["canary version equal to stable", { ...withCanary("bad", 5), canaryVersion: "v1" }, 'IstioCanary bad: canaryVersion must differ from stableVersion, got "v1"'],
-    ["traffic says no canary but one is given", { ...withCanary("bad", 0), traffic: { ...traffic(0), hasCanary: false } }, "IstioCanary bad: traffic.hasCanary is false but canaryVersion is given"],
-    ["traffic says canary but none is given", { ...withCanary("bad", 5), canaryVersion: undefined, canaryImage: undefined }, "IstioCanary bad: traffic.hasCanary is true but canaryVersion is not given"],
-    ["service not a DNS label", { ...withCanary("bad", 5), service: "Bad_Name" }, 'IstioCanary bad: service must be a DNS label, got "Bad_Name"'],
-    ["version not a label value", { ...withCanary("bad", 5), canaryVersion: "v 2" }, 'IstioCanary bad: canaryVersion must be a label value, got "v 2"'],
-    ["zero replicas", { ...withCanary("bad", 5), replicas: 0 }, "IstioCanary bad: replicas must be a positive integer, got 0"],
-    ["port out of range", { ...withCanary("bad", 5), targetPort: 70000 }, "IstioCanary bad: targetPort must be an integer from 1 to 65535, got 70000"],
-    ["relative health path", { ...withCanary("bad", 5), healthPath: "health" }, 'IstioCanary bad: healthPath must start with /, got "health"'],
+  const both = "canaryVersion: canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true";
+  const invalid: Array<[string, IstioCanaryArgs, string[]]> = [
+    ["canary version without image", { ...withCanary("bad", 5), canaryImage: undefined }, [`${both} (hasCanary is true)`]],
+    ["canary version equal to stable", { ...withCanary("bad", 5), canaryVersion: "v1" }, ['canaryVersion: must differ from the stable version, got "v1"']],
+    ["traffic says no canary but one is given", { ...withCanary("bad", 0), traffic: { ...traffic(0), hasCanary: false } }, [`${both} (hasCanary is false)`]],
+    ["traffic says canary but none is given", { ...withCanary("bad", 5), canaryVersion: undefined, canaryImage: undefined }, [`${both} (hasCanary is true)`]],
+    ["service not a DNS label", { ...withCanary("bad", 5), service: "Bad_Name" }, [`service: must be a DNS label: 1–63 lowercase letters, digits or '-', starting with a letter and not ending with '-', got "Bad_Name"`]],
+    ["version not a label value", { ...withCanary("bad", 5), canaryVersion: "v 2" }, [`canaryVersion: must be 1–63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, got "v 2"`]],
+    ["zero replicas", { ...withCanary("bad", 5), replicas: 0 }, ["replicas: must be an integer from 1 to 1000, got 0"]],
+    ["port out of range", { ...withCanary("bad", 5), targetPort: 70000 }, ["targetPort: must be an integer from 1 to 65535, got 70000"]],
+    ["relative health path", { ...withCanary("bad", 5), healthPath: "health" }, ['healthPath: must be a path starting with / (visible ASCII, no spaces), got "health"']],
+    ["a CPU request above its limit", { ...withCanary("bad", 5), resources: { requests: { cpu: "2", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } } }, ['resources.requests.cpu: must be at most the cpu limit (500m), got "2"']],
+    ["an outlier interval under 1ms", { ...withCanary("bad", 5), outlierDetection: { interval: "0s" } }, ['outlierDetection.interval: must be a duration of at least 1ms, got "0s"']],
   ];
-  for (const [title, args, message] of invalid) {
-    it(`refuses ${title} before creating any child`, async () => {
-      assert.throws(() => new IstioCanary("bad", args), new IstioCanaryError(message));
-      assert.deepEqual(
-        (await tree("bad")).map((r) => r.type),
-        [T.component],
-      );
+  for (const [title, args, lines] of invalid) {
+    it(`refuses ${title} before registering anything`, async () => {
+      assert.throws(() => new IstioCanary("bad", args), { name: "ComponentArgsError", message: ["canary:istio:IstioCanary: invalid arguments", ...lines].join("\n") });
+      assert.deepEqual(await tree("bad"), []);
     });
   }
+
 });

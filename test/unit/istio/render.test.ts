@@ -3,7 +3,6 @@ import {
   canaryWeightOf,
   DEFAULT_OUTLIER_DETECTION,
   DestinationRuleSpec,
-  IstioCanaryError,
   renderDestinationRule,
   renderMatch,
   renderVirtualService,
@@ -122,11 +121,11 @@ describe("renderVirtualService", () => {
   });
 
   it("refuses a mirror without a canary", () => {
-    assert.throws(() => renderVirtualService({ service: "checkout", traffic: { ...noCanary, mirrorPercent: 10 } }), new IstioCanaryError("traffic.mirrorPercent must be 0 without a canary, got 10"));
+    assert.throws(() => renderVirtualService({ service: "checkout", traffic: { ...noCanary, mirrorPercent: 10 } }), new RoutingError("traffic.mirrorPercent: must be 0 when no canary is deployed, got 10"));
   });
 
   it("refuses a weight without a canary (the model's check)", () => {
-    assert.throws(() => renderVirtualService({ service: "checkout", traffic: { ...noCanary, canaryWeight: 5 } }), new RoutingError("canary weight must be 0 when no canary is deployed, got 5"));
+    assert.throws(() => renderVirtualService({ service: "checkout", traffic: { ...noCanary, canaryWeight: 5 } }), new RoutingError("traffic.canaryWeight: must be 0 when no canary is deployed, got 5"));
   });
 });
 

@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
+import { workloadProblems } from "../../../components/kubernetes/trackWorkloads";
 import {
-  assertReplicas,
-  assertWorkloadNames,
   canaryReplicas,
-  ComponentArgsError,
   DEFAULT_RESOURCES,
+  deploymentName,
+  MAX_TRACKED_SERVICE_NAME,
   podLabels,
   renderDeployment,
   renderService,
@@ -47,10 +47,10 @@ describe("kubernetes workloads", () => {
     }
 
     const invalid: Array<[string, number, number, Error]> = [
-      ["zero replicas", 0, 5, new ComponentArgsError("replicas must be a positive integer, got 0")],
-      ["negative replicas", -3, 5, new ComponentArgsError("replicas must be a positive integer, got -3")],
-      ["fractional replicas", 2.5, 5, new ComponentArgsError("replicas must be a positive integer, got 2.5")],
-      ["NaN replicas", Number.NaN, 5, new ComponentArgsError("replicas must be a positive integer, got NaN")],
+      ["zero replicas", 0, 5, new RangeError("replicas must be an integer from 1 to 1000, got 0")],
+      ["negative replicas", -3, 5, new RangeError("replicas must be an integer from 1 to 1000, got -3")],
+      ["fractional replicas", 2.5, 5, new RangeError("replicas must be an integer from 1 to 1000, got 2.5")],
+      ["NaN replicas", Number.NaN, 5, new RangeError("replicas must be an integer from 1 to 1000, got NaN")],
       ["a weight over 100", 3, 101, new RoutingError("canary weight must be an integer from 0 to 100, got 101")],
       ["a negative weight", 3, -1, new RoutingError("canary weight must be an integer from 0 to 100, got -1")],
       ["a fractional weight", 3, 2.5, new RoutingError("canary weight must be an integer from 0 to 100, got 2.5")],
@@ -58,13 +58,6 @@ describe("kubernetes workloads", () => {
     for (const [what, stable, weight, error] of invalid) {
       it(`refuses ${what}`, () => assert.throws(() => canaryReplicas(stable, weight), error));
     }
-  });
-
-  describe("assertReplicas", () => {
-    it("accepts a positive integer and refuses anything else with the value in the message", () => {
-      assert.doesNotThrow(() => assertReplicas(1));
-      assert.throws(() => assertReplicas(0.5), new ComponentArgsError("replicas must be a positive integer, got 0.5"));
-    });
   });
 
   describe("names and labels", () => {
@@ -77,13 +70,27 @@ describe("kubernetes workloads", () => {
       assert.deepEqual(podLabels("checkout", "canary", "v2"), { app: "checkout", version: "v2", track: "canary" });
     });
 
-    it("accepts a service name of 56 characters and refuses 57, whose canary Service name would have 64", () => {
-      assert.doesNotThrow(() => assertWorkloadNames("a".repeat(56)));
+    it("accepts a service name of 56 characters where per-track Services exist and refuses 57, whose canary Service name would have 64", () => {
+      const args = (service: string) => ({ service, stableVersion: "v1", stableImage: "i", traffic: { hasCanary: false, canaryWeight: 0, segments: [], stickiness: { enabled: false, durationSeconds: 3600, hashKey: { kind: "header" as const, name: "x" } } } });
+      assert.deepEqual(workloadProblems(args("a".repeat(56)), MAX_TRACKED_SERVICE_NAME), []);
       const long = "a".repeat(57);
-      assert.throws(
-        () => assertWorkloadNames(long),
-        new ComponentArgsError(`service name "${long}" is too long for Kubernetes: the canary Service "${long}-canary" has 64 characters, at most 63 are allowed (so the service name may have at most 56)`),
-      );
+      assert.deepEqual(workloadProblems(args(long), MAX_TRACKED_SERVICE_NAME).map((p) => [p.path, p.message]), [
+        [["service"], "must have at most 56 characters, so that <service>-canary is a Kubernetes Service name (a DNS label of at most 63)"],
+      ]);
+    });
+
+    it("keeps Deployment names to a DNS label (63 characters) for services up to 63 characters, distinct and stable", () => {
+      assert.equal(deploymentName("checkout", "canary"), "checkout-canary");
+      assert.equal(deploymentName("a".repeat(56), "canary"), `${"a".repeat(56)}-canary`);
+      for (const length of [57, 60, 63]) {
+        const app = `s${"x".repeat(length - 1)}`;
+        const names = [deploymentName(app, "stable"), deploymentName(app, "canary")];
+        for (const n of names) assert.match(n, /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, n);
+        assert.notEqual(names[0], names[1]);
+        assert.equal(deploymentName(app, "canary"), names[1]);
+      }
+      // Two long services that share their first 47 characters still get different names.
+      assert.notEqual(deploymentName(`${"a".repeat(60)}-one`, "canary"), deploymentName(`${"a".repeat(60)}-two`, "canary"));
     });
   });
 

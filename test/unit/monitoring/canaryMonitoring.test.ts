@@ -1,7 +1,7 @@
 import "../../helpers/pulumi";
 import * as assert from "node:assert/strict";
 import { parse } from "yaml";
-import { buildDashboard, buildRuleGroups, CanaryMonitoring, CanaryMonitoringArgs, MonitoringError, renderPrometheusRule, renderServiceMonitor, resolveSettings } from "../../../components/monitoring";
+import { buildDashboard, buildRuleGroups, CanaryMonitoring, CanaryMonitoringArgs, renderPrometheusRule, renderServiceMonitor, resolveSettings } from "../../../components/monitoring";
 import { Registered, registrations, resetRegistrations, unwrap } from "../../helpers/pulumi";
 import { caseInsensitivePattern, crdErrors } from "../../helpers/crds";
 
@@ -174,15 +174,22 @@ describe("CanaryMonitoring", () => {
   });
 
   describe("refuses invalid args, naming the arg", () => {
+    const unsafe = "must be 1–256 characters without quotes, braces, backslashes, '$', '[[', control or line-break characters";
     const cases: [string, Partial<CanaryMonitoringArgs>, string][] = [
-      ["hostile service", { service: 'checkout"} or vector(1)' }, 'service: must be 1–256 characters without quotes, braces, backslashes or control characters, got "checkout\\"} or vector(1)"'],
-      ["hostile canary version", { canaryVersion: "v2\n- alert: x" }, 'canaryVersion: must be 1–256 characters without quotes, braces, backslashes or control characters, got "v2\\n- alert: x"'],
-      ["same canary and stable", { canaryVersion: "v2.4.1" }, 'canaryVersion: must differ from stableVersion, got "v2.4.1"'],
+      ["hostile service", { service: 'checkout"} or vector(1)' }, `service: ${unsafe}, got "checkout\\"} or vector(1)"`],
+      ["hostile canary version", { canaryVersion: "v2\n- alert: x" }, `canaryVersion: ${unsafe}, got "v2\\n- alert: x"`],
+      ["a version with U+2028 (a YAML and PromQL line break)", { canaryVersion: "v2\u2028x" }, `canaryVersion: ${unsafe}, got "v2\\u2028x"`],
+      ["a version with a lone UTF-16 surrogate", { canaryVersion: "v2\ud800" }, 'canaryVersion: must be well-formed Unicode (no lone UTF-16 surrogate), got "v2\\ud800"'],
+      ["a version Grafana would interpolate ($var)", { canaryVersion: "v2$x" }, `canaryVersion: ${unsafe}, got "v2$x"`],
+      ["a version Grafana would interpolate ([[var]])", { canaryVersion: "[[x]]" }, `canaryVersion: ${unsafe}, got "[[x]]"`],
+      ["a reserved Prometheus label name", { versionLabel: "__name__" }, 'versionLabel: must not start with __ (Prometheus reserves those label names), got "__name__"'],
+      ["same canary and stable", { canaryVersion: "v2.4.1" }, 'canaryVersion: must differ from the stable version, got "v2.4.1"'],
       ["weight over 100", { canaryWeight: 120 }, "canaryWeight: must be an integer from 0 to 100, got 120"],
-      ["metric name with a brace", { requestsMetric: "x{}" }, 'requests metric: must be a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), got "x{}"'],
-      ["same service and version label", { serviceLabel: "app", versionLabel: "app" }, 'version label: must differ from the service label, got "app"'],
-      ["namespace", { namespace: "Monitoring" }, 'namespace: must be a DNS label, got "Monitoring"'],
-      ["window", { window: "1m]" }, 'window: must be a range such as 30s, 1m or 5m, got "1m]"'],
+      ["metric name with a brace", { requestsMetric: "x{}" }, 'requestsMetric: must be a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), got "x{}"'],
+      ["same service and version label", { serviceLabel: "app", versionLabel: "app" }, 'versionLabel: must differ from the service label (app), got "app"'],
+      ["namespace", { namespace: "Monitoring" }, `namespace: must be a DNS label: 1–63 lowercase letters, digits or '-', starting with a letter and not ending with '-', got "Monitoring"`],
+      ["window", { window: "1m]" }, 'window: must be a duration such as 30s, 1m or 1h, got "1m]"'],
+      ["window shorter than two scrapes", { window: "1m", scrapeInterval: "45s" }, 'window: must be at least twice the scrape interval (45s) so rate() always has two samples, got "1m"'],
       ["threshold above 1", { errorRateThreshold: 5 }, "errorRateThreshold: must be a number above 0 and at most 1, got 5"],
       ["negative ratio", { latencyRatioVsStable: -1 }, "latencyRatioVsStable: must be a number above 0, got -1"],
       ["for duration", { errorRateFor: "1 minute" }, 'errorRateFor: must be a duration such as 0s, 30s, 1m or 1h, got "1 minute"'],
@@ -190,18 +197,20 @@ describe("CanaryMonitoring", () => {
       ["runbook URL", { runbookBaseUrl: "runbooks" }, 'runbookBaseUrl: must be an http(s) URL, got "runbooks"'],
       ["Grafana URL with a quote", { grafanaUrl: 'https://g"' }, 'grafanaUrl: must be an http(s) URL, got "https://g\\""'],
       ["dashboard uid", { dashboardUid: "a/b" }, 'dashboardUid: must be 1–40 letters, digits, \'-\' or \'_\', got "a/b"'],
-      ["selector label value", { prometheusSelectorLabels: { release: "kube prometheus" } }, 'prometheusSelectorLabels.release: must be a Kubernetes label value, got "kube prometheus"'],
-      ["In without values", { serviceSelectorExpressions: [{ key: "track", operator: "In" }] }, "serviceSelectorExpressions[0].values: must list at least one value for In, got undefined"],
+      [
+        "selector label value",
+        { prometheusSelectorLabels: { release: "kube prometheus" } },
+        `prometheusSelectorLabels.release: must be a Kubernetes label value: up to 63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, got "kube prometheus"`,
+      ],
+      ["In without values", { serviceSelectorExpressions: [{ key: "track", operator: "In" }] }, "serviceSelectorExpressions[0].values: must list at least one value for In, got nothing"],
       ["Exists with values", { serviceSelectorExpressions: [{ key: "track", operator: "Exists", values: ["x"] }] }, 'serviceSelectorExpressions[0].values: must be absent for Exists, got ["x"]'],
-      ["scrape port number", { scrapePort: "8080x_" }, 'scrapePort: must be a port name (1–15 lowercase letters, digits or \'-\'), got "8080x_"'],
+      ["scrape port number", { scrapePort: "8080x_" }, `scrapePort: must be a port name: 1–15 lowercase letters, digits or '-', with at least one letter, got "8080x_"`],
     ];
     for (const [name, over, message] of cases) {
       it(name, async () => {
-        assert.throws(() => new CanaryMonitoring("bad-monitoring", { ...base, ...over }), (e: unknown) => {
-          assert.ok(e instanceof MonitoringError);
-          assert.equal(e.name, "MonitoringError");
-          assert.equal(e.message, message);
-          return true;
+        assert.throws(() => new CanaryMonitoring("bad-monitoring", { ...base, ...over }), {
+          name: "ComponentArgsError",
+          message: `canary:monitoring:CanaryMonitoring: invalid arguments\n${message}`,
         });
         assert.deepEqual(await tree("bad-monitoring"), [], "nothing is registered");
       });

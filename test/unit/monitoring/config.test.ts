@@ -78,17 +78,17 @@ describe("canary:monitoring config", () => {
   describe("invalid blocks are refused with the key path, the value and what was expected", () => {
     const cases: [string, unknown, string[]][] = [
       ["not an object", "monitor everything", ['canary:monitoring: must be an object with the monitoring settings, got "monitor everything"']],
-      ["a misspelt key", { thresholds: { errRate: 0.1 } }, ["canary:monitoring.thresholds: unknown key errRate"]],
+      ["a misspelt key", { thresholds: { errRate: 0.1 } }, ["canary:monitoring.thresholds.errRate: unknown key"]],
       ["enabled as a string", { enabled: "yes" }, ['canary:monitoring.enabled: must be true or false, got "yes"']],
       ["an error-rate threshold in percent", { thresholds: { errorRate: 5 } }, ["canary:monitoring.thresholds.errorRate: must be a number above 0 and at most 1, got 5"]],
       ["a zero ratio", { thresholds: { latencyRatioVsStable: 0 } }, ["canary:monitoring.thresholds.latencyRatioVsStable: must be a number above 0, got 0"]],
-      ["fractional restarts", { thresholds: { maxRestarts: 0.5 } }, ["canary:monitoring.thresholds.maxRestarts: must be an integer of at least 0, got 0.5"]],
+      ["fractional restarts", { thresholds: { maxRestarts: 0.5 } }, ["canary:monitoring.thresholds.maxRestarts: must be an integer from 0 to 1000000, got 0.5"]],
       ["a for duration in words", { thresholds: { errorRateFor: "one minute" } }, ['canary:monitoring.thresholds.errorRateFor: must be a duration such as 0s, 30s, 1m or 1h, got "one minute"']],
       ["a zero window", { window: "0m" }, ['canary:monitoring.window: must be a duration such as 30s, 1m or 1h, got "0m"']],
-      ["a window shorter than two scrapes", { window: "1m", scrape: { interval: "45s" } }, ['canary:monitoring.window: must be at least twice scrape.interval (45s) so rate() always has two samples, got "1m"']],
+      ["a window shorter than two scrapes", { window: "1m", scrape: { interval: "45s" } }, ['canary:monitoring.window: must be at least twice the scrape interval (45s) so rate() always has two samples, got "1m"']],
       ["a metric name with a dash", { metrics: { requests: "http-requests" } }, ['canary:monitoring.metrics.requests: must be a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), got "http-requests"']],
       ["a label name with a brace", { metrics: { statusLabel: "code}" } }, ['canary:monitoring.metrics.statusLabel: must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*), got "code}"']],
-      ["the same service and version label", { metrics: { serviceLabel: "app", versionLabel: "app" } }, ['canary:monitoring.metrics.versionLabel: must differ from metrics.serviceLabel, got "app"']],
+      ["the same service and version label", { metrics: { serviceLabel: "app", versionLabel: "app" } }, ['canary:monitoring.metrics.versionLabel: must differ from the service label (app), got "app"']],
       ["a pod label key with spaces", { pods: { versionLabel: "my version" } }, ['canary:monitoring.pods.versionLabel: must be a Kubernetes label key such as app or app.kubernetes.io/name, got "my version"']],
       ["a namespace in capitals", { namespace: "Monitoring" }, ['canary:monitoring.namespace: must be a DNS label: 1–63 lowercase letters, digits or \'-\', starting with a letter and not ending with \'-\', got "Monitoring"']],
       ["a Grafana URL without a scheme", { grafanaUrl: "grafana.example.com" }, ['canary:monitoring.grafanaUrl: must be an http(s) URL, got "grafana.example.com"']],
@@ -98,13 +98,20 @@ describe("canary:monitoring config", () => {
         { prometheusSelectorLabels: { release: "kube prometheus" } },
         ['canary:monitoring.prometheusSelectorLabels.release: must be a Kubernetes label value: up to 63 letters, digits, \'.\', \'_\' or \'-\', starting and ending with a letter or digit, got "kube prometheus"'],
       ],
-      ["a numeric scrape port", { scrape: { port: 8080 } }, ["canary:monitoring.scrape.port: must be a port name: 1–15 lowercase letters, digits or '-', got 8080"]],
+      ["a numeric scrape port", { scrape: { port: 8080 } }, ["canary:monitoring.scrape.port: must be a port name: 1–15 lowercase letters, digits or '-', with at least one letter, got 8080"]],
       [
-        "several problems at once, all reported",
-        { thresholds: { errorRate: 2 }, scrape: { interval: "1m" } },
-        // The window was not set (its default, 1m, is too short for a 1m scrape), so there is no value to quote.
-        ["canary:monitoring.thresholds.errorRate: must be a number above 0 and at most 1, got 2", "canary:monitoring.window: must be at least twice scrape.interval (1m) so rate() always has two samples"],
+        "several problems of shape at once, all reported",
+        { thresholds: { errorRate: 2, maxRestarts: -1 }, scrape: { port: "HTTP" } },
+        [
+          "canary:monitoring.thresholds.errorRate: must be a number above 0 and at most 1, got 2",
+          "canary:monitoring.thresholds.maxRestarts: must be an integer from 0 to 1000000, got -1",
+          "canary:monitoring.scrape.port: must be a port name: 1–15 lowercase letters, digits or '-', with at least one letter, got \"HTTP\"",
+        ],
       ],
+      // The default window (1m) is too short for a 1m scrape: the component's check quotes the value in effect.
+      ["a scrape interval the default window cannot cover", { scrape: { interval: "1m" } }, ['canary:monitoring.window: must be at least twice the scrape interval (1m) so rate() always has two samples, got "1m"']],
+      ["a reserved Prometheus label name", { metrics: { versionLabel: "__name__" } }, ['canary:monitoring.metrics.versionLabel: must not start with __ (Prometheus reserves those label names), got "__name__"']],
+      ["a reserved Prometheus label name for the status", { metrics: { statusLabel: "__address__" } }, ['canary:monitoring.metrics.statusLabel: must not start with __ (Prometheus reserves those label names), got "__address__"']],
     ];
     for (const [name, block, problems] of cases) {
       it(name, () => {

@@ -101,21 +101,32 @@ describe("monitoring PromQL builders", () => {
       ["a carriage return", "checkout\r"],
       ["a NUL byte", "checkout\u0000"],
       ["nothing at all", ""],
+      ["a line separator (U+2028)", "checkout\u2028x"],
+      ["a Grafana variable", "checkout$__interval"],
+      ["a Grafana bracket variable", "checkout[[x]]"],
     ];
+    const unsafe = "must be 1–256 characters without quotes, braces, backslashes, '$', '[[', control or line-break characters";
     for (const [name, value] of hostile) {
       it(`service: ${name}`, () => {
         assert.throws(() => rawQueries(DEFAULT_METRICS, { service: value, version: "v1" }), {
           name: "MonitoringError",
-          message: `service: must be 1–256 characters without quotes, braces, backslashes or control characters, got ${JSON.stringify(value)}`,
+          message: `service: ${unsafe}, got ${JSON.stringify(value)}`,
         });
       });
       it(`version: ${name}`, () => {
         assert.throws(() => rateQueries(DEFAULT_METRICS, { service: "checkout", version: value }, "1m"), {
           name: "MonitoringError",
-          message: `version: must be 1–256 characters without quotes, braces, backslashes or control characters, got ${JSON.stringify(value)}`,
+          message: `version: ${unsafe}, got ${JSON.stringify(value)}`,
         });
       });
     }
+
+    it("a lone UTF-16 surrogate, which no YAML or PromQL parser takes, is refused", () => {
+      assert.throws(() => rawQueries(DEFAULT_METRICS, { service: "checkout", version: "v2\ud800" }), {
+        name: "MonitoringError",
+        message: 'version: must be well-formed Unicode (no lone UTF-16 surrogate), got "v2\\ud800"',
+      });
+    });
 
     it("a matcher value passed straight to selector() is checked too", () => {
       assert.throws(() => selector("m", [{ label: "a", op: "=", value: 'x"}' }]), MonitoringError);
@@ -125,6 +136,7 @@ describe("monitoring PromQL builders", () => {
       ["metric with a brace", { requests: "http_requests_total{a=1}" }, 'requests metric: must be a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), got "http_requests_total{a=1}"'],
       ["label with a dash", { statusLabel: "status-code" }, 'status label: must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*), got "status-code"'],
       ["label starting with a digit", { versionLabel: "1version" }, 'version label: must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*), got "1version"'],
+      ["reserved label name", { serviceLabel: "__address__" }, 'service label: must not start with __ (Prometheus reserves those label names), got "__address__"'],
     ];
     for (const [name, override, message] of badNames) {
       it(`refuses a ${name}`, () => {

@@ -1,7 +1,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { capabilitiesOf, capabilityViolations, PLATFORMS, renderCapabilityMatrix, TrafficSpec } from "../../../components/routing";
+import { assertSupported, capabilitiesOf, capabilityProblems, PLATFORMS, renderCapabilityMatrix, TrafficSpec } from "../../../components/routing";
+import { formatProblem } from "../../../components/validation";
 import { ROOT } from "../../helpers/stackConfig";
 
 const plain: TrafficSpec = {
@@ -21,25 +22,33 @@ const everything: TrafficSpec = {
 
 describe("platform capabilities", () => {
   it("lets every platform render plain weights", () => {
-    for (const p of PLATFORMS) assert.deepEqual(capabilityViolations(p, plain), [], p);
+    for (const p of PLATFORMS) assert.deepEqual(capabilityProblems(p, plain), [], p);
   });
 
-  it("refuses each feature a platform lacks, naming the config key, the reason and the platforms that can", () => {
-    const keys = (p: string) => capabilityViolations(p, everything).map((v) => `${v.key}: ${v.message}`);
-    assert.deepEqual(keys("aws"), ["canary:mirror: aws does not support mirroring: ALB listener rules cannot copy requests; platforms that do: istio, gateway-api"]);
+  it("refuses each feature a platform lacks, naming the spec field, the reason and the platforms that can", () => {
+    const keys = (p: string) => capabilityProblems(p, everything).map(formatProblem);
+    assert.deepEqual(keys("aws"), ["traffic.mirrorPercent: aws does not support mirroring: ALB listener rules cannot copy requests; platforms that do: istio, gateway-api"]);
     assert.deepEqual(keys("istio"), []);
     assert.deepEqual(keys("linkerd"), [
-      "canary:override: linkerd does not support header override: SMI TrafficSplit cannot route on headers; platforms that do: aws, istio, gateway-api, gcp",
-      "canary:segments: linkerd does not support segments: SMI TrafficSplit cannot route on headers or cookies; platforms that do: aws, istio, gateway-api",
-      "canary:stickiness: linkerd does not support stickiness: SMI TrafficSplit has no session affinity; platforms that do: aws, istio",
-      "canary:mirror: linkerd does not support mirroring: SMI TrafficSplit cannot copy requests; platforms that do: istio, gateway-api",
+      "traffic.override: linkerd does not support header override: SMI TrafficSplit cannot route on headers; platforms that do: aws, istio, gateway-api, gcp",
+      "traffic.segments: linkerd does not support segments: SMI TrafficSplit cannot route on headers or cookies; platforms that do: aws, istio, gateway-api",
+      "traffic.stickiness: linkerd does not support stickiness: SMI TrafficSplit has no session affinity; platforms that do: aws, istio",
+      "traffic.mirrorPercent: linkerd does not support mirroring: SMI TrafficSplit cannot copy requests; platforms that do: istio, gateway-api",
     ]);
-    assert.deepEqual(keys("gateway-api"), ["canary:stickiness: gateway-api does not support stickiness: session persistence is not in the Gateway API standard channel; platforms that do: aws, istio"]);
+    assert.deepEqual(keys("gateway-api"), ["traffic.stickiness: gateway-api does not support stickiness: session persistence is not in the Gateway API standard channel; platforms that do: aws, istio"]);
     assert.deepEqual(keys("gcp"), [
-      "canary:segments: gcp does not support segments: Cloud Run cannot route on headers or cookies; platforms that do: aws, istio, gateway-api",
-      "canary:stickiness: gcp does not support stickiness: Cloud Run session affinity pins a client to an instance, not to a revision; platforms that do: aws, istio",
-      "canary:mirror: gcp does not support mirroring: Cloud Run cannot copy requests; platforms that do: istio, gateway-api",
+      "traffic.segments: gcp does not support segments: Cloud Run cannot route on headers or cookies; platforms that do: aws, istio, gateway-api",
+      "traffic.stickiness: gcp does not support stickiness: Cloud Run session affinity pins a client to an instance, not to a revision; platforms that do: aws, istio",
+      "traffic.mirrorPercent: gcp does not support mirroring: Cloud Run cannot copy requests; platforms that do: istio, gateway-api",
     ]);
+  });
+
+  it("assertSupported throws the same refusals as one ComponentArgsError for the component", () => {
+    assert.doesNotThrow(() => assertSupported("canary:istio:IstioCanary", "istio", everything));
+    assert.throws(() => assertSupported("canary:aws:AlbCanary", "aws", everything), {
+      name: "ComponentArgsError",
+      message: "canary:aws:AlbCanary: invalid arguments\ntraffic.mirrorPercent: aws does not support mirroring: ALB listener rules cannot copy requests; platforms that do: istio, gateway-api",
+    });
   });
 
   it("throws on an unknown platform, naming the known ones", () => {

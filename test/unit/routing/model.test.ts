@@ -49,17 +49,17 @@ describe("buildRoutes", () => {
   });
 
   it("refuses a weight without a canary", () => {
-    assert.throws(() => buildRoutes({ ...base, hasCanary: false, canaryWeight: 5 }), new RoutingError("canary weight must be 0 when no canary is deployed, got 5"));
+    assert.throws(() => buildRoutes({ ...base, hasCanary: false, canaryWeight: 5 }), new RoutingError("traffic.canaryWeight: must be 0 when no canary is deployed, got 5"));
   });
 
   it("refuses duplicate and reserved segment names", () => {
-    assert.throws(() => buildRoutes({ ...base, segments: [base.segments[0]!, base.segments[0]!] }), new RoutingError('segment name "employees" is used twice or is reserved'));
-    assert.throws(() => buildRoutes({ ...base, segments: [{ ...base.segments[0]!, name: "default" }] }), new RoutingError('segment name "default" is used twice or is reserved'));
+    assert.throws(() => buildRoutes({ ...base, segments: [base.segments[0]!, base.segments[0]!] }), new RoutingError('traffic.segments[1].name: is used by an earlier segment, got "employees"'));
+    assert.throws(() => buildRoutes({ ...base, segments: [{ ...base.segments[0]!, name: "default" }] }), new RoutingError('traffic.segments[0].name: is reserved for the default route, got "default"'));
   });
 
   for (const weight of [-1, 101, 2.5]) {
     it(`refuses default weight ${weight}`, () => {
-      assert.throws(() => buildRoutes({ ...base, canaryWeight: weight }), new RoutingError(`canary weight must be an integer from 0 to 100, got ${weight}`));
+      assert.throws(() => buildRoutes({ ...base, canaryWeight: weight }), new RoutingError(`traffic.canaryWeight: must be an integer from 0 to 100, got ${weight}`));
     });
   }
 });
