@@ -16,6 +16,11 @@ import { parsePlan, Plan } from "../automation/plan";
 import { FileRecordStore } from "../automation/record/file";
 import { RolloutRecord } from "../automation/state";
 import { HaproxyTarget } from "../automation/targets/haproxy";
+import { parseJudgeConfig } from "../automation/analysis/judge";
+import { MetricsProvider } from "../automation/analysis/prometheus";
+import { operatorIdentity } from "../automation/rollout/lease";
+import { HistoryStore } from "../automation/history/store";
+import { prometheusSeries, RolloutArchive } from "../automation/report/archive";
 import { FaultSpec } from "./app/faults";
 import { runLoad } from "./loadgen";
 import { RouteWeights, Sandbox, startSandbox } from "./sandbox";
@@ -62,6 +67,11 @@ export interface SandboxRolloutOptions {
   readonly report?: (e: DriverEvent) => void;
   /** Bound on the whole rollout. Defaults to 150 s. */
   readonly timeoutMs?: number;
+  /**
+   * Keep the rollout in a history under `<dir>/history` and, on a rollback, write its HTML report
+   * into `<dir>` (while the sandbox's Prometheus still answers, for the raw series). Defaults to none.
+   */
+  readonly reportDir?: string;
 }
 
 /** What happened, measured from outside the driver. */
@@ -87,6 +97,8 @@ export interface SandboxRolloutResult {
   readonly canaryRequests: number;
   readonly totalRequests: number;
   readonly elapsedSeconds: number;
+  /** The report written (with `reportDir`, on a rollback). */
+  readonly report?: string;
 }
 
 /**
@@ -134,7 +146,13 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
           })
         : Promise.resolve(undefined);
     const target = new HaproxyTarget(sandbox);
+    let provider: MetricsProvider | undefined;
+    const archive =
+      o.reportDir !== undefined
+        ? new RolloutArchive({ service: "app", history: new HistoryStore(path.join(o.reportDir, "history")), operator: operatorIdentity(), reportDir: o.reportDir, raw: prometheusSeries(() => provider), judge: parseJudgeConfig(plan.analysis.judge) })
+        : undefined;
     const report = (e: DriverEvent): void => {
+      archive?.observe(e);
       if (o.fault && e.kind === "transition" && e.entry.type === "advance" && e.entry.step === o.fault.atStep) {
         faultPromise = sandbox.injectFault("canary", o.fault.fault).then(() => (faultAt = Date.now()));
       }
@@ -148,11 +166,16 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
         image: `sandbox/app:${versions.canary}`,
         target,
         store: new FileRecordStore(path.join(dir, "rollout.json")),
-        metrics: (compared) => metricsFromPlan(plan, { ...compared, url: sandbox.urls.prometheus }),
+        metrics: (compared) => {
+          provider = metricsFromPlan(plan, { ...compared, url: sandbox.urls.prometheus });
+          return archive ? archive.wrapMetrics(provider) : provider;
+        },
         report,
       }),
       timeout,
     ]);
+    // Before the sandbox stops: the report reads the raw series from its Prometheus.
+    const archived = await archive?.flush(30_000);
     await faultPromise;
     abort.abort();
     await load;
@@ -175,6 +198,7 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
       canaryRequests,
       totalRequests: total,
       elapsedSeconds: (Date.now() - started) / 1000,
+      ...(archived?.reports[0] !== undefined ? { report: archived.reports[0] } : {}),
     };
   } finally {
     abort.abort();

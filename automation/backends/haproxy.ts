@@ -19,6 +19,8 @@ export class HaproxyBackend implements Backend {
   readonly targetName: string;
   readonly storeDescription: string;
   readonly incidentDir: string;
+  /** --history-dir, or `history/` next to the record file. */
+  readonly historyDir: string;
   private readonly stateFile: string;
   private readonly recordFile: string;
 
@@ -30,6 +32,12 @@ export class HaproxyBackend implements Backend {
     this.targetName = `haproxy (sandbox ${sandbox})`;
     this.storeDescription = `file ${this.recordFile}`;
     this.incidentDir = path.dirname(this.recordFile);
+    this.historyDir = flags.historyDir !== undefined ? path.resolve(flags.cwd, flags.historyDir) : path.join(path.dirname(this.recordFile), "history");
+  }
+
+  /** Every kept rollout: the history next to the sandbox's record is the sandbox's own. */
+  concerns(): boolean {
+    return true;
   }
 
   /** The sandbox's Prometheus. @throws InputError when no sandbox state is found. */

@@ -4,6 +4,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { InputError } from "../errors";
 import { PulumiConfigRecordStore } from "../record/pulumiConfig";
 import { RecordStore } from "../record/types";
+import { RolloutRecord } from "../state";
 import { createTarget, loadPulumiStack } from "../targets";
 import { Target } from "../targets/types";
 import { Backend, BackendFlags } from "./types";
@@ -14,6 +15,8 @@ export class PulumiBackend implements Backend {
   readonly targetName: string;
   readonly storeDescription: string;
   readonly incidentDir: string;
+  /** --history-dir, or `.canary/history` in the project directory (one history for the project's stacks). */
+  readonly historyDir: string;
   private selected?: Promise<Stack>;
 
   /** @throws InputError without --stack. */
@@ -22,6 +25,12 @@ export class PulumiBackend implements Backend {
     this.targetName = flags.stack;
     this.storeDescription = PulumiConfigRecordStore.describe(flags.stack);
     this.incidentDir = path.resolve(flags.cwd);
+    this.historyDir = path.resolve(flags.cwd, flags.historyDir ?? path.join(".canary", "history"));
+  }
+
+  /** Only this stack's rollouts: the project's history holds every stack's. */
+  concerns(record: RolloutRecord): boolean {
+    return record.stack === this.flags.stack;
   }
 
   metricsDefaults(): { readonly url?: string } {

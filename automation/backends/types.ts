@@ -5,6 +5,7 @@
  * target type is a new backend file and one line in the factory (./index.ts).
  */
 import { RecordStore } from "../record/types";
+import { RolloutRecord } from "../state";
 import { Target } from "../targets/types";
 
 /** The command-line flags that say where the rollout is. */
@@ -19,6 +20,8 @@ export interface BackendFlags {
   readonly sandbox?: string;
   /** The record file (`--record`). */
   readonly record?: string;
+  /** The rollout history's directory (`--history-dir`). */
+  readonly historyDir?: string;
 }
 
 /** What the command needs for one target type. Nothing is contacted until a method is called. */
@@ -31,6 +34,10 @@ export interface Backend {
   readonly storeDescription: string;
   /** Where incident records go when the plan names no directory. */
   readonly incidentDir: string;
+  /** Where past rollouts are kept (automation/history): --history-dir, else the backend's default. */
+  readonly historyDir: string;
+  /** Whether a kept rollout is one of this target's (a history directory may hold several stacks'). */
+  concerns(record: RolloutRecord): boolean;
   /**
    * Metrics settings the target brings (the sandbox's Prometheus URL).
    * @throws InputError when the target's own description is missing (no sandbox state).

@@ -17,5 +17,6 @@ export function withCommonFlags(c: Command): Command {
     .option("--cwd <dir>", "the Pulumi project directory (holding Pulumi.yaml)", process.cwd())
     .option("--sandbox <file>", "the sandbox's state file (target haproxy)", DEFAULT_SANDBOX_STATE)
     .option("--record <file>", "the rollout record file (target haproxy); defaults to rollout.json next to the sandbox's state file")
+    .option("--history-dir <dir>", "the rollout history; defaults to history/ next to the record file (target haproxy), .canary/history (target pulumi)")
     .option("--json", "JSON output, one object per line");
 }

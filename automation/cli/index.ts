@@ -1,11 +1,13 @@
 #!/usr/bin/env -S node --import tsx
 /**
  * `canary`: the rollout driver's command line. One file per command (rollout.ts, control.ts,
- * status.ts); each asks the backend of `--target` (automation/backends) for the target, the
+ * status.ts, history.ts); each asks the backend of `--target` (automation/backends) for the target, the
  * record store and their defaults.
  *
  *   canary rollout --stack prod --version v2.5.0 --image registry/app:v2.5.0 [--plan plan.yaml]
  *   canary status  --stack prod [--watch] [--json]
+ *   canary history --stack prod [--json]
+ *   canary report  --stack prod [--rollout <id>] [--out report.html]
  *   canary pause|resume|freeze|unfreeze|promote [--full]|abort [--gradual]|approve|retry --stack prod
  *
  * Exit codes (see {@link EXIT}): 0 promoted (or a dry run completed, or already stable), 1 rolled
@@ -17,6 +19,7 @@ import { ControlVerb } from "../state";
 import { control, ControlFlags } from "./control";
 import { EXIT, exitCodeOf } from "./exit";
 import { CommonFlags, withCommonFlags } from "./flags";
+import { history, report, ReportFlags } from "./history";
 import { rollout, RolloutFlags } from "./rollout";
 import { status } from "./status";
 
@@ -39,6 +42,20 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
   });
   withCommonFlags(program.command("status").description("show the rollout record").option("-w, --watch", "keep showing it until the rollout ends")).action(async (o: CommonFlags & { watch?: boolean }) => {
     setExit(await status(o));
+  });
+  withCommonFlags(program.command("history").description("list past rollouts: version, start, end, outcome, trigger, duration, who").option("--limit <n>", "the newest n only")).action(async (o: CommonFlags & { limit?: string }) => {
+    setExit(await history(o));
+  });
+  withCommonFlags(
+    program
+      .command("report")
+      .description("write a rollout's HTML report (self-contained: charts, markers, the verdict's evidence); defaults to the newest rollout")
+      .option("--rollout <id>", "the rollout (see `canary history`)")
+      .option("--out <file>", "the report file; defaults to report-<rollout>.html in the current directory")
+      .option("--plan <file>", "the rollout's plan: its Prometheus settings for the raw series, its judge's limits")
+      .option("--service <name>", "the service name, for a rollout not in the history"),
+  ).action(async (o: ReportFlags) => {
+    setExit(await report(o));
   });
   const verbs: [ControlVerb | "retry", string, (c: Command) => Command][] = [
     ["promote", "skip the current step's wait (the next step follows); --full: promote now, skipping the remaining steps", (c) => c.option("--full", "promote now")],

@@ -9,7 +9,13 @@ import { metricsFromPlan } from "../rollout/judging";
 import { RolloutOptions, runRollout } from "../rollout/run";
 import { describePhase } from "../state";
 import { Target } from "../targets/types";
+import { parseJudgeConfig } from "../analysis/judge";
+import { MetricsProvider } from "../analysis/prometheus";
+import { HistoryStore } from "../history/store";
+import { secretConfigKeys } from "../notify/config";
 import { RolloutNotifications } from "../notify/rollout";
+import { prometheusSeries, RolloutArchive } from "../report/archive";
+import { operatorIdentity } from "../rollout/lease";
 import { MetricsServer, startMetricsServer } from "../telemetry/server";
 import { RolloutMetrics } from "../telemetry/metrics";
 import { TextfileWriter } from "../telemetry/textfile";
@@ -41,8 +47,8 @@ const OUTCOME_EXIT: Readonly<Record<Outcome, number>> = {
   paused: EXIT.paused,
 };
 
-/** The service name for notifications and metrics: --service, the plan's `service` selector, or the stack. */
-function serviceOf(o: RolloutFlags, plan: Plan, fallback: string): string {
+/** The service name for notifications, metrics and reports: --service, the plan's `service` selector, or the stack. */
+export function serviceOf(o: { readonly service?: string }, plan: Plan, fallback: string): string {
   const selectors = plan.analysis.metrics.selectors;
   const fromPlan = selectors && typeof selectors === "object" ? (selectors as Record<string, unknown>).service : undefined;
   return o.service ?? (typeof fromPlan === "string" ? fromPlan : fallback);
@@ -83,7 +89,7 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
   else {
     target = await backend.target(log);
     store = await backend.store();
-    if (plan.notifications.channels.some((c) => c.urlConfig !== undefined)) configValues = await backend.configValues();
+    if (secretConfigKeys(plan.notifications).length > 0) configValues = await backend.configValues();
   }
 
   // Notifications and metrics are built before anything changes, so a missing webhook URL
@@ -92,6 +98,22 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
   const notifications = dryRun
     ? undefined
     : RolloutNotifications.fromConfig(plan.notifications, { service, sources: { env: process.env, config: configValues }, defaultIncidentDir: backend.incidentDir, log });
+  // The rollout kept in the history, the judge's ticks traced, and on a rollback the report
+  // written next to the incident record (with Prometheus' raw series while it answers).
+  let provider: MetricsProvider | undefined;
+  const incidents = plan.notifications.incidents;
+  const archive = dryRun
+    ? undefined
+    : new RolloutArchive({
+        service,
+        history: new HistoryStore(backend.historyDir),
+        operator: operatorIdentity(),
+        // The same directory as the incident record's (RolloutNotifications.fromConfig).
+        ...(incidents.enabled && incidents.report ? { reportDir: incidents.dir ?? backend.incidentDir } : {}),
+        raw: prometheusSeries(() => provider),
+        judge: parseJudgeConfig(plan.analysis.judge),
+        log,
+      });
   const metrics = new RolloutMetrics({ service, stack: target.name });
   const textfile = o.textfileDir !== undefined ? new TextfileWriter(metrics.registry, path.resolve(o.cwd, o.textfileDir), undefined, log) : undefined;
   let server: MetricsServer | undefined;
@@ -104,6 +126,7 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
     renderer.event(e);
     // Both return at once: a slow or dead receiver never holds the rollout (or its rollback).
     notifications?.observe(e);
+    archive?.observe(e);
     metrics.observe(e);
     textfile?.update();
   };
@@ -126,7 +149,10 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
       image: o.image,
       target,
       store,
-      metrics: (versions) => metricsFromPlan(plan, { ...defaults, ...versions }),
+      metrics: (versions) => {
+        provider = metricsFromPlan(plan, { ...defaults, ...versions });
+        return archive ? archive.wrapMetrics(provider) : provider;
+      },
       report,
       dryRun,
       interrupt: interrupt.signal,
@@ -141,6 +167,10 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
       const n = flushed.notifications;
       if (n.failed + n.dropped + n.abandoned > 0) log(`notify: ${n.delivered} delivered, ${n.failed} failed, ${n.dropped} dropped, ${n.abandoned} abandoned at exit`);
       for (const file of flushed.incidents) log(`incident record: ${file}`);
+    }
+    if (archive) {
+      const kept = await archive.flush(NOTIFY_FLUSH_MS);
+      for (const file of kept.reports) log(`report: ${file}`);
     }
     await textfile?.flush();
     await server?.stop();

@@ -117,7 +117,7 @@ export class NotificationDispatcher {
    */
   notify(event: NotificationEvent): void {
     for (const lane of this.lanes) {
-      if (!lane.notifier.events.includes(event.type)) continue;
+      if (!lane.notifier.events.includes(event.type) || lane.notifier.wants?.(event) === false) continue;
       if (lane.queue.length >= this.queueSize) {
         const old = lane.queue.shift()!;
         this.counts.dropped++;

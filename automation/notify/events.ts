@@ -55,8 +55,19 @@ export function decisionOf(evidence: unknown): DecisionNumbers | null {
   return { decision: e.decision, reasons, stepElapsedSeconds: num(e.stepElapsedSeconds), stepObservedSeconds: num(e.stepObservedSeconds), metrics, guardrails };
 }
 
+/**
+ * The rolled-back rollout a record retries, from its start entry's evidence: the chain's first
+ * (`retryRoot`) when recorded, else the one retried (`retryOf`); `null` when it is no retry.
+ */
+export function retryOfRecord(record: RolloutRecord): string | null {
+  const start = record.history.find((h) => h.type === "start");
+  const e = start?.evidence as { retryRoot?: unknown; retryOf?: unknown } | undefined;
+  if (typeof e?.retryRoot === "string") return e.retryRoot;
+  return typeof e?.retryOf === "string" ? e.retryOf : null;
+}
+
 /** The parts of a notification that come from the record alone. */
-function base(record: RolloutRecord, service: string): Pick<NotificationEvent, "version" | "rollout" | "service" | "stack" | "target" | "judgedSteps" | "canaryVersion" | "stableVersion"> {
+function base(record: RolloutRecord, service: string): Pick<NotificationEvent, "version" | "rollout" | "service" | "stack" | "target" | "judgedSteps" | "canaryVersion" | "stableVersion" | "retryOf"> {
   return {
     version: 1,
     rollout: record.id,
@@ -66,6 +77,7 @@ function base(record: RolloutRecord, service: string): Pick<NotificationEvent, "
     judgedSteps: Math.max(record.steps.length - 1, 0),
     canaryVersion: record.version,
     stableVersion: stableVersionOf(record),
+    retryOf: retryOfRecord(record),
   };
 }
 

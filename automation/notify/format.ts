@@ -11,3 +11,23 @@ export function fmt(n: number | null, missing = "n/a"): string {
 export function pct(n: number | null): string {
   return n === null ? "n/a" : `${fmt(n * 100)}%`;
 }
+
+/** The title of each notification type, in plain words (Slack adds its emoji). */
+export const EVENT_TITLES = {
+  start: "Rollout started",
+  advance: "Step",
+  promote: "Promoting",
+  complete: "Promoted",
+  rollback: "Rolling back",
+  rolledBack: "Rolled back",
+  rollbackFailed: "Rollback failed",
+  pause: "Paused",
+  resume: "Resumed",
+  freeze: "Frozen",
+  unfreeze: "Unfrozen",
+  skip: "Step wait skipped",
+  promoteFull: "Promoting now (steps skipped)",
+  approve: "Gate approved",
+  takeOver: "Driver took over",
+  gateWaiting: "Waiting at a gate",
+} as const;

@@ -1,4 +1,4 @@
-/** Rollout notifications (Slack, generic webhook) and incident records; see rollout.ts. */
+/** Rollout notifications (Slack, webhook, email, PagerDuty, Grafana annotations) and incident records; see rollout.ts. */
 export * from "./config";
 export * from "./dispatcher";
 export * from "./events";
@@ -8,3 +8,6 @@ export * from "./rollout";
 export * from "./types";
 export { SlackNotifier, slackMessage } from "./slack";
 export { WebhookNotifier } from "./webhook";
+export { EmailNotifier, emailMessage } from "./email";
+export { PagerDutyNotifier, pagerdutyEvents, dedupKey } from "./pagerduty";
+export { GrafanaNotifier, grafanaAnnotation } from "./grafana";

@@ -4,32 +4,35 @@
  * the rollout's fields, the judge's reasons and the numbers behind them.
  */
 import { IncomingWebhook, IncomingWebhookHTTPError, IncomingWebhookRequestError, IncomingWebhookSendArguments } from "@slack/webhook";
-import { fmt, pct } from "./format";
+import { EVENT_TITLES, fmt, pct } from "./format";
 import { bodySnippet, Redactor, requestFailure } from "./redact";
 import { DecisionNumbers, NotificationEvent, NotificationType, Notifier, NotifyError, retryableStatus } from "./types";
 
 /** One Slack block, as the webhook client types it. */
 type SlackBlock = NonNullable<IncomingWebhookSendArguments["blocks"]>[number];
 
-/** The title of each notification type. */
-const TITLES: Readonly<Record<NotificationType, string>> = {
-  start: ":rocket: Rollout started",
-  advance: ":arrow_forward: Step",
-  promote: ":white_check_mark: Promoting",
-  complete: ":tada: Promoted",
-  rollback: ":rotating_light: Rolling back",
-  rolledBack: ":leftwards_arrow_with_hook: Rolled back",
-  rollbackFailed: ":x: Rollback failed",
-  pause: ":double_vertical_bar: Paused",
-  resume: ":arrow_forward: Resumed",
-  freeze: ":ice_cube: Frozen",
-  unfreeze: ":arrow_forward: Unfrozen",
-  skip: ":fast_forward: Step wait skipped",
-  promoteFull: ":fast_forward: Promoting now (steps skipped)",
-  approve: ":ok_hand: Gate approved",
-  takeOver: ":handshake: Driver took over",
-  gateWaiting: ":raised_hand: Waiting at a gate",
+/** The emoji before each notification type's title. */
+const EMOJI: Readonly<Record<NotificationType, string>> = {
+  start: ":rocket:",
+  advance: ":arrow_forward:",
+  promote: ":white_check_mark:",
+  complete: ":tada:",
+  rollback: ":rotating_light:",
+  rolledBack: ":leftwards_arrow_with_hook:",
+  rollbackFailed: ":x:",
+  pause: ":double_vertical_bar:",
+  resume: ":arrow_forward:",
+  freeze: ":ice_cube:",
+  unfreeze: ":arrow_forward:",
+  skip: ":fast_forward:",
+  promoteFull: ":fast_forward:",
+  approve: ":ok_hand:",
+  takeOver: ":handshake:",
+  gateWaiting: ":raised_hand:",
 };
+
+/** The title of each notification type. */
+const TITLES = Object.fromEntries(Object.entries(EVENT_TITLES).map(([type, title]) => [type, `${EMOJI[type as NotificationType]} ${title}`])) as Readonly<Record<NotificationType, string>>;
 
 /** The step in force, 1-based for people: `2 of 3 (weight 25%)`. */
 function stepText(e: NotificationEvent): string {

@@ -11,6 +11,27 @@ export type NotificationType = EventType | "gateWaiting";
 /** Every notification type, in transition-table order then `gateWaiting`. */
 export const NOTIFICATION_TYPES: readonly NotificationType[] = [...(Object.keys(TRANSITIONS) as EventType[]), "gateWaiting"];
 
+/** How much a notification matters to the people on call, least first. */
+export const SEVERITIES = ["info", "warning", "critical"] as const;
+/** A notification's severity. */
+export type Severity = (typeof SEVERITIES)[number];
+
+/**
+ * The one severity rule: a failed rollback is `critical` (the stack may still send users to a
+ * broken canary: page someone), a rollback is `warning` (users were protected; tell the team),
+ * everything else is `info`.
+ */
+export function severityOf(type: NotificationType): Severity {
+  if (type === "rollbackFailed") return "critical";
+  if (type === "rollback" || type === "rolledBack") return "warning";
+  return "info";
+}
+
+/** Whether `severity` is at least `min`. */
+export function atLeast(severity: Severity, min: Severity): boolean {
+  return SEVERITIES.indexOf(severity) >= SEVERITIES.indexOf(min);
+}
+
 /** The numbers the judge reported for one canary-versus-baseline metric. */
 export interface MetricNumbers {
   readonly name: string;
@@ -85,6 +106,11 @@ export interface NotificationEvent {
   readonly gate: string | null;
   /** The judge decision behind the event, when one was. */
   readonly decision: DecisionNumbers | null;
+  /**
+   * The rolled-back rollout this one retries (`canary retry`), the first of the chain when the
+   * record names it; `null` for a rollout that is not a retry.
+   */
+  readonly retryOf: string | null;
 }
 
 /**
@@ -100,6 +126,11 @@ export interface Notifier {
   readonly name: string;
   /** The notification types this channel wants. */
   readonly events: readonly NotificationType[];
+  /**
+   * Whether this channel has anything to send for a notification of one of its `events` (such
+   * as PagerDuty, which resolves only for a retry). Absent: every one of them.
+   */
+  wants?(event: NotificationEvent): boolean;
   send(event: NotificationEvent, signal: AbortSignal): Promise<void>;
   /** Removes this channel's secrets (its URL and the URL's token parts) from a text. */
   scrub(text: string): string;

@@ -1,7 +1,7 @@
 /**
  * The canary-versus-stable Grafana dashboard (pure), built with the Grafana Foundation SDK:
  * canary weight, request rate, error and success ratios and p50/p95/p99 latency, each panel
- * with one query per version.
+ * with one query per version, and the rollout driver's events (Grafana annotations) on every panel.
  */
 import { common, dashboard, Dashboard, prometheus, timeseries } from "./grafana";
 import { rateQueries, selector } from "./promql";
@@ -18,6 +18,25 @@ const DATASOURCE = { type: "prometheus", uid: "${datasource}" };
 
 /** The panel titles, in dashboard order. */
 export const PANEL_TITLES = ["Canary weight", "Request rate", "Error ratio (5xx)", "Success ratio", "Latency p50", "Latency p95", "Latency p99"] as const;
+
+/** The tag on every Grafana annotation the rollout driver posts. */
+export const ROLLOUT_ANNOTATION_TAG = "canary-rollout";
+
+/**
+ * The tags of a rollout event's Grafana annotation. The dashboard's annotation query selects the
+ * first two, so it shows every rollout of its service whatever the version.
+ */
+export function rolloutAnnotationTags(e: { readonly service: string; readonly version: string; readonly stack: string; readonly event: string }): string[] {
+  return [ROLLOUT_ANNOTATION_TAG, `service:${e.service}`, `version:${e.version}`, `stack:${e.stack}`, `event:${e.event}`];
+}
+
+/** The annotation query showing the rollout driver's events on every panel (Grafana's built-in annotation store, by tags). */
+function rolloutAnnotations(service: string): { build: () => dashboard.AnnotationQuery } {
+  const tags = rolloutAnnotationTags({ service, version: "", stack: "", event: "" }).slice(0, 2);
+  // The SDK types a query target as a data-source query; the built-in store's tag filter is plain JSON.
+  const target = { type: "tags", tags, matchAny: false, limit: 100 } as unknown as NonNullable<dashboard.AnnotationQuery["target"]>;
+  return { build: () => ({ name: "Canary rollouts", datasource: { type: "grafana", uid: "-- Grafana --" }, enable: true, iconColor: "orange", target }) };
+}
 
 /** `https://grafana.example.com/d/<uid>`, or undefined without a Grafana URL. */
 export function dashboardUrl(grafanaUrl: string | undefined, uid: string): string | undefined {
@@ -71,6 +90,7 @@ export function buildDashboard(s: MonitoringSettings): Dashboard {
     .timezone("browser")
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
     .withVariable(new dashboard.DatasourceVariableBuilder("datasource").label("Prometheus").type("prometheus"))
+    .annotation(rolloutAnnotations(s.service))
     .withPanel(weight)
     .withPanel(perVersion("Request rate", "reqps", "Requests per second served by each version.", (q) => q.requestRate))
     .withPanel(errorRatio)

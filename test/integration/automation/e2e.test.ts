@@ -2,7 +2,9 @@
  * End to end on the local sandbox: real HAProxy, real Prometheus, the sample service under
  * generated load, the real judge, the HAProxy target and the file record store. The tests share
  * one sandbox (each rollout starts from weight 0 with both instances healthy), scraped every
- * half second, with one-second ticks, so a rollout takes seconds.
+ * half second, with one-second ticks, so a rollout takes seconds. The report of a rolled-back
+ * canary is opened in headless Chromium: the charts drew, the rollback is marked, nothing else
+ * was fetched, no error.
  */
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -14,7 +16,12 @@ import { parsePlan } from "../../../automation/plan";
 import { runLoad } from "../../../local/loadgen";
 import { Sandbox, startSandbox } from "../../../local/sandbox";
 import { resetSandbox, runSandboxRollout } from "../../../local/sandboxRollout";
-import { HAPROXY, needs, PROMETHEUS } from "../../helpers/tools";
+import { HistoryStore } from "../../../automation/history/store";
+import { COLORS } from "../../../automation/report/html";
+import { readTrace } from "../../../automation/report/trace";
+import { drawn, HeadlessChromium, pixels, ready } from "../../helpers/chromium";
+import { CHROMIUM, HAPROXY, needs, PROMETHEUS } from "../../helpers/tools";
+import { requirePrograms } from "../../../local/process";
 
 /** Short steps (10% then 50%) so each run takes seconds; the judge as in the demo. */
 const PLAN = (maxDuration = "60s") =>
@@ -33,6 +40,9 @@ analysis:
     minCanaryRequestsToPromote: 100
   metrics: { selectors: { job: app } }
 `);
+
+/** The report test also needs Chromium; the other tests of this file do not. */
+const needsChromium = (): void => requirePrograms([CHROMIUM]);
 
 /** Load during a rollout: enough that the canary's 100 requests at 10% take a few seconds. */
 const RPS = 800;
@@ -110,6 +120,44 @@ describe("end to end on the sandbox (HAProxy target, Prometheus, judge)", functi
     assert.equal(ticks[ticks.length - 1], "inconclusive");
     assert.deepEqual(r.record.history.map((h) => h.type), ["start", "advance", "rollback", "rolledBack"]);
     assert.deepEqual([r.weights.stable, r.weights.canary], [100, 0]);
+  });
+
+  it("the report of a rolled-back canary is written on the rollback with Prometheus' raw series, kept in the history, and draws in Chromium", async function () {
+    needsChromium();
+    const reportDir = fs.mkdtempSync(path.join(dir, "report-"));
+    const r = await runSandboxRollout({ sandbox: sb(), plan: PLAN(), rps: RPS, fault: { atStep: 1, fault: { errorRate: 0.3 } }, reportDir });
+    assert.equal(r.result.outcome, "rolledBack");
+    assert.equal(r.report, path.join(reportDir, `report-${r.record.id}.html`));
+    const html = fs.readFileSync(r.report!, "utf8");
+    assert.match(html, /Error rate and latency: Prometheus' raw counters, differenced per \d+ s step\./);
+
+    const history = new HistoryStore(path.join(reportDir, "history"));
+    const kept = await history.list();
+    assert.deepEqual(kept.map((k) => [k.record.id, k.record.phase]), [[r.record.id, "RolledBack"]]);
+    const trace = await readTrace(history.traceFile(r.record.id));
+    assert.ok(trace.samples.length >= 3 && trace.samples.every((s) => s.kind === "ok" || s.kind === "priming" || s.kind === "noValues"), `${trace.samples.length} samples`);
+    assert.equal(trace.samples[trace.samples.length - 1]!.decision, "rollback");
+
+    const browser = await HeadlessChromium.launch();
+    try {
+      const opened = await browser.open(r.report!);
+      await ready(opened.page);
+      await opened.page.screenshot({ path: path.join(reportDir, "report.png"), fullPage: true });
+      const { charts } = await drawn(opened.page);
+      const byId = new Map(charts.map((c) => [c.id, c]));
+      for (const id of ["weight", "errors", "latency", "bounds-errors", "evidence-errors", "guardrail-errorRate"]) {
+        assert.ok(byId.get(id) && !byId.get(id)!.empty && byId.get(id)!.points > 0, `chart ${id} drew`);
+      }
+      const canary = await pixels(opened.page, "errors", COLORS.series.canary);
+      assert.ok(canary.total > 100, `canary error rate drew ${canary.total} pixels`);
+      const rollbackAt = Date.parse(r.record.history.find((h) => h.type === "rollback")!.at) / 1000;
+      const marker = await pixels(opened.page, "errors", COLORS.markers.rollback, rollbackAt);
+      assert.ok(marker.column > 0.8 * marker.plotHeight, `rollback marker ${marker.column} of ${marker.plotHeight} rows`);
+      assert.deepEqual(opened.errors, []);
+      assert.deepEqual(opened.requests, []);
+    } finally {
+      await browser.close();
+    }
   });
 
   it("the CLI on the sandbox: a failing canary exits 1, status shows the record, HAProxy is back at 0%", async () => {

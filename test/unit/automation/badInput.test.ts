@@ -72,7 +72,7 @@ describe("bad input: plans", () => {
       "notifications.channels[0].url: unknown key",
       "notifications.channels[0].urlEnv: is required (or urlConfig): the environment variable holding the webhook URL",
     ]],
-    ["unknown channel type", "notifications: { channels: [{ type: pagerduty, urlEnv: PD }] }", ['notifications.channels[0].type: must be one of slack, webhook, got "pagerduty"']],
+    ["unknown channel type", "notifications: { channels: [{ type: teams, urlEnv: T }] }", ['notifications.channels[0].type: must be one of slack, webhook, email, pagerduty, grafana, got "teams"']],
     ["not YAML", "steps: [", ["not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 1, column 9"]],
     ["a list, not a map", "- 1\n- 2", ["must be a map of plan settings, got [1,2]"]],
     ["a huge file", `# ${"x".repeat(MAX_PLAN_BYTES)}\n`, [`is ${MAX_PLAN_BYTES + 3} bytes; a plan may be at most ${MAX_PLAN_BYTES} bytes (1 MiB)`]],

@@ -21,7 +21,7 @@ describe("plan", () => {
       inconclusive: "rollback",
       rollback: { mode: "keepCanary" },
       dryRun: false,
-      notifications: { channels: [], retry: { attempts: 5, initialDelay: 1, maxDelay: 30, maxTotal: 120 }, queueSize: 100, incidents: { enabled: true } },
+      notifications: { channels: [], retry: { attempts: 5, initialDelay: 1, maxDelay: 30, maxTotal: 120 }, queueSize: 100, incidents: { enabled: true, report: true } },
       gates: { beforeSteps: [], beforePromotion: false },
       onResume: "resume",
       onSignal: "rollback",

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { channelUrl, defaultNotifications, notificationsSchema, NotifyConfigError } from "../../../automation/notify/config";
+import { channelSecret, defaultNotifications, notificationsSchema, NotifyConfigError } from "../../../automation/notify/config";
 import { createNotifier, createNotifiers } from "../../../automation/notify/factory";
 import { SlackNotifier } from "../../../automation/notify/slack";
 import { NOTIFICATION_TYPES } from "../../../automation/notify/types";
@@ -14,7 +14,7 @@ function issues(input: unknown): string[] {
 
 describe("notify config", () => {
   it("defaults: no channels, 5 attempts, 1s doubling to 30s, 2m budget, queue 100, incidents on", () => {
-    assert.deepEqual(defaultNotifications(), { channels: [], retry: { attempts: 5, initialDelay: 1, maxDelay: 30, maxTotal: 120 }, queueSize: 100, incidents: { enabled: true } });
+    assert.deepEqual(defaultNotifications(), { channels: [], retry: { attempts: 5, initialDelay: 1, maxDelay: 30, maxTotal: 120 }, queueSize: 100, incidents: { enabled: true, report: true } });
   });
 
   it("parses channels with durations in seconds", () => {
@@ -33,12 +33,12 @@ describe("notify config", () => {
       ],
       retry: { attempts: 3, initialDelay: 0.25, maxDelay: 4, maxTotal: 60 },
       queueSize: 100,
-      incidents: { enabled: true, dir: "/var/incidents" },
+      incidents: { enabled: true, dir: "/var/incidents", report: true },
     });
   });
 
   it("rejects an unknown channel type, naming the known ones", () => {
-    assert.deepEqual(issues({ channels: [{ type: "teams", urlEnv: "X" }] }), ["channels.0.type: must be one of slack, webhook"]);
+    assert.deepEqual(issues({ channels: [{ type: "teams", urlEnv: "X" }] }), ["channels.0.type: must be one of slack, webhook, email, pagerduty, grafana"]);
   });
 
   it("rejects a URL in the plan as an unknown key; no issue sits where a plan error would quote the channel", () => {
@@ -71,17 +71,17 @@ describe("notify config", () => {
     const hook = notificationsSchema.parse({ channels: [{ type: "webhook", urlConfig: "canary:deployHookUrl" }] }).channels[0];
 
     it("reads the environment variable named by urlEnv", () => {
-      assert.equal(channelUrl(slack, 0, { env: { SLACK_WEBHOOK_URL: "https://hooks.example/x" } }), "https://hooks.example/x");
+      assert.equal(channelSecret(slack, 0, { env: { SLACK_WEBHOOK_URL: "https://hooks.example/x" } }), "https://hooks.example/x");
     });
 
     it("reads the secret config value named by urlConfig", () => {
-      assert.equal(channelUrl(hook, 1, { config: { "canary:deployHookUrl": "https://hooks.example/y" } }), "https://hooks.example/y");
+      assert.equal(channelSecret(hook, 1, { config: { "canary:deployHookUrl": "https://hooks.example/y" } }), "https://hooks.example/y");
     });
 
     it("names the missing variable or key", () => {
-      assert.throws(() => channelUrl(slack, 0, { env: {} }), new NotifyConfigError("notifications.channels[0].urlEnv: environment variable SLACK_WEBHOOK_URL is not set"));
+      assert.throws(() => channelSecret(slack, 0, { env: {} }), new NotifyConfigError("notifications.channels[0].urlEnv: environment variable SLACK_WEBHOOK_URL is not set"));
       assert.throws(
-        () => channelUrl(hook, 2, {}),
+        () => channelSecret(hook, 2, {}),
         new NotifyConfigError("notifications.channels[2].urlConfig: no value was passed for stack config key canary:deployHookUrl (read it with getAllConfig and pass it as a secret)"),
       );
     });
@@ -89,7 +89,7 @@ describe("notify config", () => {
     it("refuses a URL pasted into urlEnv without echoing it", () => {
       const pasted = notificationsSchema.parse({ channels: [{ type: "slack", urlEnv: "https://hooks.slack.com/services/T1/B2/SECRETSECRET" }] }).channels[0];
       assert.throws(
-        () => channelUrl(pasted, 0, { env: {} }),
+        () => channelSecret(pasted, 0, { env: {} }),
         new NotifyConfigError("notifications.channels[0].urlEnv: must be an environment variable name such as SLACK_WEBHOOK_URL (put the URL in the environment, not in the plan)"),
       );
     });
@@ -106,7 +106,7 @@ describe("notify config", () => {
 
     it("throws on an unknown type, naming the known ones", () => {
       const teams = { type: "teams", urlEnv: "T", timeout: 10 } as unknown as Parameters<typeof createNotifier>[0];
-      assert.throws(() => createNotifier(teams, "https://x.example/", "teams[0]"), new NotifyConfigError('teams[0]: unknown notification channel type "teams"; known types: slack, webhook'));
+      assert.throws(() => createNotifier(teams, "https://x.example/", "teams[0]"), new NotifyConfigError('teams[0]: unknown notification channel type "teams"; known types: slack, webhook, email, pagerduty, grafana'));
     });
 
     it("refuses a value that is not an http(s) URL without echoing it", () => {

@@ -38,6 +38,7 @@ describe("notify events", () => {
         metrics: [{ name: "errors", status: "breached", canaryRate: 0.041, baselineRate: 0.005, canaryRequests: 1200, ratio: 8.2, ratioLower: 3.1, ratioUpper: null, eValue: 412, rollbackThreshold: 200 }],
         guardrails: [{ name: "errorRate", status: "ok", observed: 0.041, lowerBound: 0.032, limit: 0.05, requests: 1200 }],
       },
+      retryOf: null,
     });
   });
 
@@ -77,6 +78,7 @@ describe("notify events", () => {
       trigger: null,
       gate: "sre-approval",
       decision: null,
+      retryOf: null,
     });
   });
 
