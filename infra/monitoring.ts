@@ -4,7 +4,7 @@
  * back from an argument to its config key for the component's problems.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CanaryMonitoring, CanaryMonitoringArgs, defaultDashboardUid, LabelRequirement, MonitoringQueries, monitoringProblems, monitoringQueries, resolveSettings } from "../components/monitoring";
+import { CanaryMonitoring, CanaryMonitoringArgs, defaultDashboardUid, LabelRequirement, MonitoringQueries, RawQueries, monitoringProblems, monitoringQueries, resolveSettings } from "../components/monitoring";
 import type { Platform } from "../components/routing";
 import { Path, Problem } from "../components/validation";
 import type { CanaryConfig } from "./platforms/types";
@@ -12,10 +12,21 @@ import type { CanaryConfig } from "./platforms/types";
 /** Platforms whose workloads run on Kubernetes, where the PrometheusRule, ServiceMonitor and dashboard ConfigMap are created. */
 export const KUBERNETES_PLATFORMS: ReadonlySet<Platform> = new Set<Platform>(["istio", "linkerd", "gateway-api"]);
 
+/** The raw counter selectors as the stack exports them: `canary` is null, not absent, without a canary. */
+export interface StackQueries {
+  readonly canary: RawQueries | null;
+  readonly baseline: RawQueries;
+}
+
+/** The component's queries in the stack output's shape. */
+export function stackQueries(q: MonitoringQueries): StackQueries {
+  return { canary: q.canary ?? null, baseline: q.baseline };
+}
+
 /** What monitoring adds to the stack outputs. */
 export interface MonitoringOutputs {
   /** Raw counter selectors of canary (null without one) and baseline, for the rollout judge. Exported even when monitoring is disabled. */
-  readonly queries: pulumi.Output<MonitoringQueries>;
+  readonly queries: pulumi.Output<StackQueries>;
   /** The Grafana dashboard uid. */
   readonly dashboardUid?: pulumi.Output<string>;
   /** The dashboard URL; null without grafanaUrl. */
@@ -145,10 +156,10 @@ export function configMonitoringProblems(config: CanaryConfig): Problem[] {
  */
 export function deployMonitoring(config: CanaryConfig): MonitoringOutputs {
   const args = monitoringArgs(config, pulumi.getStack());
-  if (!config.monitoring.enabled) return { queries: pulumi.output(monitoringQueries(resolveSettings(args))) };
+  if (!config.monitoring.enabled) return { queries: pulumi.output(stackQueries(monitoringQueries(resolveSettings(args)))) };
   const component = new CanaryMonitoring(`${config.service}-monitoring`, args);
   return {
-    queries: component.queries,
+    queries: component.queries.apply(stackQueries),
     dashboardUid: component.dashboardUid,
     dashboardUrl: component.dashboardUrl.apply((u) => u ?? null),
     prometheusRulesYaml: component.rulesYaml,

@@ -6,7 +6,7 @@
  * arguments (infra/monitoring.ts), named by their config key.
  */
 import { z } from "zod";
-import { MONITORING_DEFAULTS as D, MONITORING_RULES as R } from "../components/monitoring/settings";
+import { MONITORING_DEFAULTS as D, MONITORING_RULES as R } from "../components/monitoring";
 import { labelKey, optionalLabelValue } from "../components/validation";
 import { zBoolean, zNumber, zString } from "./zod";
 

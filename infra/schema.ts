@@ -7,7 +7,7 @@
  * one formatter (components/validation/problems.ts) as `<key path>: <message>, got <value>`.
  */
 import { z } from "zod";
-import { MAX_REPLICAS, WORKLOAD_DEFAULTS } from "../components/kubernetes/workloads";
+import { MAX_REPLICAS, WORKLOAD_DEFAULTS } from "../components/kubernetes";
 import { MAX_SEGMENTS, stickinessDuration } from "../components/routing";
 import { dnsLabel, headerName, headerValue, httpPath, imageRef, intRange, labelValue, port, quantity } from "../components/validation";
 import { monitoringSchema } from "./monitoringSchema";

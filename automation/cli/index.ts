@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --import tsx
+#!/usr/bin/env node
 /**
  * `canary`: the rollout driver's command line. One file per command (rollout.ts, control.ts,
  * status.ts, history.ts); each asks the backend of `--target` (automation/backends) for the target, the

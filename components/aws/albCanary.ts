@@ -9,6 +9,26 @@ import { assertNoProblems, Checks, httpPath, intRange, isKnown, pattern, port, P
 import { AlbCondition, appliedCanaryPercent, listenerRuleProblems, RenderedRule, renderListenerRules, TargetRole } from "./albRules";
 import { ALARM_NAME_MAX, ELB_NAME_MAX, loadBalancerArnSuffix, loadBalancerName, physicalName, targetGroupArnSuffix } from "./names";
 
+/** Protocol to the targets and of their health check. */
+export const AlbProtocol = {
+  /** Plain HTTP. */
+  Http: "HTTP",
+  /** HTTPS (the ALB does not verify the targets' certificates). */
+  Https: "HTTPS",
+} as const;
+/** A value of {@link AlbProtocol}. */
+export type AlbProtocol = (typeof AlbProtocol)[keyof typeof AlbProtocol];
+
+/** How targets register in the target groups. */
+export const AlbTargetType = {
+  /** By IP address: ECS tasks, EKS pods. */
+  Ip: "ip",
+  /** By EC2 instance id. */
+  Instance: "instance",
+} as const;
+/** A value of {@link AlbTargetType}. */
+export type AlbTargetType = (typeof AlbTargetType)[keyof typeof AlbTargetType];
+
 /** Arguments of {@link AlbCanary}. */
 export interface AlbCanaryArgs {
   /** The traffic model to render: canary weight, override, segments, stickiness. Required. */
@@ -31,15 +51,15 @@ export interface AlbCanaryArgs {
   /** Port the targets listen on. Defaults to 80. */
   readonly port?: number;
   /** Protocol to the targets and of the health check. Defaults to "HTTP". */
-  readonly protocol?: "HTTP" | "HTTPS";
+  readonly protocol?: AlbProtocol;
   /** Target type of both target groups: "ip" (ECS, EKS) or "instance" (EC2). Defaults to "ip". */
-  readonly targetType?: "ip" | "instance";
+  readonly targetType?: AlbTargetType;
   /** Priority of the first listener rule, 1–50000; the rules take consecutive priorities in route order. Defaults to 100. */
   readonly priority?: number;
   /** Path patterns every rule is scoped to, at most 3 (ALB path patterns: visible ASCII, 1–128 characters). Defaults to ["/*"]. */
-  readonly pathPatterns?: readonly string[];
+  readonly pathPatterns?: string[];
   /** Host headers every rule is scoped to, at most 3. Defaults to none. */
-  readonly hostHeaders?: readonly string[];
+  readonly hostHeaders?: string[];
   /** Health check path of both target groups. Defaults to "/health". */
   readonly healthCheckPath?: string;
   /** Consecutive successful checks before a target is healthy. Defaults to 2. */
@@ -63,7 +83,7 @@ export interface AlbCanaryArgs {
   /** SNS topic ARNs notified when an alarm fires and when it recovers. Defaults to none. */
   readonly alarmActions?: pulumi.Input<pulumi.Input<string>[]>;
   /** Tags added to every AWS resource created: at most 50, keys 1–128 and values 0–256 characters, no `aws:` prefix. Defaults to none. */
-  readonly tags?: Readonly<Record<string, string>>;
+  readonly tags?: Record<string, string>;
 }
 
 /** The resource type token of {@link AlbCanary}. */
@@ -216,9 +236,9 @@ export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 /** Copies a rendered condition into the provider's (mutable) input shape. */
 function conditionInput(c: AlbCondition): aws.types.input.lb.ListenerRuleCondition {
-  if ("pathPattern" in c) return { pathPattern: { values: [...c.pathPattern.values] } };
-  if ("hostHeader" in c) return { hostHeader: { values: [...c.hostHeader.values] } };
-  return { httpHeader: { httpHeaderName: c.httpHeader.httpHeaderName, values: [...c.httpHeader.values] } };
+  if (c.pathPattern) return { pathPattern: { values: [...c.pathPattern.values] } };
+  if (c.hostHeader) return { hostHeader: { values: [...c.hostHeader.values] } };
+  return { httpHeader: { httpHeaderName: c.httpHeader!.httpHeaderName, values: [...c.httpHeader!.values] } };
 }
 
 /**
@@ -239,9 +259,9 @@ export class AlbCanary extends pulumi.ComponentResource {
   /** Target group of the canary version; exists even without a canary, so adding one changes only weights. */
   public readonly canaryTargetGroup: aws.lb.TargetGroup;
   /** The rules as rendered (name, priority, conditions, weights), in route order. */
-  public readonly renderedRules: readonly RenderedRule[];
+  public readonly renderedRules: RenderedRule[];
   /** One listener rule per rendered rule, in the same order; the last is the default rule. */
-  public readonly listenerRules: readonly aws.lb.ListenerRule[];
+  public readonly listenerRules: aws.lb.ListenerRule[];
   /** The default rule: the main weighted split. */
   public readonly defaultRule: aws.lb.ListenerRule;
   /** Alarm on HTTPCode_Target_5XX_Count of the canary target group; undefined when alarms are disabled. */

@@ -42,44 +42,87 @@ export const ALB_LIMITS = {
 } as const;
 
 /** Which of the two target groups a forward entry points at. */
-export type TargetRole = "stable" | "canary";
+export const TargetRole = {
+  /** The stable version's target group. */
+  Stable: "stable",
+  /** The canary version's target group. */
+  Canary: "canary",
+} as const;
+/** A value of {@link TargetRole}. */
+export type TargetRole = (typeof TargetRole)[keyof typeof TargetRole];
 
 /** One weighted target group of a forward action, by role; weights are on the ALB scale. */
 export interface ForwardTarget {
+  /** The target group: stable or canary. */
   readonly role: TargetRole;
+  /** Its weight, 0–999. */
   readonly weight: number;
+}
+
+/** Target-group stickiness of a forward action. */
+export interface ForwardStickiness {
+  /** Whether the ALB pins a client to the target group it was first sent to. */
+  readonly enabled: boolean;
+  /** Lifetime of the ALB's stickiness cookie, seconds. */
+  readonly duration: number;
 }
 
 /** A forward action as data: weighted target groups and target-group stickiness. */
 export interface RenderedForward {
   /** Stable first; the canary only when a canary is deployed (then always, even at weight 0). */
-  readonly targets: readonly ForwardTarget[];
+  readonly targets: ForwardTarget[];
   /**
    * Always rendered, so turning stickiness off is an explicit change rather than an omitted
    * block. Enabled only when stickiness is on and both weights are above zero: at 0/100 there is
    * nothing to stick to, and a cookie must never keep users on a canary that was set to 0.
    */
-  readonly stickiness: { readonly enabled: boolean; readonly duration: number };
+  readonly stickiness: ForwardStickiness;
 }
 
-/** A listener rule condition, shaped as `aws.lb.ListenerRule`'s `conditions` entries. */
-export type AlbCondition =
-  | { readonly pathPattern: { readonly values: readonly string[] } }
-  | { readonly hostHeader: { readonly values: readonly string[] } }
-  | HttpHeaderCondition;
+/** The values a path-pattern or host-header condition matches. */
+export interface AlbConditionValues {
+  /** Patterns; `*` and `?` are wildcards. */
+  readonly values: string[];
+}
+
+/** An http-header condition: the named header matches one of the values. */
+export interface AlbHttpHeaderCondition {
+  /** The header name. */
+  readonly httpHeaderName: string;
+  /** Patterns; `*` and `?` are wildcards. */
+  readonly values: string[];
+}
+
+/**
+ * A listener rule condition, shaped as `aws.lb.ListenerRule`'s `conditions` entries: exactly one
+ * of the three fields is set.
+ */
+export interface AlbCondition {
+  /** Request paths. */
+  readonly pathPattern?: AlbConditionValues;
+  /** Host headers. */
+  readonly hostHeader?: AlbConditionValues;
+  /** One request header. */
+  readonly httpHeader?: AlbHttpHeaderCondition;
+}
 
 /** An http-header condition: one header name, the values it may match. */
-export interface HttpHeaderCondition {
-  readonly httpHeader: { readonly httpHeaderName: string; readonly values: readonly string[] };
+export interface HttpHeaderCondition extends AlbCondition {
+  /** The header and the values it may match. */
+  readonly httpHeader: AlbHttpHeaderCondition;
 }
 
 /** One listener rule as data. */
 export interface RenderedRule {
   /** The route's name: `override`, a segment's name, or `default`. */
   readonly name: string;
+  /** What the route is for. */
   readonly kind: RouteKind;
+  /** The listener rule's priority. */
   readonly priority: number;
-  readonly conditions: readonly AlbCondition[];
+  /** The rule's conditions: the scope's path and host conditions, then the route's match. */
+  readonly conditions: AlbCondition[];
+  /** The weighted forward action. */
   readonly forward: RenderedForward;
 }
 

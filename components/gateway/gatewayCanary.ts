@@ -19,7 +19,7 @@ export interface GatewayCanaryArgs extends WorkloadArgs {
   /** The Gateway the route attaches to; its listener must allow routes from `namespace`. */
   readonly gateway: GatewayRef;
   /** Host names the route serves, 1–16. Defaults to every host name the listener accepts. */
-  readonly hostnames?: readonly string[];
+  readonly hostnames?: string[];
 }
 
 /** The resource type token of {@link GatewayCanary}. */
@@ -27,13 +27,19 @@ export const GATEWAY_CANARY_TYPE = "canary:gateway:GatewayCanary";
 
 /** The canary of one service behind a Gateway API Gateway (token `canary:gateway:GatewayCanary`). */
 export class GatewayCanary extends pulumi.ComponentResource {
+  /** The stable version's Service, `<service>-stable`. */
   public readonly stableService: k8s.core.v1.Service;
+  /** The stable version's Deployment, `<service>-stable`. */
   public readonly stableDeployment: k8s.apps.v1.Deployment;
   /** Absent when no canary is deployed. */
   public readonly canaryService?: k8s.core.v1.Service;
   /** Absent when no canary is deployed. */
   public readonly canaryDeployment?: k8s.apps.v1.Deployment;
-  public readonly httpRoute: k8s.apiextensions.CustomResource;
+  /**
+   * Name of the HTTPRoute. (A name, not the custom resource: a generic custom resource has no type
+   * a Pulumi package schema can refer to, and the component is also served to other languages.)
+   */
+  public readonly httpRouteName: pulumi.Output<string>;
   /** The canary percent of the default rule, read back from the HTTPRoute. */
   public readonly appliedCanaryWeight: pulumi.Output<number>;
 
@@ -50,13 +56,14 @@ export class GatewayCanary extends pulumi.ComponentResource {
     this.stableService = workloads.stableService;
     this.canaryDeployment = workloads.canaryDeployment;
     this.canaryService = workloads.canaryService;
-    this.httpRoute = new k8s.apiextensions.CustomResource(
+    const httpRoute = new k8s.apiextensions.CustomResource(
       `${name}-route`,
       { apiVersion: HTTP_ROUTE_API_VERSION, kind: "HTTPRoute", metadata: { name: args.service, namespace: settings.namespace }, spec: route },
       // A backendRef to a missing Service answers 500 for its share, so the Services come first.
       { parent: this, dependsOn: [...workloads.backends] },
     );
-    const renderedSpec = (this.httpRoute as unknown as { spec: pulumi.Output<HttpRouteSpec | undefined> }).spec;
+    this.httpRouteName = httpRoute.metadata.name;
+    const renderedSpec = (httpRoute as unknown as { spec: pulumi.Output<HttpRouteSpec | undefined> }).spec;
     this.appliedCanaryWeight = renderedSpec.apply((s) => appliedCanaryPercent(s, canaryName));
 
     this.registerOutputs({
@@ -64,7 +71,7 @@ export class GatewayCanary extends pulumi.ComponentResource {
       stableDeployment: this.stableDeployment,
       canaryService: this.canaryService,
       canaryDeployment: this.canaryDeployment,
-      httpRoute: this.httpRoute,
+      httpRouteName: this.httpRouteName,
       appliedCanaryWeight: this.appliedCanaryWeight,
     });
   }

@@ -24,7 +24,9 @@ export const MAX_HOSTNAMES = 16;
 
 /** The Gateway (listener) the route attaches to. */
 export interface GatewayRef {
+  /** The Gateway's name. */
   readonly name: string;
+  /** The Gateway's namespace. */
   readonly namespace: string;
   /** A listener of the Gateway; all listeners that allow the route when absent. */
   readonly sectionName?: string;

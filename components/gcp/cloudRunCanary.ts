@@ -18,7 +18,16 @@ import { cloudRunNameProblems, revisionNames } from "./revisionName";
 import { appliedCanaryPercent, CANARY_TAG, renderTraffic, Revisions, tagUri, templateRevision } from "./traffic";
 
 /** Who may reach the service, as `canary:gcp.ingress` spells it. */
-export type CloudRunIngress = "all" | "internal" | "internal-and-cloud-load-balancing";
+export const CloudRunIngress = {
+  /** Anyone on the internet. */
+  All: "all",
+  /** Only the project's VPC networks and Shared VPC. */
+  Internal: "internal",
+  /** The VPC, and external Application Load Balancers. */
+  InternalAndCloudLoadBalancing: "internal-and-cloud-load-balancing",
+} as const;
+/** A value of {@link CloudRunIngress}. */
+export type CloudRunIngress = (typeof CloudRunIngress)[keyof typeof CloudRunIngress];
 
 /** The API values of {@link CloudRunIngress}. */
 export const INGRESS: Readonly<Record<CloudRunIngress, string>> = {
@@ -145,6 +154,7 @@ export function cloudRunCanaryProblems(args: CloudRunCanaryArgs): Problem[] {
 
 /** The canary of one service on Cloud Run (token `canary:gcp:CloudRunCanary`). */
 export class CloudRunCanary extends pulumi.ComponentResource {
+  /** The Cloud Run service. */
   public readonly service: gcp.cloudrunv2.Service;
   /** Present when `allowUnauthenticated`. */
   public readonly invoker?: gcp.cloudrunv2.ServiceIamMember;

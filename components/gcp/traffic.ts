@@ -21,7 +21,9 @@ export interface CloudRunTrafficTarget {
 
 /** The revision names of both versions (the canary's absent when no canary is deployed). */
 export interface Revisions {
+  /** The stable version's revision. */
   readonly stable: string;
+  /** The canary version's revision; absent without a canary. */
   readonly canary?: string;
 }
 

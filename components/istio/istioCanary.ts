@@ -13,9 +13,9 @@ import { canaryWeightOf, DEFAULT_OUTLIER_DETECTION, ISTIO_API_VERSION, OutlierDe
 /** Arguments of {@link IstioCanary}: the shared workload arguments plus the VirtualService's hosts and gateways and the DestinationRule's outlier detection. */
 export interface IstioCanaryArgs extends WorkloadArgs {
   /** VirtualService hosts. Defaults to [service]. */
-  readonly hosts?: readonly string[];
+  readonly hosts?: string[];
   /** Gateways the VirtualService binds to (`namespace/name`). Defaults to none (the mesh only); list `mesh` too to keep in-mesh routing. */
-  readonly gateways?: readonly string[];
+  readonly gateways?: string[];
   /** DestinationRule outlier detection. Defaults to 5 consecutive 5xx, interval 30s, base ejection 30s, at most 50% ejected. */
   readonly outlierDetection?: Partial<OutlierDetection>;
 }
@@ -68,10 +68,14 @@ export class IstioCanary extends pulumi.ComponentResource {
   public readonly canaryDeployment: k8s.apps.v1.Deployment | undefined;
   /** The Service selecting both versions. */
   public readonly service: k8s.core.v1.Service;
-  /** The DestinationRule with the `stable` and `canary` subsets. */
-  public readonly destinationRule: k8s.apiextensions.CustomResource;
-  /** The VirtualService carrying the routes and weights. */
-  public readonly virtualService: k8s.apiextensions.CustomResource;
+  /**
+   * Name of the DestinationRule with the `stable` and `canary` subsets. (A name, not the custom
+   * resource: a generic custom resource has no type a Pulumi package schema can refer to, and the
+   * component is also served to other languages.)
+   */
+  public readonly destinationRuleName: pulumi.Output<string>;
+  /** Name of the VirtualService carrying the routes and weights. */
+  public readonly virtualServiceName: pulumi.Output<string>;
   /** The default route's canary weight as read back from the VirtualService's outputs. */
   public readonly appliedCanaryWeight: pulumi.Output<number>;
 
@@ -109,15 +113,15 @@ export class IstioCanary extends pulumi.ComponentResource {
     this.stableDeployment = stableDeployment;
     this.canaryDeployment = canaryDeployment;
     this.service = k8sService;
-    this.destinationRule = destinationRule;
-    this.virtualService = virtualService;
+    this.destinationRuleName = destinationRule.metadata.name;
+    this.virtualServiceName = virtualService.metadata.name;
     this.appliedCanaryWeight = renderedSpec.apply(canaryWeightOf);
     this.registerOutputs({
       stableDeployment: this.stableDeployment,
       canaryDeployment: this.canaryDeployment,
       service: this.service,
-      destinationRule: this.destinationRule,
-      virtualService: this.virtualService,
+      destinationRuleName: this.destinationRuleName,
+      virtualServiceName: this.virtualServiceName,
       appliedCanaryWeight: this.appliedCanaryWeight,
     });
   }

@@ -31,11 +31,59 @@ import { intRange, MAX_DNS_LABEL } from "../validation";
 export type Track = "stable" | "canary";
 
 /** Container resources, identical for both versions so their metrics compare like for like. */
+/** CPU and memory quantities of a container, in Kubernetes notation. */
+export interface ResourceQuantities {
+  /** CPU, e.g. "100m" or "1". */
+  readonly cpu: string;
+  /** Memory, e.g. "128Mi". */
+  readonly memory: string;
+}
+
+/** CPU and memory quantities of a container, in Kubernetes notation. */
+export interface ResourceQuantities {
+  /** CPU, e.g. "100m" or "1". */
+  readonly cpu: string;
+  /** Memory, e.g. "128Mi". */
+  readonly memory: string;
+}
+
+/** CPU and memory quantities of a container, in Kubernetes notation. */
+export interface ResourceQuantities {
+  /** CPU, e.g. "100m" or "1". */
+  readonly cpu: string;
+  /** Memory, e.g. "128Mi". */
+  readonly memory: string;
+}
+
+/** CPU and memory quantities of a container, in Kubernetes notation. */
+export interface ResourceQuantities {
+  /** CPU, e.g. "100m" or "1". */
+  readonly cpu: string;
+  /** Memory, e.g. "128Mi". */
+  readonly memory: string;
+}
+
+/** CPU and memory quantities of a container, in Kubernetes notation. */
+export interface ResourceQuantities {
+  /** CPU, e.g. "100m" or "1". */
+  readonly cpu: string;
+  /** Memory, e.g. "128Mi". */
+  readonly memory: string;
+}
+
+/** CPU and memory quantities of a container, in Kubernetes notation. */
+export interface ResourceQuantities {
+  /** CPU, e.g. "100m" or "1". */
+  readonly cpu: string;
+  /** Memory, e.g. "128Mi". */
+  readonly memory: string;
+}
+
 export interface ContainerResources {
   /** What the scheduler reserves: `cpu` (e.g. 100m) and `memory` (e.g. 128Mi). */
-  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly requests: ResourceQuantities;
   /** The most the container may use; each at least its request. */
-  readonly limits: { readonly cpu: string; readonly memory: string };
+  readonly limits: ResourceQuantities;
 }
 
 /** The resources used when none are given: requests 100m/128Mi, limits 500m/256Mi. */

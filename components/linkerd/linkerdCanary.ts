@@ -24,13 +24,19 @@ export const LINKERD_CANARY_TYPE = "canary:linkerd:LinkerdCanary";
 export class LinkerdCanary extends pulumi.ComponentResource {
   /** The Service clients call; the TrafficSplit splits its traffic. */
   public readonly apexService: k8s.core.v1.Service;
+  /** The stable version's Service, `<service>-stable`. */
   public readonly stableService: k8s.core.v1.Service;
+  /** The stable version's Deployment, `<service>-stable`. */
   public readonly stableDeployment: k8s.apps.v1.Deployment;
   /** Absent when no canary is deployed. */
   public readonly canaryService?: k8s.core.v1.Service;
   /** Absent when no canary is deployed. */
   public readonly canaryDeployment?: k8s.apps.v1.Deployment;
-  public readonly trafficSplit: k8s.apiextensions.CustomResource;
+  /**
+   * Name of the TrafficSplit. (A name, not the custom resource: a generic custom resource has no
+   * type a Pulumi package schema can refer to, and the component is also served to other languages.)
+   */
+  public readonly trafficSplitName: pulumi.Output<string>;
   /** The canary percent read back from the TrafficSplit's backends. */
   public readonly appliedCanaryWeight: pulumi.Output<number>;
 
@@ -50,13 +56,14 @@ export class LinkerdCanary extends pulumi.ComponentResource {
     this.stableService = workloads.stableService;
     this.canaryDeployment = workloads.canaryDeployment;
     this.canaryService = workloads.canaryService;
-    this.trafficSplit = new k8s.apiextensions.CustomResource(
+    const trafficSplit = new k8s.apiextensions.CustomResource(
       `${name}-split`,
       { apiVersion: TRAFFIC_SPLIT_API_VERSION, kind: "TrafficSplit", metadata: { name: args.service, namespace: settings.namespace }, spec: split },
       // A split that names a missing backend Service blackholes its share, so the Services come first.
       { parent: this, dependsOn: [this.apexService, ...workloads.backends] },
     );
-    const renderedSpec = (this.trafficSplit as unknown as { spec: pulumi.Output<TrafficSplitSpec | undefined> }).spec;
+    this.trafficSplitName = trafficSplit.metadata.name;
+    const renderedSpec = (trafficSplit as unknown as { spec: pulumi.Output<TrafficSplitSpec | undefined> }).spec;
     this.appliedCanaryWeight = renderedSpec.apply((s) => appliedCanaryPercent(s, services.canary));
 
     this.registerOutputs({
@@ -65,7 +72,7 @@ export class LinkerdCanary extends pulumi.ComponentResource {
       stableDeployment: this.stableDeployment,
       canaryService: this.canaryService,
       canaryDeployment: this.canaryDeployment,
-      trafficSplit: this.trafficSplit,
+      trafficSplitName: this.trafficSplitName,
       appliedCanaryWeight: this.appliedCanaryWeight,
     });
   }

@@ -14,8 +14,8 @@ import { CanaryMonitoringArgs, MONITORING_TYPE, MonitoringSettings, resolveSetti
 
 /** The raw counter selectors of both versions: what the rollout judge reads. */
 export interface MonitoringQueries {
-  /** The canary's selectors; null when no canary is deployed. */
-  readonly canary: RawQueries | null;
+  /** The canary's selectors; absent when no canary is deployed. */
+  readonly canary?: RawQueries;
   /** The baseline's (stable version's) selectors. */
   readonly baseline: RawQueries;
 }
@@ -23,17 +23,17 @@ export interface MonitoringQueries {
 /** The raw counter selectors of the settings' canary (if any) and stable version. */
 export function monitoringQueries(s: MonitoringSettings): MonitoringQueries {
   return {
-    canary: s.canaryVersion !== undefined ? rawQueries(s.metrics, { service: s.service, version: s.canaryVersion }) : null,
+    ...(s.canaryVersion !== undefined ? { canary: rawQueries(s.metrics, { service: s.service, version: s.canaryVersion }) } : {}),
     baseline: rawQueries(s.metrics, { service: s.service, version: s.stableVersion }),
   };
 }
 
 /** Prometheus rules, ServiceMonitor and Grafana dashboard for one service's canary. */
 export class CanaryMonitoring extends pulumi.ComponentResource {
-  /** The PrometheusRule; undefined without Kubernetes. */
-  public readonly prometheusRule?: k8s.apiextensions.CustomResource;
-  /** The ServiceMonitor; undefined without Kubernetes. */
-  public readonly serviceMonitor?: k8s.apiextensions.CustomResource;
+  /** Name of the PrometheusRule (a name: a generic custom resource has no schema type); undefined without Kubernetes. */
+  public readonly prometheusRuleName?: pulumi.Output<string>;
+  /** Name of the ServiceMonitor; undefined without Kubernetes. */
+  public readonly serviceMonitorName?: pulumi.Output<string>;
   /** The ConfigMap Grafana's sidecar loads the dashboard from; undefined without Kubernetes. */
   public readonly dashboardConfigMap?: k8s.core.v1.ConfigMap;
   /** The rules as a Prometheus rule file (YAML), for `rule_files:` or `promtool`. */
@@ -60,8 +60,8 @@ export class CanaryMonitoring extends pulumi.ComponentResource {
     super(MONITORING_TYPE, name, {}, opts);
 
     if (s.kubernetes) {
-      this.prometheusRule = new k8s.apiextensions.CustomResource(`${name}-rules`, renderPrometheusRule(s, groups), { parent: this });
-      this.serviceMonitor = new k8s.apiextensions.CustomResource(`${name}-servicemonitor`, renderServiceMonitor(s), { parent: this });
+      this.prometheusRuleName = new k8s.apiextensions.CustomResource(`${name}-rules`, renderPrometheusRule(s, groups), { parent: this }).metadata.name;
+      this.serviceMonitorName = new k8s.apiextensions.CustomResource(`${name}-servicemonitor`, renderServiceMonitor(s), { parent: this }).metadata.name;
       this.dashboardConfigMap = new k8s.core.v1.ConfigMap(
         `${name}-dashboard`,
         { metadata: configMap.metadata, data: configMap.data },
@@ -76,8 +76,8 @@ export class CanaryMonitoring extends pulumi.ComponentResource {
     this.queries = pulumi.output(queries);
 
     this.registerOutputs({
-      prometheusRule: this.prometheusRule,
-      serviceMonitor: this.serviceMonitor,
+      prometheusRuleName: this.prometheusRuleName,
+      serviceMonitorName: this.serviceMonitorName,
       dashboardConfigMap: this.dashboardConfigMap,
       rulesYaml: this.rulesYaml,
       dashboardJson: this.dashboardJson,

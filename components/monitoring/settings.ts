@@ -13,10 +13,24 @@ export interface LabelRequirement {
   /** The label key. */
   readonly key: string;
   /** How the label is compared with `values`. */
-  readonly operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+  readonly operator: LabelOperator;
   /** Required for In and NotIn, absent for Exists and DoesNotExist. */
-  readonly values?: readonly string[];
+  readonly values?: string[];
 }
+
+/** The operator of a {@link LabelRequirement}, as Kubernetes spells it. */
+export const LabelOperator = {
+  /** The label's value is one of `values`. */
+  In: "In",
+  /** The label is absent or its value is none of `values`. */
+  NotIn: "NotIn",
+  /** The label is present. */
+  Exists: "Exists",
+  /** The label is absent. */
+  DoesNotExist: "DoesNotExist",
+} as const;
+/** A value of {@link LabelOperator}. */
+export type LabelOperator = (typeof LabelOperator)[keyof typeof LabelOperator];
 
 /** The arguments of CanaryMonitoring (canaryMonitoring.ts). Only service and stableVersion are required. */
 export interface CanaryMonitoringArgs {
@@ -77,15 +91,15 @@ export interface CanaryMonitoringArgs {
   /** Dashboard uid. Defaults to "canary-<service>". */
   readonly dashboardUid?: string;
   /** Labels Prometheus' ruleSelector and serviceMonitorSelector match (e.g. release: kube-prometheus-stack). Defaults to none. */
-  readonly prometheusSelectorLabels?: Readonly<Record<string, string>>;
+  readonly prometheusSelectorLabels?: Record<string, string>;
   /** Labels of the Kubernetes Service(s) to scrape (matchLabels). Defaults to { <podServiceLabel>: <service> }. */
-  readonly serviceSelector?: Readonly<Record<string, string>>;
+  readonly serviceSelector?: Record<string, string>;
   /**
    * Label requirements the scraped Services must also meet (matchExpressions), so that each pod
    * is reached through exactly one Service, e.g. track In [stable, canary] where an apex Service
    * and per-track Services select the same pods. Defaults to none.
    */
-  readonly serviceSelectorExpressions?: readonly LabelRequirement[];
+  readonly serviceSelectorExpressions?: LabelRequirement[];
   /** Named Service port to scrape. Defaults to "http". */
   readonly scrapePort?: string;
   /** Metrics path. Defaults to "/metrics". */

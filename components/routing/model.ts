@@ -5,10 +5,24 @@
 import { Checks, dnsLabel, formatProblems, headerName, headerValue, intRange, Path, Problem, Rule } from "../validation";
 import { RoutingError, splitWeights, WeightSplit } from "./weights";
 
+/**
+ * What a match or a stickiness key reads: a request header or a cookie. (A constant object with
+ * a type of the same name, rather than a union of literals, so the Pulumi schema can describe
+ * it as an enum; the literals `"header"` and `"cookie"` remain valid values.)
+ */
+export const MatchKind = {
+  /** A request header. */
+  Header: "header",
+  /** A cookie. */
+  Cookie: "cookie",
+} as const;
+/** A value of {@link MatchKind}. */
+export type MatchKind = (typeof MatchKind)[keyof typeof MatchKind];
+
 /** A request attribute a route matches on: an exact header value, or an exact cookie value. */
 export interface RequestMatch {
   /** `header`: the named request header equals `value`; `cookie`: the named cookie equals `value`. */
-  readonly kind: "header" | "cookie";
+  readonly kind: MatchKind;
   /** Header name (case-insensitive on the wire; rendered lower-case) or cookie name. */
   readonly name: string;
   /** The exact value that selects the route. */
@@ -27,12 +41,15 @@ export interface Segment {
 
 /** Where a sticky session's key comes from: a header (hashed) or a cookie. */
 export interface StickinessKey {
-  readonly kind: "header" | "cookie";
+  /** Whether `name` is a header or a cookie. */
+  readonly kind: MatchKind;
+  /** The header or cookie name. */
   readonly name: string;
 }
 
 /** Keep a user on one version while the weight is constant. */
 export interface Stickiness {
+  /** Whether stickiness is on. */
   readonly enabled: boolean;
   /** Cookie lifetime in seconds where the platform issues its own cookie (ALB: 1–604800). */
   readonly durationSeconds: number;
@@ -49,14 +66,24 @@ export interface TrafficSpec {
   /** A header that forces a request to the canary (for testing before any user traffic). */
   readonly override?: RequestMatch;
   /** Segments in priority order: the first that matches wins. */
-  readonly segments: readonly Segment[];
+  readonly segments: Segment[];
+  /** Keeping a user on one version while the weight is constant. */
   readonly stickiness: Stickiness;
   /** Percent of stable traffic copied to the canary (responses discarded), 0–100. */
   readonly mirrorPercent?: number;
 }
 
 /** What a route is for; renderers use it for names and priorities. */
-export type RouteKind = "override" | "segment" | "default";
+export const RouteKind = {
+  /** The header override: everything to the canary. */
+  Override: "override",
+  /** A user segment with its own weight. */
+  Segment: "segment",
+  /** Everything else, at the main canary weight. */
+  Default: "default",
+} as const;
+/** A value of {@link RouteKind}. */
+export type RouteKind = (typeof RouteKind)[keyof typeof RouteKind];
 
 /** One routing decision: requests matching `match` (or everything, for the default) split by `split`. */
 export interface Route {

@@ -2,7 +2,7 @@
  * The config-to-arguments maps every platform shares, and their inverse: which `canary:` key set a
  * component argument, so a component's problem is reported at the key the user wrote.
  */
-import type { WorkloadArgs } from "../../components/kubernetes/trackWorkloads";
+import type { WorkloadArgs } from "../../components/kubernetes";
 import type { Path } from "../../components/validation";
 import type { CanaryConfig } from "./types";
 

@@ -1,6 +1,6 @@
 /** The Gateway API platform: `canary:gateway` block and the GatewayCanary component. */
 import { z } from "zod";
-import { GatewayCanary, GatewayCanaryArgs, gatewayCanaryProblems } from "../../components/gateway/gatewayCanary";
+import { GatewayCanary, GatewayCanaryArgs, gatewayCanaryProblems } from "../../components/gateway";
 import { dnsLabel, dnsSubdomain, hostName } from "../../components/validation";
 import { workloadShape } from "../schema";
 import { zString } from "../zod";
@@ -43,7 +43,7 @@ export const gatewayApi = definePlatform({
     return {
       namespace: block.namespace,
       gateway: `${block.gateway.namespace}/${block.gateway.name}`,
-      httpRouteName: canary.httpRoute.metadata.name,
+      httpRouteName: canary.httpRouteName,
       stableServiceName: canary.stableService.metadata.name,
       canaryServiceName: canary.canaryService?.metadata.name ?? null,
       stableDeploymentName: canary.stableDeployment.metadata.name,

@@ -1,6 +1,6 @@
 /** The GCP Cloud Run platform: `canary:gcp` block and the CloudRunCanary component. */
 import { z } from "zod";
-import { CLOUD_RUN_DEFAULTS as D, CLOUD_RUN_INSTANCE_RULES, CloudRunCanary, CloudRunCanaryArgs, cloudRunCanaryProblems, cloudRunCpu, cloudRunMemory } from "../../components/gcp/cloudRunCanary";
+import { CLOUD_RUN_DEFAULTS as D, CLOUD_RUN_INSTANCE_RULES, CloudRunCanary, CloudRunCanaryArgs, cloudRunCanaryProblems, cloudRunCpu, cloudRunMemory } from "../../components/gcp";
 import { port } from "../../components/validation";
 import { zBoolean, zEnum, zNumber, zString } from "../zod";
 import { blockKeys, versionArgs } from "./args";

@@ -1,7 +1,7 @@
 /** The Istio platform: `canary:istio` block and the IstioCanary component. */
 import { z } from "zod";
 import { IstioCanary, IstioCanaryArgs, istioCanaryProblems, istioGatewayRef, OUTLIER_RULES } from "../../components/istio";
-import { DEFAULT_OUTLIER_DETECTION } from "../../components/istio/render";
+import { DEFAULT_OUTLIER_DETECTION } from "../../components/istio";
 import { hostName } from "../../components/validation";
 import { workloadShape } from "../schema";
 import { zNumber, zString } from "../zod";
@@ -48,8 +48,8 @@ export const istio = definePlatform({
     return {
       namespace: block.namespace,
       serviceName: canary.service.metadata.name,
-      virtualServiceName: canary.virtualService.metadata.name,
-      destinationRuleName: canary.destinationRule.metadata.name,
+      virtualServiceName: canary.virtualServiceName,
+      destinationRuleName: canary.destinationRuleName,
       stableDeploymentName: canary.stableDeployment.metadata.name,
       canaryDeploymentName: canary.canaryDeployment ? canary.canaryDeployment.metadata.name : null,
       appliedCanaryWeight: canary.appliedCanaryWeight,

@@ -1,6 +1,6 @@
 /** The Linkerd platform: `canary:linkerd` block and the LinkerdCanary component. */
 import { z } from "zod";
-import { LinkerdCanary, linkerdCanaryProblems } from "../../components/linkerd/linkerdCanary";
+import { LinkerdCanary, linkerdCanaryProblems } from "../../components/linkerd";
 import { workloadShape } from "../schema";
 import { blockKeys, workloadArgs } from "./args";
 import { definePlatform } from "./types";
@@ -28,7 +28,7 @@ export const linkerd = definePlatform({
       canaryServiceName: canary.canaryService?.metadata.name ?? null,
       stableDeploymentName: canary.stableDeployment.metadata.name,
       canaryDeploymentName: canary.canaryDeployment?.metadata.name ?? null,
-      trafficSplitName: canary.trafficSplit.metadata.name,
+      trafficSplitName: canary.trafficSplitName,
       appliedCanaryWeight: canary.appliedCanaryWeight,
     };
   },

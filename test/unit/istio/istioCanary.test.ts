@@ -3,6 +3,7 @@ import * as assert from "node:assert/strict";
 import { IstioCanary, IstioCanaryArgs } from "../../../components/istio";
 import { Stickiness, TrafficSpec } from "../../../components/routing";
 import { crdErrors } from "../../helpers/crds";
+import { renderedStack } from "../../helpers/policy";
 import { Registered, registrations, resetRegistrations, unwrap } from "../../helpers/pulumi";
 
 const T = {
@@ -260,15 +261,19 @@ describe("IstioCanary", () => {
     const canary = new IstioCanary("checkout", withCanary("checkout", 5));
     const prefix = "urn:pulumi:test::pulumi-canary::canary:istio:IstioCanary$";
     assert.deepEqual(
-      await Promise.all([canary.stableDeployment, canary.canaryDeployment!, canary.service, canary.destinationRule, canary.virtualService].map((r) => unwrap(r.urn))),
+      await Promise.all([canary.stableDeployment, canary.canaryDeployment!, canary.service].map((r) => unwrap(r.urn))),
       [
         `${prefix}kubernetes:apps/v1:Deployment::checkout-stable-deploy`,
         `${prefix}kubernetes:apps/v1:Deployment::checkout-canary-deploy`,
         `${prefix}kubernetes:core/v1:Service::checkout-svc`,
-        `${prefix}kubernetes:networking.istio.io/v1:DestinationRule::checkout-dr`,
-        `${prefix}kubernetes:networking.istio.io/v1:VirtualService::checkout-vs`,
       ],
     );
+    // The custom resources are exposed by name only; their URNs are the ones the runtime registered.
+    assert.deepEqual(await Promise.all([canary.destinationRuleName, canary.virtualServiceName].map((n) => unwrap(n))), ["checkout", "checkout"]);
+    const urns = (await renderedStack("checkout-")).map((r) => r.urn);
+    for (const urn of [`${prefix}kubernetes:networking.istio.io/v1:DestinationRule::checkout-dr`, `${prefix}kubernetes:networking.istio.io/v1:VirtualService::checkout-vs`]) {
+      assert.ok(urns.includes(urn), urn);
+    }
   });
 
   const both = "canaryVersion: canaryVersion and canaryImage must be given exactly when traffic.hasCanary is true";

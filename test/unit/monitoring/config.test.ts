@@ -204,6 +204,16 @@ describe("canary:monitoring config", () => {
       assert.deepEqual(Object.keys(out), ["queries"]);
       assert.equal((await unwrap(out.queries)).baseline.requests, 'http_requests_total{service="checkout",version="v2.4.1"}');
     });
+
+    it("without a canary the queries output has canary: null (the stack output contract), enabled or disabled", async () => {
+      const { "canary:canary": _canary, ...stableOnly } = { ...istio, "canary:weight": "0" };
+      void _canary;
+      for (const block of [{}, { enabled: false }]) {
+        const queries = await unwrap(deployMonitoring(parseConfig(withBlock(stableOnly, block))).queries);
+        assert.equal(queries.canary, null);
+        assert.equal(queries.baseline.requests, 'http_requests_total{service="checkout",version="v2.4.1"}');
+      }
+    });
   });
 
   it("the program spreads the monitoring outputs into the stack outputs", async () => {

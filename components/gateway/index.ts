@@ -1,0 +1,3 @@
+/** The Gateway API platform: the GatewayCanary component and its pure HTTPRoute renderer. */
+export * from "./gatewayCanary";
+export * from "./httpRoute";
