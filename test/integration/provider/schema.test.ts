@@ -3,6 +3,10 @@
  * the provider's getSchema, exactly what `pulumi package add` receives), complete, documented,
  * identical to the committed schema.json; the YAML examples are valid programs by it; and the
  * provider constructs a component from such inputs.
+ *
+ * An integration test for its cost, not for any process or socket: the analyzer runs the
+ * TypeScript compiler over the whole package (@pulumi/aws's declarations included), about 20 s
+ * of CPU, which the unit suite's one-minute budget cannot carry.
  */
 import "../../helpers/pulumi";
 import * as assert from "node:assert/strict";
