@@ -18,13 +18,13 @@ import { Command, CommanderError } from "commander";
 import { ControlVerb } from "../state";
 import { control, ControlFlags } from "./control";
 import { EXIT, exitCodeOf } from "./exit";
-import { CommonFlags, withCommonFlags } from "./flags";
+import { CommandDeps, CommonFlags, DEFAULT_DEPS, withCommonFlags } from "./flags";
 import { history, report, ReportFlags } from "./history";
 import { rollout, RolloutFlags } from "./rollout";
 import { status } from "./status";
 
 /** Builds the command line (exported for tests and embedding). */
-export function buildProgram(setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
+export function buildProgram(setExit: (code: number) => void = (c) => (process.exitCode = c), deps: CommandDeps = DEFAULT_DEPS): Command {
   const program = new Command("canary").description("Canary rollouts with automatic rollback, driven from Pulumi stack config.").exitOverride().showHelpAfterError();
   withCommonFlags(
     program
@@ -38,13 +38,13 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
       .option("--metrics-port <port>", "serve the driver's own metrics at http://127.0.0.1:<port>/metrics (0: a free port, reported)")
       .option("--textfile-dir <dir>", "write the driver's metrics to <dir>/canary_rollout.prom for node-exporter's textfile collector"),
   ).action(async (o: RolloutFlags) => {
-    setExit(await rollout(o));
+    setExit(await rollout(o, undefined, deps));
   });
   withCommonFlags(program.command("status").description("show the rollout record").option("-w, --watch", "keep showing it until the rollout ends")).action(async (o: CommonFlags & { watch?: boolean }) => {
-    setExit(await status(o));
+    setExit(await status(o, deps));
   });
   withCommonFlags(program.command("history").description("list past rollouts: version, start, end, outcome, trigger, duration, who").option("--limit <n>", "the newest n only")).action(async (o: CommonFlags & { limit?: string }) => {
-    setExit(await history(o));
+    setExit(await history(o, deps));
   });
   withCommonFlags(
     program
@@ -55,7 +55,7 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
       .option("--plan <file>", "the rollout's plan: its Prometheus settings for the raw series, its judge's limits")
       .option("--service <name>", "the service name, for a rollout not in the history"),
   ).action(async (o: ReportFlags) => {
-    setExit(await report(o));
+    setExit(await report(o, deps));
   });
   const verbs: [ControlVerb | "retry", string, (c: Command) => Command][] = [
     ["promote", "skip the current step's wait (the next step follows); --full: promote now, skipping the remaining steps", (c) => c.option("--full", "promote now")],
@@ -79,16 +79,16 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
           .option("--plan <file>", "the rollout plan (rollback mode and tick for abort of a stopped rollout; the plan for retry)"),
       ),
     ).action(async (o: ControlFlags) => {
-      setExit(await control(verb, o));
+      setExit(await control(verb, o, deps));
     });
   }
   return program;
 }
 
-/** Runs the CLI; resolves with the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+/** Runs the CLI; resolves with the exit code. `deps` replaces what the commands use from outside their flags. */
+export async function main(argv: readonly string[], deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
   let code = 0;
-  const program = buildProgram((c) => (code = c));
+  const program = buildProgram((c) => (code = c), deps);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return code;
