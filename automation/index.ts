@@ -2,9 +2,22 @@
  * The rollout driver's public API (`pulumi-canary/automation`): run a rollout from code with
  * {@link runRollout}, on a target (a Pulumi stack through the Automation API, or the local
  * HAProxy sandbox), persisting its record in a {@link RecordStore}; parse and validate plans;
- * read and transition records. The command line (`canary`) is built on exactly this.
+ * read and transition records; decide a rollout's next action; control a rollout from another
+ * process. The command line (`canary`) is built on exactly this.
  */
-export * from "./driver";
+export * from "./rollout/run";
+export * from "./rollout/judging";
+export * from "./rollout/clock";
+export type { DriverEvent } from "./rollout/events";
+export type { Action, Observation, Outcome } from "./rollout/decide";
+export { decide } from "./rollout/decide";
+export { RolloutInProgressError } from "./rollout/session";
+export type { RolloutResult } from "./rollout/loop";
+export { leaseSecondsOf, LeaseHeldError, LeaseLostError } from "./rollout/lease";
+export { controlRollout, ControlRefusedError } from "./rollout/control";
+export type { ControlOutcome, StoppedRolloutAccess } from "./rollout/control";
+export type { ControlInput } from "./rollout/requests";
+export * from "./errors";
 export * from "./plan";
 export * from "./state";
 export * from "./targets";

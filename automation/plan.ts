@@ -13,6 +13,7 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import { Judge, JudgeConfigError, JudgeConfigInput, judgeConfigSchema, parseJudgeConfig } from "./analysis/judge";
 import { PreflightPlan } from "./analysis/preflight";
 import { durationSchema } from "./duration";
+import { InputError } from "./errors";
 import { defaultNotifications, NotificationsConfig, notificationsSchema } from "./notify/config";
 
 /** One problem with a plan: the field path (`steps[2].weight`) and what is wrong. */
@@ -21,8 +22,8 @@ export interface PlanProblem {
   readonly message: string;
 }
 
-/** An invalid plan. The message lists every problem, one per line, as `path: message`. */
-export class PlanError extends Error {
+/** An invalid plan. The message lists every problem, one per line, as `path: message`. Exit 2. */
+export class PlanError extends InputError {
   constructor(
     public readonly problems: readonly PlanProblem[],
     /** Where the plan came from (a file name), for the message. */

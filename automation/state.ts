@@ -1,9 +1,10 @@
 /**
  * Rollout phases and their transitions. {@link transition} is a pure function from a record and
  * an event to the next record: it refuses an illegal transition with a named error and appends
- * every legal one to the record's history with its time, reason and evidence. The driver
- * persists the record after every transition, so a killed driver leaves a record the next run
- * (on any machine that can read the store) can act on.
+ * every legal one to the record's history with its time, reason and evidence. The record also
+ * holds everything else the driver goes by (the step's progress, the target change under way),
+ * so a killed driver leaves a record the next run (on any machine that can read the store)
+ * decides from exactly as the killed one would have (automation/rollout/decide.ts).
  *
  * ```
  * Idle → Initializing → Progressing(0) → … → Progressing(n) → Promoting → Succeeded
@@ -11,6 +12,7 @@
  *          Progressing ⇄ Paused, Progressing/Paused → Frozen → Progressing   (control verbs)
  * ```
  */
+import { InfrastructureError } from "./errors";
 
 /** Every phase a rollout can be in. */
 export const PHASES = ["Idle", "Initializing", "Progressing", "Paused", "Frozen", "Promoting", "Succeeded", "RollingBack", "RolledBack"] as const;
@@ -37,7 +39,15 @@ export type RolloutEvent = Operator &
   | { readonly type: "advance"; readonly at: string; readonly reason: string; readonly step: number; readonly weight: number; readonly evidence?: unknown }
   | { readonly type: "promote"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
   | { readonly type: "complete"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
-  | { readonly type: "rollback"; readonly at: string; readonly reason: string; readonly trigger: RollbackTrigger; readonly evidence?: unknown }
+  | {
+      readonly type: "rollback";
+      readonly at: string;
+      readonly reason: string;
+      readonly trigger: RollbackTrigger;
+      readonly evidence?: unknown;
+      /** `abort --gradual`: the lower weights to step down through before the restore, highest first. */
+      readonly gradual?: readonly number[];
+    }
   | { readonly type: "rolledBack"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
   | { readonly type: "rollbackFailed"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
   | { readonly type: "pause"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
@@ -105,7 +115,24 @@ export interface StepState {
   readonly weight: number;
   /** When the step's weight was applied and verified, ISO time. */
   readonly startedAt: string;
+  /**
+   * The step passed: the judge said promote, or an operator ended its wait (`skip`). What
+   * follows (the next step, or promotion) still waits for the step to be Progressing and for
+   * any gate after it to be approved.
+   */
+  readonly passed?: { readonly at: string; readonly reason: string };
+  /** The step reached its maximum duration undecided and holds (plan `inconclusive: hold`). */
+  readonly inconclusive?: boolean;
 }
+
+/**
+ * A change of the target under way, written to the record before the change starts
+ * (write-ahead): a driver that resumes a record holding one reads the target back and either
+ * records the change as done (the target has it) or makes it again, never anything else.
+ */
+export type Intent =
+  | { readonly action: "setCanary"; readonly at: string }
+  | { readonly action: "setWeight"; readonly step: number; readonly weight: number; readonly at: string };
 
 /** The latest judge verdict, kept for `status` (not every tick is a transition). */
 export interface VerdictSummary {
@@ -115,6 +142,8 @@ export interface VerdictSummary {
   readonly hold?: string;
   readonly stepElapsedSeconds: number;
   readonly stepObservedSeconds: number;
+  /** The step the verdict was judged at. */
+  readonly step?: number;
 }
 
 /** The durable record of one rollout. Plain JSON. */
@@ -132,6 +161,14 @@ export interface RolloutRecord {
   readonly steps: readonly number[];
   readonly phase: Phase;
   readonly step?: StepState;
+  /** Initializing: when the canary was deployed at weight 0 and verified. */
+  readonly canaryDeployedAt?: string;
+  /** The target change under way, if any (see {@link Intent}). */
+  readonly intent?: Intent;
+  /** RollingBack after `abort --gradual`: the lower weights to step down through, highest first. */
+  readonly gradual?: readonly number[];
+  /** The approval gate the driver last reported waiting at (`step 2`, `promotion`), so it reports each gate once. */
+  readonly awaiting?: string;
   /** The target's snapshot taken before anything changed; what a rollback restores. */
   readonly snapshot?: unknown;
   /** The judge's state (plain JSON), so a resumed driver keeps its evidence. */
@@ -140,7 +177,7 @@ export interface RolloutRecord {
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly history: readonly HistoryEntry[];
-  /** Control requests from other processes (automation/control.ts): pending until the driver applies them. */
+  /** Control requests from other processes (automation/rollout/control.ts): pending until the driver applies them. */
   readonly controls?: readonly ControlRequest[];
   /** The driver holding the rollout; absent when none does. */
   readonly lease?: Lease;
@@ -186,7 +223,7 @@ export interface Lease {
 }
 
 /** Thrown for an event that is not legal in the record's phase. */
-export class IllegalTransitionError extends Error {
+export class IllegalTransitionError extends InfrastructureError {
   constructor(
     public readonly phase: Phase,
     public readonly event: EventType,
@@ -197,16 +234,8 @@ export class IllegalTransitionError extends Error {
   }
 }
 
-/** What a new record needs to know. */
-export interface NewRecord {
-  readonly id: string;
-  readonly stack: string;
-  readonly target: string;
-  readonly version: string;
-  readonly image: string;
-  readonly steps: readonly number[];
-  readonly at: string;
-}
+/** What a new record needs to know: who and what it rolls out, and when it was created (`at`). */
+export type NewRecord = Pick<RolloutRecord, "id" | "stack" | "target" | "version" | "image" | "steps"> & { readonly at: string };
 
 /** A new rollout, Idle, with an empty history. */
 export function newRecord(r: NewRecord): RolloutRecord {
@@ -232,12 +261,13 @@ export function transition(record: RolloutRecord, event: RolloutEvent): RolloutR
     throw new IllegalTransitionError(record.phase, event.type, `cannot ${event.type} from ${record.phase} (${where}); ${event.type} is legal from ${rule.from.join(", ")}`);
   }
   let step = record.step;
+  let gradual = record.gradual;
   switch (event.type) {
     case "advance": {
       const expected = record.phase === "Initializing" ? 0 : (record.step?.index ?? -1) + 1;
       const judged = record.steps.length - 1;
       if (event.step !== expected) {
-        throw new IllegalTransitionError(record.phase, event.type, `cannot advance to step ${event.step} from ${describe(record)} (${where}); the next step is ${expected}`);
+        throw new IllegalTransitionError(record.phase, event.type, `cannot advance to step ${event.step} from ${describePhase(record)} (${where}); the next step is ${expected}`);
       }
       if (event.step >= judged) {
         throw new IllegalTransitionError(record.phase, event.type, `cannot advance to step ${event.step} (${where}): the plan judges steps 0–${judged - 1}; the final ${record.steps[judged]} is the promotion`);
@@ -251,7 +281,7 @@ export function transition(record: RolloutRecord, event: RolloutEvent): RolloutR
     case "promote": {
       const last = record.steps.length - 2;
       if (record.step?.index !== last) {
-        throw new IllegalTransitionError(record.phase, event.type, `cannot promote from ${describe(record)} (${where}): the last judged step is ${last}`);
+        throw new IllegalTransitionError(record.phase, event.type, `cannot promote from ${describePhase(record)} (${where}): the last judged step is ${last}`);
       }
       break;
     }
@@ -259,6 +289,10 @@ export function transition(record: RolloutRecord, event: RolloutEvent): RolloutR
       if (record.phase === "Frozen" && event.trigger === "analysis") {
         throw new IllegalTransitionError(record.phase, event.type, `cannot rollback from Frozen on the analysis' verdict (${where}); a frozen rollout only rolls back when an operator asks`);
       }
+      gradual = event.gradual?.length ? [...event.gradual] : undefined;
+      break;
+    case "skip":
+      step = { ...record.step!, passed: { at: event.at, reason: event.reason } };
       break;
     default:
       break;
@@ -275,18 +309,30 @@ export function transition(record: RolloutRecord, event: RolloutEvent): RolloutR
     ...(event.type === "approve" ? { gate: event.gate } : {}),
     ...(event.evidence !== undefined ? { evidence: event.evidence } : {}),
   };
-  return { ...record, phase: to, ...(step ? { step } : {}), updatedAt: event.at, history: [...record.history, entry] };
+  // A change under way ends with the transition it leads to (or with the rollout's change of course).
+  const { intent: _ended, gradual: _previous, ...rest } = record;
+  void _previous;
+  const keepIntent = to === record.phase && event.type !== "advance";
+  return {
+    ...rest,
+    phase: to,
+    ...(step ? { step } : {}),
+    ...(keepIntent && _ended ? { intent: _ended } : {}),
+    ...(gradual ? { gradual } : {}),
+    updatedAt: event.at,
+    history: [...record.history, entry],
+  };
 }
 
 /** `Progressing(step 1, weight 25)` and the like, for messages and status lines. */
-export function describe(record: Pick<RolloutRecord, "phase" | "step">): string {
+export function describePhase(record: Pick<RolloutRecord, "phase" | "step">): string {
   // A finished promotion has no step left in force (everything is on the new version).
   const withStep = record.step && record.phase !== "Idle" && record.phase !== "Initializing" && record.phase !== "Succeeded";
   return withStep ? `${record.phase}(step ${record.step!.index}, weight ${record.step!.weight})` : record.phase;
 }
 
-/** Thrown when a stored record cannot be read back. */
-export class RecordError extends Error {
+/** Thrown when a stored record cannot be read back (or, by a store, written). */
+export class RecordError extends InfrastructureError {
   constructor(message: string) {
     super(message);
     this.name = "RecordError";

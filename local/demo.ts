@@ -8,7 +8,7 @@
  * under .sandbox/demo). Everything started is stopped, also on Ctrl-C.
  */
 import * as path from "node:path";
-import { DriverEvent } from "../automation/driver";
+import { DriverEvent } from "../automation/rollout/events";
 import { runSandboxRollout } from "./sandboxRollout";
 
 /** Where the demo keeps its rollout history and writes the rolled-back canary's report (ignored by git). */

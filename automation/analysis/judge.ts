@@ -54,9 +54,10 @@ import {
   VersionCounts,
 } from "./types";
 import { formatIssues } from "./validation";
+import { InputError } from "../errors";
 
-/** Thrown when a judge configuration does not validate; the message names the exact path. */
-export class JudgeConfigError extends Error {
+/** Thrown when a judge configuration does not validate; the message names the exact path. Exit 2. */
+export class JudgeConfigError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = "JudgeConfigError";

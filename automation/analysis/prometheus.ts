@@ -18,9 +18,10 @@ import { z } from "zod";
 import { historyIncrements, Labels, SampleAligner, SeriesReading, seriesKey, SeriesSamples } from "./alignment";
 import { LatencyBucket, ReferenceWindow, TickMeasurement, VersionCounts } from "./types";
 import { formatIssues } from "./validation";
+import { InputError } from "../errors";
 
-/** Thrown for an invalid provider configuration (names the exact field). */
-export class ProviderConfigError extends Error {
+/** Thrown for an invalid provider configuration (names the exact field). Exit 2. */
+export class ProviderConfigError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = "ProviderConfigError";

@@ -32,6 +32,7 @@
  */
 import { z } from "zod";
 import { durationSchema } from "../duration";
+import { InputError } from "../errors";
 import { NOTIFICATION_TYPES, NotificationType, Severity, SEVERITIES } from "./types";
 
 /** A positive duration in seconds: the plan's one duration syntax. */
@@ -210,8 +211,8 @@ export function defaultNotifications(): NotificationsConfig {
   return notificationsSchema.parse({});
 }
 
-/** Thrown when a channel's URL cannot be found. Names the channel and the variable or key, never a value. */
-export class NotifyConfigError extends Error {
+/** Thrown when a channel's URL cannot be found. Names the channel and the variable or key, never a value. Exit 2. */
+export class NotifyConfigError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = "NotifyConfigError";

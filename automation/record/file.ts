@@ -17,6 +17,14 @@ import { nextRevision, RecordStore } from "./types";
  * left by a killed process and is taken over.
  */
 const LOCK_STALE_MS = 10_000;
+/** Longest wait between two attempts to take the lock. */
+const LOCK_POLL_MS = 200;
+/**
+ * A writer waits up to twice the staleness for the lock: long enough to take over a lock a
+ * process killed mid-save left behind, however soon after the kill it starts (a wait only as
+ * long as the staleness gave up just before the lock went stale).
+ */
+const LOCK_RETRIES = Math.ceil((2 * LOCK_STALE_MS) / LOCK_POLL_MS);
 
 /** A rollout record in a JSON file. */
 export class FileRecordStore implements RecordStore {
@@ -47,7 +55,7 @@ export class FileRecordStore implements RecordStore {
     await fs.mkdir(path.dirname(this.file), { recursive: true });
     let release: () => Promise<void>;
     try {
-      release = await lockfile.lock(this.file, { realpath: false, stale: LOCK_STALE_MS, retries: { retries: 50, minTimeout: 10, maxTimeout: 200 } });
+      release = await lockfile.lock(this.file, { realpath: false, stale: LOCK_STALE_MS, retries: { retries: LOCK_RETRIES, minTimeout: 10, maxTimeout: LOCK_POLL_MS } });
     } catch (e) {
       throw new RecordError(`cannot lock the rollout record in ${this.description} (${this.file}.lock): ${(e as Error).message}`);
     }

@@ -55,7 +55,12 @@ export class PulumiConfigRecordStore implements RecordStore {
   constructor(private readonly stack: RecordStack) {}
 
   get description(): string {
-    return `stack ${this.stack.name} config ${ROLLOUT_RECORD_KEY}`;
+    return PulumiConfigRecordStore.describe(this.stack.name);
+  }
+
+  /** Where the record of stack `stack` lives, in words (`stack prod config canary:rollout`). */
+  static describe(stack: string): string {
+    return `stack ${stack} config ${ROLLOUT_RECORD_KEY}`;
   }
 
   async load(): Promise<RolloutRecord | undefined> {

@@ -1,4 +1,5 @@
 /** Where the rollout record lives. One interface, one file per implementation. */
+import { InfrastructureError } from "../errors";
 import { RolloutRecord } from "../state";
 
 /** Durable storage of one target's rollout record (the current or the last rollout). */
@@ -17,8 +18,8 @@ export interface RecordStore {
   save(record: RolloutRecord): Promise<RolloutRecord>;
 }
 
-/** Another writer saved the record since it was read: nothing was written. */
-export class RecordConflictError extends Error {
+/** Another writer saved the record since it was read: nothing was written. Exit 3. */
+export class RecordConflictError extends InfrastructureError {
   constructor(
     /** The record as stored now (`undefined`: it was removed). */
     public readonly stored: RolloutRecord | undefined,

@@ -10,7 +10,8 @@
  *  - rollback sets weight 0 (`keepCanary`) or the snapshotted weight (`restore`).
  */
 import type { Sandbox } from "../../local/sandbox";
-import { errorMessage, RestoreError, RollbackMode, Target, TargetError, TargetSnapshot } from "./types";
+import { errorMessage } from "../errors";
+import { RestoreError, RollbackMode, Target, TargetError, TargetSnapshot } from "./types";
 
 /** The part of the sandbox handle the target uses. */
 export type SandboxLike = Pick<Sandbox, "setWeight" | "readWeights" | "versions" | "urls">;

@@ -2,10 +2,10 @@
  * The target factory: `type` selects one implementation. An unknown type throws, naming the
  * known ones; there is no default target to fall back to.
  */
+import { errorMessage, InputError } from "../errors";
 import { HaproxyTarget, SandboxLike } from "./haproxy";
 import type { StackLike } from "./pulumiStack";
 import { Target, TargetError } from "./types";
-import { attachSandbox } from "../../local/sandbox";
 
 export * from "./types";
 export { HaproxyTarget } from "./haproxy";
@@ -44,6 +44,15 @@ export function loadPulumiStack(): typeof import("./pulumiStack") {
   return require("./pulumiStack") as typeof import("./pulumiStack");
 }
 
+/**
+ * The local sandbox's module, loaded on first use: only the haproxy target needs it, and a
+ * production rollout through a Pulumi stack never loads the sandbox's process management.
+ */
+export function loadSandbox(): typeof import("../../local/sandbox") {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require("../../local/sandbox") as typeof import("../../local/sandbox");
+}
+
 const FACTORIES: Readonly<Record<TargetSpec["type"], (spec: never) => Promise<Target>>> = {
   pulumi: async (spec: PulumiTargetSpec) => {
     const { PulumiStackTarget, selectStack } = loadPulumiStack();
@@ -59,9 +68,9 @@ const FACTORIES: Readonly<Record<TargetSpec["type"], (spec: never) => Promise<Ta
     if (!sandbox) {
       if (!spec.stateFile) throw new TargetError("the haproxy target needs a running sandbox's state file (--sandbox)");
       try {
-        sandbox = attachSandbox(spec.stateFile);
+        sandbox = loadSandbox().attachSandbox(spec.stateFile);
       } catch (e) {
-        throw new TargetError(`cannot attach to the sandbox: ${e instanceof Error ? e.message : String(e)}`, e);
+        throw new TargetError(`cannot attach to the sandbox: ${errorMessage(e)}`, e);
       }
     }
     return new HaproxyTarget(sandbox, { route: spec.route, log: spec.log });
@@ -72,7 +81,7 @@ const FACTORIES: Readonly<Record<TargetSpec["type"], (spec: never) => Promise<Ta
 export const TARGET_TYPES: readonly string[] = Object.keys(FACTORIES);
 
 /** Thrown for an unknown target type. */
-export class UnknownTargetError extends TargetError {
+export class UnknownTargetError extends InputError {
   constructor(type: string) {
     super(`unknown target type ${JSON.stringify(type)}; known types: ${TARGET_TYPES.join(", ")}`);
     this.name = "UnknownTargetError";

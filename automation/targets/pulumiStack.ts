@@ -8,7 +8,8 @@
  */
 import { ConcurrentUpdateError, ConfigMap, ConfigValue, LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { ROLLOUT_RECORD_KEY } from "../record/pulumiConfig";
-import { ConcurrentUpdateRefusedError, errorMessage, RestoreError, RollbackMode, Target, TargetError, TargetSnapshot } from "./types";
+import { errorMessage } from "../errors";
+import { ConcurrentUpdateRefusedError, RestoreError, RollbackMode, Target, TargetError, TargetSnapshot } from "./types";
 
 /** The part of the Automation API's `Stack` this target (and the record store) uses. */
 export type StackLike = Pick<Stack, "name" | "getAllConfig" | "setAllConfig" | "removeAllConfig" | "setConfig" | "up" | "outputs" | "info">;

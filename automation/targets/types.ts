@@ -3,6 +3,7 @@
  * local sandbox's HAProxy. One interface, one file per implementation, and a factory
  * ({@link createTarget} in ./index.ts) that throws on an unknown type.
  */
+import { InfrastructureError, RollbackFailedError } from "../errors";
 
 /** How a rollback leaves the canary (the plan's `rollback.mode`). */
 export type RollbackMode = "keepCanary" | "restore";
@@ -48,13 +49,10 @@ export interface Target {
   rollback(snapshot: TargetSnapshot, mode: RollbackMode): Promise<void>;
 }
 
-/** A target operation failed. The message names the target, the action and the cause. */
-export class TargetError extends Error {
-  constructor(
-    message: string,
-    public readonly cause?: unknown,
-  ) {
-    super(message);
+/** A target operation failed. The message names the target, the action and the cause. Exit 3. */
+export class TargetError extends InfrastructureError {
+  constructor(message: string, cause?: unknown) {
+    super(message, cause);
     this.name = "TargetError";
   }
 }
@@ -67,15 +65,10 @@ export class ConcurrentUpdateRefusedError extends TargetError {
   }
 }
 
-/** A rollback could not restore the snapshot: the target may be left at a canary weight. */
-export class RestoreError extends TargetError {
+/** A rollback could not restore the snapshot: the target may be left at a canary weight. Exit 4. */
+export class RestoreError extends RollbackFailedError {
   constructor(message: string, cause?: unknown) {
     super(message, cause);
     this.name = "RestoreError";
   }
-}
-
-/** The message of anything thrown, for wrapping it in a message with context. */
-export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -9,7 +9,7 @@ import { FakePrometheus } from "../../helpers/fakePrometheus";
 // minutes of a baseline's counters. The plan names the baseline, so no target is contacted.
 
 const ROOT = path.resolve(__dirname, "../../..");
-const CLI = path.join(ROOT, "automation", "cli.ts");
+const CLI = path.join(ROOT, "automation", "cli", "index.ts");
 const TSX = require.resolve("tsx/cjs");
 
 describe("canary plan --check", function () {

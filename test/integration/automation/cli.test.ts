@@ -3,14 +3,17 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checkVersion, EXIT, formatRecord, Renderer } from "../../../automation/cli";
-import { DriverEvent } from "../../../automation/driver";
+import { EXIT } from "../../../automation/cli/exit";
+import { checkVersion } from "../../../automation/cli/input";
+import { Renderer } from "../../../automation/cli/render";
+import { formatRecord } from "../../../automation/cli/status";
+import { DriverEvent } from "../../../automation/rollout/events";
 import { verdict } from "../../helpers/fakes";
 import { versionSchema } from "../../../infra/schema";
 import { newRecord, transition } from "../../../automation/state";
 
 const ROOT = path.resolve(__dirname, "../../..");
-const CLI = path.join(ROOT, "automation", "cli.ts");
+const CLI = path.join(ROOT, "automation", "cli", "index.ts");
 
 /** The tsx loader, resolved from the project (the tests run the CLI from a directory without node_modules). */
 const TSX = require.resolve("tsx/cjs");

@@ -8,7 +8,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ControlInput, controlRollout, newLease } from "../../../automation/control";
+import { controlRollout } from "../../../automation/rollout/control";
+import { newLease } from "../../../automation/rollout/lease";
+import { ControlInput } from "../../../automation/rollout/requests";
+import { defaultPlan, validatePlan } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";
 import { checkRecord, newRecord, RolloutRecord, transition } from "../../../automation/state";
 import { FakeTarget } from "../../helpers/fakes";
@@ -26,7 +29,8 @@ describe("control verbs on a stopped rollout", () => {
   const now = () => Date.UTC(2026, 0, 1, 1);
   async function call(record: RolloutRecord | undefined, i: ControlInput, target = new FakeTarget()) {
     const store = new MemoryRecordStore(record);
-    const outcome = await controlRollout(store, i, { target: async () => target, rollbackMode: "keepCanary" }, { waitMs: 0, now });
+    // No real waiting: a failing restore is retried with backoff.
+    const outcome = await controlRollout(store, i, { target: async () => target, plan: defaultPlan() }, { waitMs: 0, now, sleep: async () => undefined });
     return { outcome, store, target };
   }
 
@@ -64,7 +68,7 @@ describe("control verbs on a stopped rollout", () => {
     const outcome = await controlRollout(
       store,
       input("abort", { gradual: true }),
-      { target: async () => target, rollbackMode: "keepCanary", stepWeights: [5, 25], tickSeconds: 10 },
+      { target: async () => target, plan: validatePlan({ steps: [{ weight: 5 }, { weight: 25 }, { weight: 100 }], tick: 10 }) },
       { waitMs: 0, now, sleep: async (ms) => void slept.push(ms), log: (l) => lines.push(l) },
     );
     assert.equal(outcome.status, "applied");
@@ -91,7 +95,7 @@ describe("control verbs on a stopped rollout", () => {
       return load();
     };
     const target = new FakeTarget();
-    const outcome = await controlRollout(store, input("pause"), { target: async () => target, rollbackMode: "keepCanary" }, { waitMs: 5_000, now, sleep: async () => undefined });
+    const outcome = await controlRollout(store, input("pause"), { target: async () => target, plan: defaultPlan() }, { waitMs: 5_000, now, sleep: async () => undefined });
     assert.equal(outcome.status, "applied");
     assert.match(outcome.message, /^pause applied by carol@ci-9:4242: now Paused/);
     assert.equal((await load())!.lease!.holder, "carol@ci-9:4242", "the driver's lease was not overwritten");
@@ -133,7 +137,7 @@ describe("control verbs on a stopped rollout", () => {
     it(`refuses ${name}, touching nothing`, async () => {
       const store = new MemoryRecordStore(record);
       const target = new FakeTarget();
-      await assert.rejects(controlRollout(store, i, { target: async () => target, rollbackMode: "keepCanary" }, { waitMs: 0, now }), { name: "ControlRefusedError", message });
+      await assert.rejects(controlRollout(store, i, { target: async () => target, plan: defaultPlan() }, { waitMs: 0, now }), { name: "ControlRefusedError", message });
       assert.deepEqual(store.saved, []);
       assert.deepEqual(target.calls, []);
     });
@@ -141,7 +145,7 @@ describe("control verbs on a stopped rollout", () => {
 
   it("a running driver that never acknowledges: the call times out and the request stays pending", async () => {
     const store = new MemoryRecordStore({ ...progressing(), lease: { ...newLease(now(), 600), host: "ci-elsewhere" } });
-    const outcome = await controlRollout(store, input("pause"), { target: async () => new FakeTarget(), rollbackMode: "keepCanary" }, { waitMs: 0, now, sleep: async () => undefined });
+    const outcome = await controlRollout(store, input("pause"), { target: async () => new FakeTarget(), plan: defaultPlan() }, { waitMs: 0, now, sleep: async () => undefined });
     assert.equal(outcome.status, "timeout");
     assert.match(outcome.message, /did not acknowledge pause within 0s; the request stays pending in memory/);
     assert.equal((await store.load())!.controls![0].status, "pending");
@@ -150,7 +154,7 @@ describe("control verbs on a stopped rollout", () => {
 
 describe("control verbs through the CLI", function () {
   this.timeout(60_000);
-  const CLI = path.resolve(__dirname, "../../../automation/cli.ts");
+  const CLI = path.resolve(__dirname, "../../../automation/cli/index.ts");
   const TSX = require.resolve("tsx/cjs");
   let dir: string;
   before(() => (dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "canary-control-")))));

@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DriverEvent } from "../../../automation/driver";
+import { DriverEvent } from "../../../automation/rollout/events";
 import { parsePlan } from "../../../automation/plan";
 import { runLoad } from "../../../local/loadgen";
 import { Sandbox, startSandbox } from "../../../local/sandbox";
@@ -171,7 +171,7 @@ describe("end to end on the sandbox (HAProxy target, Prometheus, judge)", functi
       fs.writeFileSync(planFile, "steps: [{weight: 20, minDuration: 2s, maxDuration: 60s}, {weight: 100}]\ntick: 1s\n");
       const cli = (args: string[]) =>
         new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(__dirname, "../../../automation/cli.ts"), ...args], { cwd: work });
+          const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), path.join(__dirname, "../../../automation/cli/index.ts"), ...args], { cwd: work });
           let stdout = "";
           let stderr = "";
           child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -15,7 +15,7 @@ import { checkRecord, RolloutRecord } from "../../../automation/state";
 import { Receiver } from "../../helpers/receiver";
 import { HAPROXY, needs, PROMETHEUS } from "../../helpers/tools";
 
-const CLI = path.join(__dirname, "../../../automation/cli.ts");
+const CLI = path.join(__dirname, "../../../automation/cli/index.ts");
 
 interface Run {
   readonly child: ChildProcess;

@@ -3,7 +3,7 @@
  * rollout held, because the driver renews the lease while it waits.
  */
 import * as assert from "node:assert/strict";
-import { runRollout } from "../../../automation/driver";
+import { runRollout } from "../../../automation/rollout/run";
 import { parsePlan } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";
 import { FakeMetrics, FakeTarget, ScriptedAnalysis } from "../../helpers/fakes";

@@ -9,7 +9,7 @@ import { appendSample } from "../../../automation/report/trace";
 import { judgedRollout } from "../../helpers/reportFixtures";
 
 const ROOT = path.resolve(__dirname, "../../..");
-const CLI = path.join(ROOT, "automation", "cli.ts");
+const CLI = path.join(ROOT, "automation", "cli", "index.ts");
 const TSX = require.resolve("tsx/cjs");
 
 /** Runs the CLI as a user would (node with the tsx loader), bounded in time. */

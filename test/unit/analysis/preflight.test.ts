@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { InitialStateOptions, StepWindow } from "../../../automation/analysis/judge";
+import { JudgeState } from "../../../automation/analysis/judge";
 import { formatPreflight, isPreflightSource, preflight, PreflightPlan, PreflightSource } from "../../../automation/analysis/preflight";
 import { ReferenceReading } from "../../../automation/analysis/prometheus";
 import { TickMeasurement } from "../../../automation/analysis/types";
-import { runRollout } from "../../../automation/driver";
+import { runRollout } from "../../../automation/rollout/run";
 import { parsePlan, PlanError, preflightPlan } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";
 import { FakeClock, FakeTarget, ScriptedAnalysis } from "../../helpers/fakes";
@@ -85,22 +85,13 @@ steps:
 tick: 5s
 `);
 
-  /** The scripted analysis, recording what the judge would be started with. */
-  class Recording extends ScriptedAnalysis {
-    readonly options: (InitialStateOptions | undefined)[] = [];
-    beginStep(step: StepWindow, options?: InitialStateOptions): void {
-      super.beginStep(step);
-      this.options.push(options);
-    }
-  }
-
   it("a plan that cannot decide at the current traffic is refused before anything is applied", async () => {
     const target = new FakeTarget();
     const store = new MemoryRecordStore();
     const logs: string[] = [];
     await assert.rejects(
-      runRollout({ plan, version: "v2", image: "app:v2", target, store, metrics: new FakeSource(10), analysis: new Recording([]), clock: new FakeClock(), report: (e) => e.kind === "log" && logs.push(e.line), id: "r1" }),
-      (e: unknown) => e instanceof PlanError && e.message.startsWith("invalid plan for the current traffic:\nsteps[0].maxDuration: at 5% of 10.0 requests/s a canary as good as the baseline needs more than 40m to pass"),
+      runRollout({ plan, version: "v2", image: "app:v2", target, store, metrics: new FakeSource(10), analysis: new ScriptedAnalysis([]), clock: new FakeClock(), report: (e) => e.kind === "log" && logs.push(e.line), id: "r1" }),
+      (e: unknown): boolean => e instanceof PlanError && e.message.startsWith("invalid plan for the current traffic:\nsteps[0].maxDuration: at 5% of 10.0 requests/s a canary as good as the baseline needs more than 40m to pass"),
     );
     assert.deepEqual(target.calls, ["prepare"]);
     assert.equal(await store.load(), undefined);
@@ -108,15 +99,16 @@ tick: 5s
   });
 
   it("otherwise the judge starts with the reference, and each step with its warm-up", async () => {
-    const analysis = new Recording([["promote"]]);
-    const result = await runRollout({ plan, version: "v2", image: "app:v2", target: new FakeTarget(), store: new MemoryRecordStore(), metrics: new FakeSource(1000), analysis, clock: new FakeClock(), id: "r1" });
-    assert.equal(result.outcome, "promoted");
-    assert.equal(analysis.options[0]?.reference?.baseline.length, 80);
-    assert.equal(analysis.steps[0].warmupSeconds, 20);
+    // The readings only prime (no traffic): the step runs out and the plan rolls back, with the judge's state in the record.
+    const result = await runRollout({ plan, version: "v2", image: "app:v2", target: new FakeTarget(), store: new MemoryRecordStore(), metrics: new FakeSource(1000), clock: new FakeClock(), id: "r1" });
+    const judge = result.record.judge as JudgeState;
+    assert.deepEqual(judge.reference, { start: Date.UTC(2026, 0, 1) / 1000 - 1200, end: Date.UTC(2026, 0, 1) / 1000, intervals: 80 });
+    assert.equal(judge.metrics[0].referenceRate, 0.01);
+    assert.equal(judge.step.warmupSeconds, 20);
     assert.deepEqual(preflightPlan(plan).steps, [{ weight: 5, minDurationSeconds: 60, maxDurationSeconds: 600, warmupSeconds: 20 }]);
   });
 
   it("the plan refuses a warm-up as long as the step", () => {
-    assert.throws(() => parsePlan("steps: [{ weight: 5, maxDuration: 1m, warmup: 1m }, { weight: 100 }]"), (e: unknown) => e instanceof PlanError && e.message === "steps[0].warmup: must be < maxDuration (60s), got 60s");
+    assert.throws(() => parsePlan("steps: [{ weight: 5, maxDuration: 1m, warmup: 1m }, { weight: 100 }]"), (e: unknown): boolean => e instanceof PlanError && e.message === "steps[0].warmup: must be < maxDuration (60s), got 60s");
   });
 });

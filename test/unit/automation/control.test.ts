@@ -6,8 +6,12 @@
 import * as assert from "node:assert/strict";
 import * as os from "node:os";
 import { Decision, TickMeasurement } from "../../../automation/analysis/types";
-import { approved, awaitControl, leaseLive, LeaseHeldError, mergeControls, newLease, newRequest, submitControl } from "../../../automation/control";
-import { DriverEvent, JudgeAnalysis, MetricsSource, runRollout } from "../../../automation/driver";
+import { awaitControl, submitControl } from "../../../automation/rollout/control";
+import { DriverEvent } from "../../../automation/rollout/events";
+import { JudgeAnalysis, MetricsSource } from "../../../automation/rollout/judging";
+import { leaseLive, LeaseHeldError, newLease } from "../../../automation/rollout/lease";
+import { runRollout } from "../../../automation/rollout/run";
+import { approved, mergeControls, newRequest } from "../../../automation/rollout/requests";
 import { parsePlan, Plan } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";
 import { ControlVerb, newRecord, RolloutRecord, transition } from "../../../automation/state";
@@ -57,8 +61,8 @@ async function run(script: Decision[][], o: { plan?: Plan; store?: MemoryRecordS
 
 describe("control verbs through the record store", () => {
   it("promote skips the current step's wait; the skip is recorded with who asked", async () => {
-    // Save 3 is the first tick of step 0 (start, advance, tick): the judge keeps saying continue.
-    const { result, events, store } = await run([["continue"], ["promote"]], { store: new ScriptedStore(new Map([[3, withControl("promote")]])) });
+    // Save 4 is the first tick of step 0 (start, step 0's weight written ahead, advance, tick): the judge keeps saying continue.
+    const { result, events, store } = await run([["continue"], ["promote"]], { store: new ScriptedStore(new Map([[4, withControl("promote")]])) });
     assert.equal(result.outcome, "promoted");
     assert.deepEqual(events, ["start Idle→Initializing", "advance Initializing→Progressing", "skip Progressing→Progressing by alice@ops-1", "advance Progressing→Progressing", "promote Progressing→Promoting", "complete Promoting→Succeeded"]);
     const c = (await store.load())!.controls![0];
@@ -66,14 +70,14 @@ describe("control verbs through the record store", () => {
   });
 
   it("promote --full goes straight to promotion, skipping the remaining steps", async () => {
-    const { result, events, target } = await run([["continue"]], { store: new ScriptedStore(new Map([[3, withControl("promoteFull")]])) });
+    const { result, events, target } = await run([["continue"]], { store: new ScriptedStore(new Map([[4, withControl("promoteFull")]])) });
     assert.equal(result.outcome, "promoted");
     assert.deepEqual(events, ["start Idle→Initializing", "advance Initializing→Progressing", "promoteFull Progressing→Promoting by alice@ops-1", "complete Promoting→Succeeded"]);
     assert.equal(target.calls.includes("setWeight:25"), false);
   });
 
   it("abort rolls back at once, as the operator's decision", async () => {
-    const { result, events } = await run([["continue"]], { store: new ScriptedStore(new Map([[3, withControl("abort")]])) });
+    const { result, events } = await run([["continue"]], { store: new ScriptedStore(new Map([[4, withControl("abort")]])) });
     assert.equal(result.outcome, "rolledBack");
     assert.equal(result.reason, "aborted by alice@ops-1: please abort");
     assert.deepEqual(events.slice(-2), ["rollback Progressing→RollingBack by alice@ops-1", "rolledBack RollingBack→RolledBack"]);
@@ -81,33 +85,33 @@ describe("control verbs through the record store", () => {
   });
 
   it("abort --gradual steps the weight down through the plan's steps before restoring", async () => {
-    const { result, target } = await run([["promote"], ["continue"]], { store: new ScriptedStore(new Map([[5, withControl("abort", { gradual: true })]])) });
+    const { result, target } = await run([["promote"], ["continue"]], { store: new ScriptedStore(new Map([[6, withControl("abort", { gradual: true })]])) });
     assert.equal(result.outcome, "rolledBack");
     assert.deepEqual(target.calls.filter((c) => c.startsWith("setWeight") || c.startsWith("rollback")), ["setWeight:5", "setWeight:25", "setWeight:5", "rollback:keepCanary"]);
   });
 
   it("pause holds the weight (a promote verdict does not advance) until resume", async () => {
-    const { result, events, target } = await run([["promote"], ["promote"]], { store: new ScriptedStore(new Map([[2, withControl("pause")], [5, withControl("resume")]])) });
+    const { result, events, target } = await run([["promote"], ["promote"]], { store: new ScriptedStore(new Map([[3, withControl("pause")], [6, withControl("resume")]])) });
     assert.equal(result.outcome, "promoted");
     assert.deepEqual(events.slice(0, 4), ["start Idle→Initializing", "advance Initializing→Progressing", "pause Progressing→Paused by alice@ops-1", "resume Paused→Progressing by alice@ops-1"]);
     assert.deepEqual(target.calls.filter((c) => c.startsWith("setWeight")), ["setWeight:5", "setWeight:25"]);
   });
 
   it("a rollback verdict while paused still rolls back", async () => {
-    const { result, events } = await run([["continue", "rollback"]], { store: new ScriptedStore(new Map([[2, withControl("pause")]])) });
+    const { result, events } = await run([["continue", "rollback"]], { store: new ScriptedStore(new Map([[3, withControl("pause")]])) });
     assert.equal(result.outcome, "rolledBack");
     assert.deepEqual(events.slice(-3), ["pause Progressing→Paused by alice@ops-1", "rollback Paused→RollingBack", "rolledBack RollingBack→RolledBack"]);
   });
 
   it("freeze holds the weight and ignores a rollback verdict; abort still rolls back", async () => {
-    const { result, events } = await run([["rollback"]], { store: new ScriptedStore(new Map([[2, withControl("freeze")], [6, withControl("abort")]])) });
+    const { result, events } = await run([["rollback"]], { store: new ScriptedStore(new Map([[3, withControl("freeze")], [7, withControl("abort")]])) });
     assert.equal(result.outcome, "rolledBack");
     assert.deepEqual(events.slice(2), ["freeze Progressing→Frozen by alice@ops-1", "rollback Frozen→RollingBack by alice@ops-1", "rolledBack RollingBack→RolledBack"]);
     assert.equal(result.reason, "aborted by alice@ops-1: please abort");
   });
 
   it("an illegal request is refused with why, recorded on the request, and the rollout carries on", async () => {
-    const { result, store } = await run([["continue", "promote"], ["promote"]], { store: new ScriptedStore(new Map([[3, withControl("resume")]])) });
+    const { result, store } = await run([["continue", "promote"], ["promote"]], { store: new ScriptedStore(new Map([[4, withControl("resume")]])) });
     assert.equal(result.outcome, "promoted");
     const c = (await store.load())!.controls![0];
     assert.equal(c.status, "refused");
@@ -125,8 +129,8 @@ gates: { beforeSteps: [1], beforePromotion: true }
   it("waits (still judging) at each gate until the approval is in the record, notifying once per gate", async () => {
     const store = new ScriptedStore(
       new Map([
-        [6, withControl("approve", { gate: "step 1" })],
-        [12, withControl("approve", { gate: "promotion" })],
+        [7, withControl("approve", { gate: "step 1" })],
+        [13, withControl("approve", { gate: "promotion" })],
       ]),
     );
     const { result, events, target } = await run([["promote"], ["promote"]], { plan: GATED, store });
@@ -241,7 +245,7 @@ describe("single driver lease and resume", () => {
 
   it("SIGTERM with onSignal: pause holds the weight and leaves the rollout Paused without a lease", async () => {
     const interrupt = new AbortController();
-    const store = new ScriptedStore(new Map([[3, (r) => (interrupt.abort("SIGTERM"), r)]]));
+    const store = new ScriptedStore(new Map([[4, (r) => (interrupt.abort("SIGTERM"), r)]]));
     const { result, target } = await run([["continue"]], { store, interrupt: interrupt.signal, plan: { ...PLAN, onSignal: "pause" } });
     assert.equal(result.outcome, "paused");
     assert.equal(result.record.phase, "Paused");
@@ -281,8 +285,8 @@ describe("control requests: merging and acknowledgement", () => {
 
 describe("record conflicts, lease renewal and resumed judging", () => {
   it("a control request written between the driver's read and its save is merged, not overwritten", async () => {
-    // Written after save 3: the driver's save 4 (derived from save 3) conflicts and must merge it.
-    const store = new ScriptedStore(new Map([[3, withControl("promote")]]));
+    // Written after save 4: the driver's save 5 (derived from save 4) conflicts and must merge it.
+    const store = new ScriptedStore(new Map([[4, withControl("promote")]]));
     const { result } = await run([["continue"], ["promote"]], { store });
     assert.equal(result.outcome, "promoted");
     const stored = (await store.load())!;
@@ -293,7 +297,7 @@ describe("record conflicts, lease renewal and resumed judging", () => {
 
   it("a driver that finds another holder's live lease in the record stops at once, without touching the target again", async () => {
     const foreign = { holder: "eve@ci-2:77", host: "ci-2", pid: 77, acquiredAt: new Date(T0).toISOString(), expiresAt: new Date(T0 + 3_600_000).toISOString() };
-    const store = new ScriptedStore(new Map([[3, (r) => ({ ...r, lease: foreign })]]));
+    const store = new ScriptedStore(new Map([[4, (r) => ({ ...r, lease: foreign })]]));
     const target = new FakeTarget();
     await assert.rejects(run([["continue"]], { store, target }), {
       name: "LeaseLostError",

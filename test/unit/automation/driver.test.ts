@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { Decision, TickMeasurement } from "../../../automation/analysis/types";
-import { DriverEvent, runRollout } from "../../../automation/driver";
+import { DriverEvent } from "../../../automation/rollout/events";
+import { runRollout } from "../../../automation/rollout/run";
 import { parsePlan, Plan } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";
 import { newRecord, transition } from "../../../automation/state";
@@ -63,10 +64,16 @@ describe("driver", () => {
       "Promoting → Succeeded [1@25]: v2 is the stable version",
     ]);
     assert.deepEqual(target.calls, ["prepare", "setCanary:v2", "verify", "setWeight:5", "verify", "setWeight:25", "verify", "promote"]);
-    // One save per transition and one per tick, in order.
+    // One save per transition and one per tick, in order; the first step's weight change is
+    // written ahead on its own (the save before it recorded the canary's deployment as under way).
     assert.deepEqual(
       store.saved.map((r) => r.phase),
-      ["Initializing", "Progressing", "Progressing", "Progressing", "Progressing", "Progressing", "Promoting", "Succeeded"],
+      ["Initializing", "Initializing", "Progressing", "Progressing", "Progressing", "Progressing", "Progressing", "Promoting", "Succeeded"],
+    );
+    assert.deepEqual(
+      store.saved.map((r) => (r.intent?.action === "setWeight" ? `setWeight ${r.intent.weight}` : r.intent?.action ?? "-")),
+      ["setCanary", "setWeight 5", "-", "-", "setWeight 25", "-", "-", "-", "-"],
+      "each target change is in the record before it is made",
     );
     const final = store.saved[store.saved.length - 1];
     assert.deepEqual(final.history.map((h) => h.type), ["start", "advance", "advance", "promote", "complete"]);

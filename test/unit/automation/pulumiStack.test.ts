@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import "../../helpers/pulumi";
 import { stackConfig } from "../../helpers/stackConfig";
 import { parseConfig } from "../../../infra/config";
-import { runRollout } from "../../../automation/driver";
+import { runRollout } from "../../../automation/rollout/run";
 import { parsePlan, Plan } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";
 import { PulumiConfigRecordStore, ROLLOUT_RECORD_KEY } from "../../../automation/record/pulumiConfig";

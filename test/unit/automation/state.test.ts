@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { EventType, newRecord, Phase, PHASES, RolloutEvent, RolloutRecord, transition, TRANSITIONS, checkRecord, describe as describeRecord } from "../../../automation/state";
+import { EventType, newRecord, Phase, PHASES, RolloutEvent, RolloutRecord, transition, TRANSITIONS, checkRecord, describePhase } from "../../../automation/state";
 
 const T0 = "2026-01-01T00:00:00.000Z";
 const base = newRecord({ id: "r1", stack: "dev", target: "pulumi", version: "v2", image: "app:v2", steps: [5, 25, 100], at: T0 });
@@ -116,7 +116,7 @@ describe("state", () => {
         ["rollback", "Progressing", "RollingBack", { eValue: 150 }],
       ],
     );
-    assert.equal(describeRecord(r), "RollingBack(step 0, weight 5)");
+    assert.equal(describePhase(r), "RollingBack(step 0, weight 5)");
   });
 
   it("checks a stored record's shape", () => {

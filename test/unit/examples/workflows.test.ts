@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { ValidateFunction } from "ajv";
 import { parse } from "yaml";
-import { EXIT } from "../../../automation/cli";
+import { EXIT } from "../../../automation/cli/exit";
 
 const ROOT = path.join(__dirname, "../../..");
 const read = (rel: string) => fs.readFileSync(path.join(ROOT, rel), "utf8");

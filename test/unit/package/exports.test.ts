@@ -76,8 +76,8 @@ describe("npm package", () => {
   });
 
   it("ships the canary command compiled, and keeps the provider as main for the Pulumi plugin host", () => {
-    assert.equal(sourceOf(`./${pkg.bin.canary}`), path.join(ROOT, "automation/cli.ts"));
-    assert.equal(fs.readFileSync(path.join(ROOT, "automation/cli.ts"), "utf8").split("\n")[0], "#!/usr/bin/env node");
+    assert.equal(sourceOf(`./${pkg.bin.canary}`), path.join(ROOT, "automation/cli/index.ts"));
+    assert.equal(fs.readFileSync(path.join(ROOT, "automation/cli/index.ts"), "utf8").split("\n")[0], "#!/usr/bin/env node");
     assert.equal(pkg.main, "provider/index.ts");
     assert.ok(fs.existsSync(path.join(ROOT, pkg.main)));
   });
