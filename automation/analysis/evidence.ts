@@ -323,13 +323,6 @@ export function proportionLowerBound(k: number, n: number, delta: number): numbe
   return hi;
 }
 
-/** Mirror of {@link proportionLowerBound}: P(bound < true p) ≤ δ. */
-export function proportionUpperBound(k: number, n: number, delta: number): number {
-  if (n <= 0) return 1;
-  if (k >= n) return 1;
-  return 1 - proportionLowerBound(n - k, n, delta);
-}
-
 /** Wilson score interval for a binomial proportion (used to report benchmark rates). */
 export function wilsonInterval(k: number, n: number, z = 1.959963984540054): { low: number; high: number } {
   if (n === 0) return { low: 0, high: 1 };
@@ -491,17 +484,6 @@ export function breakNoiseChain(state: NoiseState): NoiseState {
 /** Maximum-likelihood noise level ν (grid resolution); 0 with no pairs. */
 export function noiseEstimate(state: NoiseState): number {
   return state.pairs === 0 ? 0 : NOISE_GRID[argMax(state.logLik)];
-}
-
-/**
- * The lower confidence bound on ν: the smallest noise level within `slack` log-likelihood
- * units of the maximum; 0 until the data rule out clean counting noise.
- */
-export function noiseLowerBound(state: NoiseState, slack = 0.82): number {
-  if (state.pairs === 0) return 0;
-  const best = Math.max(...state.logLik);
-  for (let k = 0; k < NOISE_GRID.length; k++) if (best - state.logLik[k] <= slack) return NOISE_GRID[k];
-  return 0;
 }
 
 /**

@@ -4,15 +4,19 @@
  *
  *  - Flagger-like: every `interval` (default 1m) each metric is checked on the canary
  *    alone over the last interval (request-success-rate ≥ min, request-duration p99 ≤
- *    max via histogram_quantile); a failed check — including "no values" — increments
- *    failedChecks, which is not reset by later successes; rollback at `threshold` (5).
- *  - Argo-like: an AnalysisRun measuring every `interval` (1m) with a successCondition on
- *    canary-only rates; failureLimit (default 0: the first failed measurement fails the
- *    run), consecutiveErrorLimit (default 4: a run of query errors beyond it fails too).
+ *    max via histogram_quantile); a passing check advances the weight, a failed one —
+ *    including "no values" — holds it and increments failedChecks, which is not reset by
+ *    later successes; rollback at `threshold` (5).
+ *  - Argo-like: each step a `pause` of the step's minimum duration after `setWeight`; an
+ *    AnalysisRun measuring every `interval` (1m) from the rollout's start with a
+ *    successCondition on canary-only rates; failureLimit (default 0: the first failed
+ *    measurement fails the run), consecutiveErrorLimit (default 4: a run of query errors
+ *    beyond it fails too).
  *  - Kayenta-like: every `interval` (1m) compares the canary's and baseline's per-tick
  *    series over the whole run with NetflixACAJudge's Mann–Whitney classifier at 98%
  *    confidence (High when the Hodges–Lehmann confidence interval's lower end exceeds
- *    25% of the estimate); any High metric scores 50 < 75 (marginal) and fails.
+ *    25% of the estimate); any High metric scores 50 < 75 (marginal) and fails; a passing
+ *    score at least one interval into the step passes it.
  *
  * Thresholds for the canary-only checks are what an operator would pick for this
  * service: success ≥ 98% (twice the 1% baseline error rate) and p99 ≤ 500 ms (the
