@@ -8,34 +8,37 @@
  * is applied.
  */
 import { z } from "zod";
-import { formatPath, formatValue, issueProblems } from "../components/validation/problems";
-import { parse as parseYaml, YAMLParseError } from "yaml";
-import { Judge, JudgeConfigError, JudgeConfigInput, judgeConfigSchema, parseJudgeConfig } from "./analysis/judge";
+import { escapeControl, formatProblems, note, Problem, problem, under } from "../components/validation/problems";
+import { checkJudgeConfig, JudgeConfigInput, parseJudgeConfig } from "./analysis/judge";
 import { PreflightPlan } from "./analysis/preflight";
-import { durationSchema } from "./duration";
+import { durationSchema, formatSeconds } from "./duration";
 import { InputError } from "./errors";
 import { defaultNotifications, NotificationsConfig, notificationsSchema } from "./notify/config";
+import { parseSettings } from "./settings";
+import { parseYamlSettings } from "./settingsFile";
 
-/** One problem with a plan: the field path (`steps[2].weight`) and what is wrong. */
-export interface PlanProblem {
-  readonly path: string;
-  readonly message: string;
-}
-
-/** An invalid plan. The message lists every problem, one per line, as `path: message`. Exit 2. */
+/** An invalid plan. The message lists every problem, one per line, as `path: message, got value`. Exit 2. */
 export class PlanError extends InputError {
   constructor(
-    public readonly problems: readonly PlanProblem[],
+    public readonly problems: readonly Problem[],
     /** Where the plan came from (a file name), for the message. */
     public readonly source?: string,
   ) {
-    super(`${source ? `invalid plan ${source}:\n` : ""}${problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join("\n")}`);
+    super(`${source ? `invalid plan ${escapeControl(source)}:\n` : ""}${formatProblems(problems)}`);
     this.name = "PlanError";
   }
 }
 
-/** A duration: a number of seconds or a string such as `30s`, `5m`, `1h`, `500ms`. Parsed to seconds. */
-const duration = durationSchema();
+/** The shortest tick: each tick sends a burst of queries to Prometheus. */
+export const MIN_TICK_SECONDS = 1;
+/** The longest tick. */
+export const MAX_TICK_SECONDS = 3600;
+/** The longest `minDuration` of a step. */
+export const MAX_MIN_DURATION_SECONDS = 86_400;
+/** The longest `maxDuration` (and warm-up) of a step: a week. */
+export const MAX_STEP_SECONDS = 604_800;
+/** The most steps a plan may list (weights are distinct integer percents). */
+export const MAX_STEPS = 100;
 
 const weight = z
   .number({ error: "must be an integer percent" })
@@ -55,17 +58,17 @@ export const DEFAULT_WEIGHTS: readonly number[] = [5, 25, 50, 100];
 const stepSchema = z.strictObject({
   /** Canary percent of the step, 1–100. Required. */
   weight,
-  /** Observed time with canary traffic before the step may pass. Defaults to 60s. */
-  minDuration: duration.default(DEFAULT_MIN_DURATION_SECONDS),
-  /** Wall-clock limit; past it the verdict is inconclusive. Defaults to 10m. */
-  maxDuration: duration.default(DEFAULT_MAX_DURATION_SECONDS),
+  /** Observed time with canary traffic before the step may pass; at least one tick, at most 24h. Defaults to 60s. */
+  minDuration: durationSchema({ max: MAX_MIN_DURATION_SECONDS }).default(DEFAULT_MIN_DURATION_SECONDS),
+  /** Wall-clock limit; past it the verdict is inconclusive. At most a week. Defaults to 10m. */
+  maxDuration: durationSchema({ max: MAX_STEP_SECONDS }).default(DEFAULT_MAX_DURATION_SECONDS),
   /**
    * Seconds after the step's weight change whose counts are kept out of the canary-versus-
    * baseline tests (new pods warming up); the catastrophic guardrails still see them. A
    * canary that fails only then passes: those failures are real ones users get at every
    * weight change. Defaults to 0.
    */
-  warmup: duration.optional(),
+  warmup: durationSchema({ max: MAX_STEP_SECONDS }).optional(),
 });
 
 const defaultSteps = DEFAULT_WEIGHTS.map((w) => ({ weight: w, minDuration: DEFAULT_MIN_DURATION_SECONDS, maxDuration: DEFAULT_MAX_DURATION_SECONDS }));
@@ -85,16 +88,16 @@ const planSchema = z.strictObject({
    * last is judged; the final 100 is the promotion (with all traffic on the canary there is no
    * baseline left to compare with). Defaults to 5 → 25 → 50 → 100.
    */
-  steps: z.array(stepSchema, { error: "must be a list of steps" }).default(defaultSteps),
-  /** Time between two metric readings (one judge tick). Defaults to 30s. */
-  tick: duration.default(DEFAULT_TICK_SECONDS),
+  steps: z.array(stepSchema, { error: "must be a list of steps" }).max(MAX_STEPS, { error: `must list at most ${MAX_STEPS} steps` }).default(defaultSteps),
+  /** Time between two metric readings (one judge tick), 1s–1h. Defaults to 30s. */
+  tick: durationSchema({ min: MIN_TICK_SECONDS, max: MAX_TICK_SECONDS }).default(DEFAULT_TICK_SECONDS),
   /** Analysis configuration. */
   analysis: z
     .strictObject({
-      /** Judge configuration, validated by the judge module. Defaults to the judge's own defaults. */
-      judge: z.looseObject({}, { error: "must be a map of judge settings" }).default({}),
-      /** Metrics provider settings (Prometheus URL, selectors), passed through to the provider. */
-      metrics: z.looseObject({}, { error: "must be a map of metrics provider settings" }).default({}),
+      /** Judge configuration, validated by the judge module (checkJudgeConfig). Defaults to the judge's own defaults. */
+      judge: z.record(z.string(), z.unknown(), { error: "must be a map of judge settings" }).default({}),
+      /** Metrics provider settings (Prometheus URL, selectors), validated by the provider when the command knows the versions (cli/input.ts). */
+      metrics: z.record(z.string(), z.unknown(), { error: "must be a map of metrics provider settings" }).default({}),
     })
     .default({ judge: {}, metrics: {} }),
   /** `rollback` (default) rolls back at an inconclusive step; `hold` keeps the weight and keeps judging. */
@@ -114,7 +117,10 @@ const planSchema = z.strictObject({
   gates: z
     .strictObject({
       /** Indexes (0-based) of judged steps that need an approval before their weight is applied. */
-      beforeSteps: z.array(z.number({ error: "must be a step index" }).int({ error: "must be an integer step index" }).min(0, { error: "must be ≥ 0" }), { error: "must be a list of step indexes" }).default([]),
+      beforeSteps: z
+        .array(z.number({ error: "must be a step index" }).int({ error: "must be an integer step index" }).min(0, { error: "must be ≥ 0" }), { error: "must be a list of step indexes" })
+        .max(MAX_STEPS, { error: `must list at most ${MAX_STEPS} steps` })
+        .default([]),
       /** Whether promotion needs an approval. Defaults to false. */
       beforePromotion: z.boolean({ error: "must be true or false" }).default(false),
     })
@@ -158,69 +164,40 @@ export interface Plan {
   readonly onSignal: (typeof SIGNAL_ACTIONS)[number];
 }
 
-/** The plan's problems from zod issues, in the one format every validation in the project uses. */
-function problemsOf(error: z.ZodError, input: unknown, prefix: readonly PropertyKey[] = []): PlanProblem[] {
-  return issueProblems(error.issues, input, prefix).map((p) => ({ path: formatPath(p.path), message: p.hasValue ? `${p.message}, got ${formatValue(p.value)}` : p.message }));
-}
-
-function seconds(s: number): string {
-  return `${s}s`;
-}
-
 /**
- * Validates a plan object (parsed YAML or JSON; `undefined`/`null` is the default plan).
+ * Validates a plan object (parsed YAML or JSON; `undefined`/`null` is the default plan): every
+ * key at every depth known, every duration and count within its bounds, and the rules between
+ * fields.
  * @throws PlanError listing every problem.
  */
 export function validatePlan(input: unknown, source?: string): Plan {
-  const parsed = planSchema.safeParse(input ?? {});
-  if (!parsed.success) throw new PlanError(problemsOf(parsed.error, input ?? {}), source);
-  const p = parsed.data;
-  const problems: PlanProblem[] = [];
+  const parsed = parseSettings(planSchema, input ?? {});
+  if (!parsed.ok) throw new PlanError(parsed.problems, source);
+  const p = parsed.value;
+  const problems: Problem[] = [];
 
   const steps = p.steps;
-  if (steps.length < 2) {
-    problems.push({ path: "steps", message: `must list at least 2 steps (a judged step, then the final 100), got ${steps.length}` });
-  }
+  if (steps.length < 2) problems.push(note(["steps"], `must list at least 2 steps (a judged step, then the final 100), got ${steps.length}`));
   steps.forEach((s, i) => {
-    if (i > 0 && s.weight <= steps[i - 1].weight) {
-      problems.push({ path: `steps[${i}].weight`, message: `must be greater than steps[${i - 1}].weight (${steps[i - 1].weight}), got ${s.weight}` });
-    }
-    if (s.warmup !== undefined && s.warmup >= s.maxDuration) {
-      problems.push({ path: `steps[${i}].warmup`, message: `must be < maxDuration (${seconds(s.maxDuration)}), got ${seconds(s.warmup)}` });
-    }
-    if (s.minDuration > s.maxDuration) {
-      problems.push({ path: `steps[${i}].maxDuration`, message: `must be ≥ minDuration (${seconds(s.minDuration)}), got ${seconds(s.maxDuration)}` });
-    }
+    if (i > 0 && s.weight <= steps[i - 1].weight) problems.push(problem(["steps", i, "weight"], `must be greater than steps[${i - 1}].weight (${steps[i - 1].weight})`, s.weight));
+    if (s.warmup !== undefined && s.warmup >= s.maxDuration) problems.push(note(["steps", i, "warmup"], `must be < maxDuration (${formatSeconds(s.maxDuration)}), got ${formatSeconds(s.warmup)}`));
+    if (s.minDuration > s.maxDuration) problems.push(note(["steps", i, "maxDuration"], `must be ≥ minDuration (${formatSeconds(s.minDuration)}), got ${formatSeconds(s.maxDuration)}`));
   });
   const last = steps[steps.length - 1];
-  if (last && last.weight !== 100) problems.push({ path: `steps[${steps.length - 1}].weight`, message: `the last step must be 100, got ${last.weight}` });
+  if (last && last.weight !== 100) problems.push(problem(["steps", steps.length - 1, "weight"], "the last step must be 100", last.weight));
+  // A judged step passes at a tick: a minimum shorter than one tick would not mean what it says (the final 100 is not judged).
+  steps.slice(0, -1).forEach((s, i) => {
+    if (s.minDuration < p.tick) problems.push(note(["steps", i, "minDuration"], `must be ≥ tick (${formatSeconds(p.tick)}), got ${formatSeconds(s.minDuration)}`));
+  });
 
-  // The judge module owns its schema; run it here so a bad judge setting fails before
-  // anything is applied, with its path inside the plan.
-  // The judge's own schema ignores unknown keys; a misspelt setting (`maxOutageSeconds` at the
-  // top instead of under `noData`) would silently keep its default, so unknown keys are refused here.
-  const known = new Set(Object.keys((judgeConfigSchema as unknown as { shape: Record<string, unknown> }).shape));
-  for (const k of Object.keys(p.analysis.judge)) if (!known.has(k)) problems.push({ path: `analysis.judge.${k}`, message: `unknown key (known: ${[...known].join(", ")})` });
-  const judged = judgeConfigSchema.safeParse(p.analysis.judge);
-  if (!judged.success) problems.push(...problemsOf(judged.error, p.analysis.judge, ["analysis", "judge"]));
-  else {
-    try {
-      new Judge(p.analysis.judge as JudgeConfigInput);
-    } catch (e) {
-      if (!(e instanceof JudgeConfigError)) throw e;
-      // The judge names the field inside its config (`metrics[0].margin: …`); prefix it.
-      const m = /^invalid judge config: ([A-Za-z0-9_.[\]]+): (.*)$/s.exec(e.message);
-      problems.push(m ? { path: `analysis.judge.${m[1]}`, message: m[2] } : { path: "analysis.judge", message: e.message });
-    }
-  }
+  // The judge module owns its schema; run it here so a bad judge setting fails before anything
+  // is applied, with its path inside the plan.
+  const judged = checkJudgeConfig(p.analysis.judge);
+  if (judged.problems) problems.push(...under(["analysis", "judge"], judged.problems));
   const gateSteps = p.gates.beforeSteps;
   gateSteps.forEach((g, i) => {
-    if (i > 0 && g <= gateSteps[i - 1]) problems.push({ path: `gates.beforeSteps[${i}]`, message: `must be greater than gates.beforeSteps[${i - 1}] (${gateSteps[i - 1]}): sorted, no duplicates, got ${g}` });
-    if (g >= steps.length - 1) problems.push({ path: `gates.beforeSteps[${i}]`, message: `must name a judged step (0–${Math.max(steps.length - 2, 0)}), got ${g}` });
-  });
-  // A judged step must last at least one tick (the final 100 is not judged).
-  steps.slice(0, -1).forEach((s, i) => {
-    if (s.maxDuration < p.tick) problems.push({ path: `steps[${i}].maxDuration`, message: `must be ≥ tick (${seconds(p.tick)}), got ${seconds(s.maxDuration)}` });
+    if (i > 0 && g <= gateSteps[i - 1]) problems.push(problem(["gates", "beforeSteps", i], `must be greater than gates.beforeSteps[${i - 1}] (${gateSteps[i - 1]}): sorted, no duplicates`, g));
+    if (g >= steps.length - 1) problems.push(problem(["gates", "beforeSteps", i], `must name a judged step (0–${Math.max(steps.length - 2, 0)})`, g));
   });
   if (problems.length > 0) throw new PlanError(problems, source);
 
@@ -241,34 +218,28 @@ export function validatePlan(input: unknown, source?: string): Plan {
 /** The largest plan accepted, bytes: a plan is a page of settings, a bigger file is a mistake (or an attack on the parser). */
 export const MAX_PLAN_BYTES = 1_048_576;
 
-/** The message for a plan over {@link MAX_PLAN_BYTES}. */
-export function planTooLarge(bytes: number): string {
-  return `is ${bytes} bytes; a plan may be at most ${MAX_PLAN_BYTES} bytes (1 MiB)`;
-}
-
 /**
  * Parses and validates a plan from YAML text (JSON is YAML too). Empty text is the default plan.
- * @throws PlanError for YAML syntax errors and for every invalid field.
+ * @throws PlanError for text over {@link MAX_PLAN_BYTES}, YAML syntax errors, duplicate keys,
+ * alias bombs (each with its line) and every invalid field.
  */
 export function parsePlan(text: string, source?: string): Plan {
-  const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes > MAX_PLAN_BYTES) throw new PlanError([{ path: "", message: planTooLarge(bytes) }], source);
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    if (e instanceof YAMLParseError) throw new PlanError([{ path: "", message: `not valid YAML: ${e.message.split("\n")[0].replace(/:$/, "")}` }], source);
-    throw e;
+  const doc = parseYamlSettings(text, MAX_PLAN_BYTES, "a plan");
+  if ("problems" in doc) throw new PlanError(doc.problems, source);
+  if (doc.value !== null && doc.value !== undefined && (typeof doc.value !== "object" || Array.isArray(doc.value))) {
+    throw new PlanError([problem([], "must be a map of plan settings", doc.value)], source);
   }
-  if (doc !== null && doc !== undefined && (typeof doc !== "object" || Array.isArray(doc))) {
-    throw new PlanError([{ path: "", message: `must be a map of plan settings, got ${formatValue(doc)}` }], source);
-  }
-  return validatePlan(doc, source);
+  return validatePlan(doc.value, source);
 }
 
 /** The default plan. */
 export function defaultPlan(): Plan {
   return validatePlan({});
+}
+
+/** The plan's approval gates by name, as the record keeps them and `canary approve` names them: `step 1`, `promotion`. */
+export function gateNames(plan: Pick<Plan, "gates">): string[] {
+  return [...plan.gates.beforeSteps.map((i) => `step ${i}`), ...(plan.gates.beforePromotion ? ["promotion"] : [])];
 }
 
 /** The judged steps: every step but the final 100 (which is the promotion). */

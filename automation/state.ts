@@ -159,6 +159,11 @@ export interface RolloutRecord {
   readonly image: string;
   /** Every weight of the plan; all but the last are judged. */
   readonly steps: readonly number[];
+  /**
+   * The plan's approval gates (`step 1`, `promotion`), so a control call can refuse to approve a
+   * gate the rollout does not have. Absent in records written before gates were recorded.
+   */
+  readonly gates?: readonly string[];
   readonly phase: Phase;
   readonly step?: StepState;
   /** Initializing: when the canary was deployed at weight 0 and verified. */
@@ -235,11 +240,24 @@ export class IllegalTransitionError extends InfrastructureError {
 }
 
 /** What a new record needs to know: who and what it rolls out, and when it was created (`at`). */
-export type NewRecord = Pick<RolloutRecord, "id" | "stack" | "target" | "version" | "image" | "steps"> & { readonly at: string };
+export type NewRecord = Pick<RolloutRecord, "id" | "stack" | "target" | "version" | "image" | "steps" | "gates"> & { readonly at: string };
 
 /** A new rollout, Idle, with an empty history. */
 export function newRecord(r: NewRecord): RolloutRecord {
-  return { schema: 1, id: r.id, stack: r.stack, target: r.target, version: r.version, image: r.image, steps: [...r.steps], phase: "Idle", createdAt: r.at, updatedAt: r.at, history: [] };
+  return {
+    schema: 1,
+    id: r.id,
+    stack: r.stack,
+    target: r.target,
+    version: r.version,
+    image: r.image,
+    steps: [...r.steps],
+    ...(r.gates ? { gates: [...r.gates] } : {}),
+    phase: "Idle",
+    createdAt: r.at,
+    updatedAt: r.at,
+    history: [],
+  };
 }
 
 /** Whether a rollout in this phase is still under way (including an unfinished rollback). */
@@ -356,6 +374,7 @@ export function checkRecord(value: unknown, source: string): RolloutRecord {
     if (typeof r[k] !== "string") fail(`${k} must be a string, got ${JSON.stringify(r[k])}`);
   }
   if (!Array.isArray(r.steps) || !r.steps.every((w) => typeof w === "number")) fail("steps must be a list of weights");
+  if (r.gates !== undefined && !(Array.isArray(r.gates) && r.gates.every((g) => typeof g === "string"))) fail("gates must be a list of gate names");
   if (!Array.isArray(r.history)) fail("history must be a list");
   if (r.revision !== undefined && !(Number.isSafeInteger(r.revision) && (r.revision as number) >= 0)) fail(`revision must be a non-negative integer, got ${JSON.stringify(r.revision)}`);
   return value as RolloutRecord;

@@ -53,16 +53,22 @@ import {
   Verdict,
   VersionCounts,
 } from "./types";
-import { formatIssues } from "./validation";
+import { formatProblem, problem, Problem } from "../../components/validation/problems";
 import { InputError } from "../errors";
+import { parseSettings } from "../settings";
 
-/** Thrown when a judge configuration does not validate; the message names the exact path. Exit 2. */
+/** Thrown when a judge configuration does not validate; the message names every problem by its exact path. Exit 2. */
 export class JudgeConfigError extends InputError {
-  constructor(message: string) {
-    super(message);
+  constructor(public readonly problems: readonly Problem[]) {
+    super(`invalid judge config: ${problems.map(formatProblem).join("; ")}`);
     this.name = "JudgeConfigError";
   }
 }
+
+/** Most canary-versus-baseline tests and latency guardrails a judge takes: each costs evidence budget (alpha is split). */
+export const MAX_JUDGE_METRICS = 20;
+/** The longest time any of the judge's durations may be (a day): a longer outage or window is a typo. */
+export const MAX_JUDGE_SECONDS = 86_400;
 
 /** Thrown when the caller breaks the judge's contract (state from another config, time going backwards). */
 export class JudgeInputError extends Error {
@@ -74,12 +80,12 @@ export class JudgeInputError extends Error {
 
 const relativeMetricSchema = z.object({
   /** Name used in reports and reasons. */
-  name: z.string().min(1),
+  name: z.string().min(1).max(64),
   /** Which counts the test compares. */
   source: z.discriminatedUnion("kind", [
     z.object({ kind: z.literal("errors") }),
     z.object({ kind: z.literal("latencyAbove"), le: z.number().positive() }),
-    z.object({ kind: z.literal("count"), key: z.string().min(1) }),
+    z.object({ kind: z.literal("count"), key: z.string().min(1).max(64) }),
   ]),
   /** Defaults to "lowerIsWorse" for counts (business KPIs), "higherIsWorse" otherwise. */
   direction: z.enum(["higherIsWorse", "lowerIsWorse"]).optional(),
@@ -112,6 +118,7 @@ export const judgeConfigSchema = z.object({
   metrics: z
     .array(relativeMetricSchema)
     .min(1)
+    .max(MAX_JUDGE_METRICS)
     .default([{ name: "errors", source: { kind: "errors" }, margin: 1, allowedRatio: 1.5, negligibleRate: 0.001, referenceRatio: 2 }]),
   grid: z
     .object({
@@ -153,9 +160,9 @@ export const judgeConfigSchema = z.object({
         .object({
           enabled: z.boolean().default(true),
           assumedLogSd: z.number().min(0).max(3).default(0.7),
-          assumedSeconds: z.number().positive().default(5),
+          assumedSeconds: z.number().positive().max(MAX_JUDGE_SECONDS).default(5),
           /** Swings are measured between consecutive windows of at least this many seconds. */
-          windowSeconds: z.number().positive().default(30),
+          windowSeconds: z.number().positive().max(MAX_JUDGE_SECONDS).default(30),
         })
         .prefault({}),
     })
@@ -169,7 +176,7 @@ export const judgeConfigSchema = z.object({
     .object({
       enabled: z.boolean().default(true),
       /** Observed seconds per window. */
-      blockSeconds: z.number().positive().default(30),
+      blockSeconds: z.number().positive().max(MAX_JUDGE_SECONDS).default(30),
       /** Level of the χ² test that blocks promotion. */
       alpha: z.number().gt(0).lt(1).default(0.01),
     })
@@ -195,14 +202,15 @@ export const judgeConfigSchema = z.object({
       minSuccessRate: z.number().min(0).max(1).nullable().default(0.95),
       /** Latency limits as bucket fractions: p99 ≤ le is "fraction above le ≤ 0.01". */
       latency: z
-        .array(z.object({ name: z.string().min(1).optional(), le: z.number().positive(), maxFraction: z.number().gt(0).lt(1).default(0.01) }))
+        .array(z.object({ name: z.string().min(1).max(64).optional(), le: z.number().positive(), maxFraction: z.number().gt(0).lt(1).default(0.01) }))
+        .max(MAX_JUDGE_METRICS)
         .default([]),
       /** Fewer requests than this in the window never breach a guardrail. */
-      minRequests: z.number().int().min(1).default(20),
+      minRequests: z.number().int().min(1).max(1_000_000).default(20),
       /** Chance per evaluation that the lower bound overstates the canary's true bad fraction. */
       delta: z.number().gt(0).lt(1).default(0.001),
       /** Ticks with canary data in the sliding window. */
-      windowTicks: z.number().int().min(1).default(6),
+      windowTicks: z.number().int().min(1).max(1000).default(6),
       /** When the baseline breaches too, hold instead of rolling back (a shared incident). */
       holdWhenBaselineBreaches: z.boolean().default(true),
     })
@@ -210,7 +218,7 @@ export const judgeConfigSchema = z.object({
   noData: z
     .object({
       /** A metrics outage (no series, failed queries, no new samples) longer than this rolls back. */
-      maxOutageSeconds: z.number().positive().default(120),
+      maxOutageSeconds: z.number().positive().max(MAX_JUDGE_SECONDS).default(120),
     })
     .prefault({}),
   /**
@@ -223,7 +231,7 @@ export const judgeConfigSchema = z.object({
    */
   tickEvidenceCap: z.number().gt(0).default(0.75),
   /** Canary requests a step must have seen (after its warm-up) before it can promote. */
-  minCanaryRequestsToPromote: z.number().int().min(0).default(200),
+  minCanaryRequestsToPromote: z.number().int().min(0).max(1_000_000_000).default(200),
 });
 
 /** Validated judge configuration with every default filled in. */
@@ -233,18 +241,34 @@ export type JudgeConfigInput = z.input<typeof judgeConfigSchema>;
 /** One canary-versus-baseline test's configuration. */
 export type RelativeMetricConfig = JudgeConfig["metrics"][number];
 
-/** Validates a configuration, naming the exact path of the first problems found. */
-export function parseJudgeConfig(input: unknown): JudgeConfig {
-  const result = judgeConfigSchema.safeParse(input ?? {});
-  if (!result.success) {
-    throw new JudgeConfigError(`invalid judge config: ${formatIssues(result.error.issues)}`);
-  }
+/**
+ * A judge configuration checked against its schema (strict at every depth: a misspelt key is
+ * refused, never silently left at its default) and the rules between its fields: the configuration
+ * with its defaults, or every problem at its path.
+ */
+export function checkJudgeConfig(input: unknown): { readonly config: JudgeConfig; readonly problems?: undefined } | { readonly problems: readonly Problem[] } {
+  const parsed = parseSettings(judgeConfigSchema, input ?? {});
+  if (!parsed.ok) return { problems: parsed.problems };
+  const c = parsed.value;
+  const problems: Problem[] = [];
   const names = new Set<string>();
-  result.data.metrics.forEach((m, i) => {
-    if (names.has(m.name)) throw new JudgeConfigError(`invalid judge config: metrics[${i}].name: duplicate name "${m.name}"`);
+  c.metrics.forEach((m, i) => {
+    if (names.has(m.name)) problems.push(problem(["metrics", i, "name"], "must differ from the other metrics' names", m.name));
     names.add(m.name);
+    if (m.margin >= m.allowedRatio) problems.push(problem(["metrics", i, "margin"], `must be < allowedRatio (${m.allowedRatio})`, m.margin));
+    else if (m.allowedRatio >= c.grid.maxRatio || m.margin * c.grid.alternativeSpan > c.grid.maxRatio * 1.0001) {
+      problems.push(problem(["grid", "maxRatio"], `must cover metrics[${i}] margin × alternativeSpan (${m.margin * c.grid.alternativeSpan})`, c.grid.maxRatio));
+    }
   });
-  return result.data;
+  if (c.grid.minRatio * c.grid.alternativeSpan > 1.0001) problems.push(problem(["grid", "minRatio"], `must be ≤ 1/alternativeSpan (${1 / c.grid.alternativeSpan})`, c.grid.minRatio));
+  return problems.length > 0 ? { problems } : { config: c };
+}
+
+/** Validates a configuration and fills its defaults. @throws JudgeConfigError naming every problem. */
+export function parseJudgeConfig(input: unknown): JudgeConfig {
+  const checked = checkJudgeConfig(input);
+  if (checked.problems) throw new JudgeConfigError(checked.problems);
+  return checked.config;
 }
 
 /** The time window of the step being judged, as the driver's plan defines it. */
@@ -414,17 +438,6 @@ export class Judge {
     this.config = parseJudgeConfig(config);
     const c = this.config;
     const specials = c.metrics.flatMap((m) => [m.margin, m.allowedRatio]);
-    for (const [i, m] of c.metrics.entries()) {
-      if (m.margin >= m.allowedRatio) {
-        throw new JudgeConfigError(`invalid judge config: metrics[${i}].margin: must be < allowedRatio (${m.allowedRatio}), got ${m.margin}`);
-      }
-      if (m.allowedRatio >= c.grid.maxRatio || m.margin * c.grid.alternativeSpan > c.grid.maxRatio * 1.0001) {
-        throw new JudgeConfigError(`invalid judge config: grid.maxRatio: must cover metrics[${i}] margin × alternativeSpan (${m.margin * c.grid.alternativeSpan}), got ${c.grid.maxRatio}`);
-      }
-    }
-    if (c.grid.minRatio * c.grid.alternativeSpan > 1.0001) {
-      throw new JudgeConfigError(`invalid judge config: grid.minRatio: must be ≤ 1/alternativeSpan (${1 / c.grid.alternativeSpan}), got ${c.grid.minRatio}`);
-    }
     this.grid = buildRatioGrid({ ...c.grid, include: [1, ...specials] });
     const idx = (x: number): number => this.grid.findIndex((p) => Math.abs(Math.log(p / x)) < 1e-9);
     this.oneIndex = idx(1);

@@ -17,15 +17,28 @@
 import { z } from "zod";
 import { historyIncrements, Labels, SampleAligner, SeriesReading, seriesKey, SeriesSamples } from "./alignment";
 import { LatencyBucket, ReferenceWindow, TickMeasurement, VersionCounts } from "./types";
-import { formatIssues } from "./validation";
+import { formatProblem, problem, Problem } from "../../components/validation/problems";
+import { headerName, headerValueUpTo } from "../../components/validation/primitives";
+import { zString } from "../../infra/zod";
 import { InputError } from "../errors";
+import { parseSettings } from "../settings";
 
-/** Thrown for an invalid provider configuration (names the exact field). Exit 2. */
+/** Thrown for an invalid provider configuration; the message names every problem by its exact path. Exit 2. */
 export class ProviderConfigError extends InputError {
-  constructor(message: string) {
-    super(message);
+  constructor(public readonly problems: readonly Problem[]) {
+    super(`invalid prometheus provider config: ${problems.map(formatProblem).join("; ")}`);
     this.name = "ProviderConfigError";
   }
+}
+
+/** Most selectors, extra headers and user-defined counters a provider takes (each is sent with, or is, a query). */
+export const MAX_PROVIDER_ENTRIES = 20;
+/** The longest value of an extra header (a bearer token fits). */
+export const MAX_HEADER_VALUE = 4096;
+
+/** A map of at most {@link MAX_PROVIDER_ENTRIES} entries. */
+function fewEntries<T extends z.ZodType>(schema: T): T {
+  return schema.refine((v) => Object.keys(v as object).length <= MAX_PROVIDER_ENTRIES, { error: `must have at most ${MAX_PROVIDER_ENTRIES} entries` }) as unknown as T;
 }
 
 /** The baseline's history read before a rollout, or why it could not be read. */
@@ -76,13 +89,13 @@ export const prometheusConfigSchema = z.object({
   /** Base URL of the Prometheus server, e.g. http://prometheus:9090 (no trailing /api). */
   url: z.url({ protocol: /^https?$/ }),
   /** Per-query timeout. Defaults to 5000 ms. */
-  timeoutMs: z.number().int().positive().default(5000),
+  timeoutMs: z.number().int().positive().max(60_000).default(5000),
   /** The label telling the versions apart. Defaults to "version". */
   versionLabel: labelName.default("version"),
   canary: labelValue,
   baseline: labelValue,
   /** Extra equality matchers applied to every query (job, namespace, service…). */
-  selectors: z.record(labelName, labelValue).default({}),
+  selectors: fewEntries(z.record(labelName, labelValue)).default({}),
   requests: z
     .object({
       /** Counter of requests. Defaults to http_requests_total. */
@@ -90,7 +103,7 @@ export const prometheusConfigSchema = z.object({
       /** The status-code label. Defaults to "code". */
       codeLabel: labelName.default("code"),
       /** Codes counted as errors (anchored regular expression). Defaults to ^5\d\d$. */
-      errorCodes: z.string().default("^5\\d\\d$"),
+      errorCodes: z.string().max(256).default("^5\\d\\d$"),
     })
     .prefault({}),
   /** Latency histogram buckets; null when the service has none. */
@@ -102,17 +115,20 @@ export const prometheusConfigSchema = z.object({
     .nullable()
     .prefault({}),
   /** User-defined counters (business KPIs), summed over series, by key. */
-  counts: z.array(z.object({ key: z.string().min(1), metric: metricName })).default([]),
+  counts: z.array(z.object({ key: z.string().min(1).max(64), metric: metricName })).max(MAX_PROVIDER_ENTRIES).default([]),
   /** How long a vanished series' last value is remembered (see PrometheusProvider). Defaults to 3600. */
-  forgetSeriesAfterSeconds: z.number().positive().default(3600),
+  forgetSeriesAfterSeconds: z.number().positive().max(604_800).default(3600),
   /**
    * The range each tick's query reads samples over (`metric[…s]`). It must hold at least two
    * scrapes of every target and cover the gap after a failed query; longer gaps lose only the
    * detection of counter resets inside them. Defaults to 300 (Prometheus's lookback).
    */
   sampleWindowSeconds: z.number().int().min(10).max(3600).default(300),
-  /** Extra HTTP headers (e.g. Authorization) sent with every query. */
-  headers: z.record(z.string(), z.string()).default({}),
+  /**
+   * Extra HTTP headers (e.g. Authorization) sent with every query: names and values by the stack
+   * config's header rules (no line breaks or control characters, which would split the request).
+   */
+  headers: fewEntries(z.record(zString(headerName), zString(headerValueUpTo(MAX_HEADER_VALUE)))).default({}),
 });
 
 /** Validated Prometheus provider configuration. */
@@ -122,19 +138,15 @@ export type PrometheusConfigInput = z.input<typeof prometheusConfigSchema>;
 
 /** Validates a provider configuration, naming the exact path of each problem. */
 export function parsePrometheusConfig(input: unknown): PrometheusConfig {
-  const r = prometheusConfigSchema.safeParse(input);
-  if (!r.success) {
-    throw new ProviderConfigError(`invalid prometheus provider config: ${formatIssues(r.error.issues)}`);
-  }
+  const r = parseSettings(prometheusConfigSchema, input);
+  if (!r.ok) throw new ProviderConfigError(r.problems);
   try {
-    new RegExp(r.data.requests.errorCodes);
+    new RegExp(r.value.requests.errorCodes);
   } catch (e) {
-    throw new ProviderConfigError(`invalid prometheus provider config: requests.errorCodes: not a regular expression (${(e as Error).message})`);
+    throw new ProviderConfigError([problem(["requests", "errorCodes"], `must be a regular expression (${(e as Error).message})`, r.value.requests.errorCodes)]);
   }
-  if (r.data.canary === r.data.baseline) {
-    throw new ProviderConfigError(`invalid prometheus provider config: canary: must differ from baseline, both are "${r.data.canary}"`);
-  }
-  return r.data;
+  if (r.value.canary === r.value.baseline) throw new ProviderConfigError([problem(["canary"], "must differ from baseline", r.value.canary)]);
+  return r.value;
 }
 
 /** Escapes a label value for a double-quoted PromQL string (defence in depth; values are already validated). */
@@ -144,11 +156,11 @@ export function escapeLabelValue(v: string): string {
 
 /** A plain series selector `metric{a="x",b="y"}`: the only query shape this provider sends. */
 export function selector(metric: string, matchers: Readonly<Record<string, string>>): string {
-  if (!METRIC_NAME.test(metric)) throw new ProviderConfigError(`invalid metric name "${metric}"`);
+  if (!METRIC_NAME.test(metric)) throw new ProviderConfigError([problem([], "must be a Prometheus metric name", metric)]);
   const parts = Object.keys(matchers)
     .sort()
     .map((k) => {
-      if (!LABEL_NAME.test(k)) throw new ProviderConfigError(`invalid label name "${k}"`);
+      if (!LABEL_NAME.test(k)) throw new ProviderConfigError([problem([], "must be a Prometheus label name", k)]);
       return `${k}="${escapeLabelValue(matchers[k])}"`;
     });
   return `${metric}{${parts.join(",")}}`;
@@ -445,6 +457,6 @@ export function createMetricsProvider(config: { readonly type: string } & Record
     case "prometheus":
       return new PrometheusProvider(config as unknown as PrometheusConfigInput);
     default:
-      throw new ProviderConfigError(`unknown metrics provider type "${config.type}" (known: prometheus)`);
+      throw new ProviderConfigError([problem(["type"], "must be one of prometheus", config.type)]);
   }
 }

@@ -9,7 +9,8 @@ import { prometheusSeries, reportFileName, writeReport } from "../report/archive
 import { readTrace } from "../report/trace";
 import { metricsFromPlan } from "../rollout/judging";
 import { CommandDeps, CommonFlags, DEFAULT_DEPS } from "./flags";
-import { readPlan } from "./input";
+import { checkFlags, readPlan } from "./input";
+import { dnsLabel } from "../../components/validation/primitives";
 import { serviceOf } from "./rollout";
 
 /** The kept rollouts of the flags' target, newest first. */
@@ -39,6 +40,7 @@ export interface ReportFlags extends CommonFlags {
 
 /** Writes a rollout's self-contained HTML report (the newest kept rollout by default). */
 export async function report(o: ReportFlags, deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
+  checkFlags([["--service", o.service, dnsLabel]]);
   const plan = readPlan(o.plan);
   const backend = deps.openBackend(o);
   const { store, kept } = await keptRollouts(backend);

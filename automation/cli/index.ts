@@ -16,6 +16,7 @@
  * failed (the target may still send traffic to the canary: a human must look), 5 paused.
  */
 import { Command, CommanderError } from "commander";
+import { escapeControl } from "../../components/validation/problems";
 import { ControlVerb } from "../state";
 import { control, ControlFlags } from "./control";
 import { EXIT, exitCodeOf } from "./exit";
@@ -108,7 +109,8 @@ export async function main(argv: readonly string[], deps: CommandDeps = DEFAULT_
     if (e instanceof CommanderError) {
       return e.code === "commander.helpDisplayed" || e.code === "commander.help" || e.code === "commander.version" ? 0 : EXIT.invalidInput;
     }
-    process.stderr.write(`canary: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
+    // Messages quote what they refuse; a control character in it is shown escaped, never acted on by the terminal.
+    process.stderr.write(`canary: ${escapeControl(e instanceof Error ? `${e.name}: ${e.message}` : String(e), true)}\n`);
     return exitCodeOf(e);
   }
 }

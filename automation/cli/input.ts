@@ -1,10 +1,11 @@
 /** Checks of what a command is given: flags, the plan file, the plan's metrics settings. Nothing is contacted. */
-import * as fs from "node:fs";
 import { ProviderConfigError } from "../analysis/prometheus";
 import { errorMessage, InputError } from "../errors";
-import { defaultPlan, MAX_PLAN_BYTES, parsePlan, Plan, PlanError, planTooLarge } from "../plan";
+import { defaultPlan, MAX_PLAN_BYTES, parsePlan, Plan, PlanError } from "../plan";
+import { BoundedText, readBounded, tooLargeMessage } from "../settingsFile";
+import { escapeControl, formatProblems, note, problem, Problem, under } from "../../components/validation/problems";
 import { metricsFromPlan } from "../rollout/judging";
-import { labelValue } from "../../components/validation/primitives";
+import { dnsLabel, imageRef, labelValue, plainText, queryValue, Rule } from "../../components/validation/primitives";
 
 /** Parses --metrics-port. @throws InputError naming the flag. */
 export function metricsPort(value: string | undefined): number | undefined {
@@ -23,16 +24,7 @@ export function checkPlanMetrics(plan: Plan, defaults: { readonly canary: string
   try {
     metricsFromPlan(plan, { ...defaults, baseline: "stable" });
   } catch (e) {
-    if (e instanceof ProviderConfigError) {
-      const problems = e.message
-        .replace(/^invalid prometheus provider config: /, "")
-        .split("; ")
-        .map((p) => {
-          const m = /^([A-Za-z0-9_.[\] ]+?): (.*)$/s.exec(p);
-          return m ? { path: `analysis.metrics.${m[1]}`, message: m[2] } : { path: "analysis.metrics", message: p };
-        });
-      throw new PlanError(problems, source);
-    }
+    if (e instanceof ProviderConfigError) throw new PlanError(under(["analysis", "metrics"], e.problems), source);
     throw e;
   }
 }
@@ -40,45 +32,60 @@ export function checkPlanMetrics(plan: Plan, defaults: { readonly canary: string
 /** The plan in `file`, or the default plan. @throws PlanError, InputError (unreadable file). */
 export function readPlan(file: string | undefined): Plan {
   if (!file) return defaultPlan();
-  let text: string;
+  let read: BoundedText;
   try {
-    // Checked before reading, so a huge file is never loaded.
-    const fd = fs.openSync(file, "r");
-    try {
-      const size = fs.fstatSync(fd).size;
-      if (size > MAX_PLAN_BYTES) throw new PlanError([{ path: "", message: planTooLarge(size) }], file);
-      text = fs.readFileSync(fd, "utf8");
-    } finally {
-      fs.closeSync(fd);
-    }
+    // Never more than the bound, whatever the file claims to hold (`/dev/zero` claims 0 bytes).
+    read = readBounded(file, MAX_PLAN_BYTES);
   } catch (e) {
-    if (e instanceof PlanError) throw e;
-    throw new InputError(`cannot read the plan ${file}: ${errorMessage(e)}`);
+    throw new InputError(`cannot read the plan ${escapeControl(file)}: ${errorMessage(e)}`);
   }
-  return parsePlan(text, file);
+  if (read.tooLarge) throw new PlanError([note([], tooLargeMessage(MAX_PLAN_BYTES, "a plan"))], file);
+  return parsePlan(read.text, file);
 }
 
-// The rules of `canary:canary` in infra/schema.ts (a test keeps them equal). Not imported: the
-// program's schema module loads the Pulumi SDK, seconds the CLI need not pay for a dry run.
-const IMAGE = /^[^\s]{1,512}$/;
+/** A flag's value and the stack config's rule it must keep. */
+export type FlagCheck = readonly [flag: string, value: string | undefined, rule: Rule<string>];
 
 /**
- * Checks --version and --image by the stack config's rules for `canary:canary`.
- * @throws InputError naming the flag and the value.
+ * Checks string flags by the rules the stack config uses for the same values (components/validation):
+ * every broken rule is named with its flag and the value (control characters escaped).
+ * @throws InputError listing every problem, one per line.
  */
-export function checkVersion(version: string, image: string): void {
-  const problems: string[] = [];
-  // The same rule as canary:canary.version in the stack config: a version is a Kubernetes label value.
-  const versionProblem = labelValue.check(version);
-  if (versionProblem) problems.push(`--version: ${versionProblem}, got ${JSON.stringify(version)}`);
-  if (!IMAGE.test(image)) problems.push(`--image: must be a container image reference without whitespace, got ${JSON.stringify(image)}`);
-  if (problems.length > 0) throw new InputError(problems.join("\n"));
+export function checkFlags(checks: readonly FlagCheck[]): void {
+  const problems: Problem[] = [];
+  for (const [flag, value, rule] of checks) {
+    if (value === undefined) continue;
+    const message = rule.check(value);
+    if (message !== undefined) problems.push(problem([flag], message, value));
+  }
+  if (problems.length > 0) throw new InputError(formatProblems(problems));
 }
 
-/** Whether text holds control characters (terminal escapes in a recorded reason would reach every reader). */
-export function hasControlChars(text: string): boolean {
-  return [...text].some((ch) => {
-    const c = ch.charCodeAt(0);
-    return c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0);
-  });
+/**
+ * Checks --version and --image by the stack config's rules for `canary:canary` (a version is a
+ * Kubernetes label value), and --service by the rule for `canary:service` (a DNS label).
+ * @throws InputError naming the flag and the value.
+ */
+export function checkVersion(version: string, image: string, service?: string): void {
+  checkFlags([
+    ["--version", version, labelValue],
+    ["--image", image, imageRef],
+    ["--service", service, dnsLabel],
+  ]);
+}
+
+/** The longest --reason: a sentence or two, recorded with the event and sent with notifications. */
+export const MAX_REASON = 500;
+
+/**
+ * Checks who asks (--who: by the rule of values the stack puts into queries and labels: no
+ * quotes, braces, backslashes or control characters, 1–256 characters) and why (--reason: at
+ * most {@link MAX_REASON} characters on one line).
+ * @throws InputError naming the flag and the value.
+ */
+export function checkOperator(who: string, reason: string): void {
+  checkFlags([
+    ["--who", who, queryValue],
+    ["--reason", reason, plainText(MAX_REASON)],
+  ]);
 }

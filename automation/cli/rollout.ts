@@ -67,7 +67,7 @@ function inert(backend: Backend): { target: Target; store: RecordStore } {
 
 /** Runs a rollout as `canary rollout` does; resolves with the exit code. */
 export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf"], deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
-  checkVersion(o.version, o.image);
+  checkVersion(o.version, o.image, o.service);
   const backend = deps.openBackend(o);
   const plan = readPlan(o.plan);
   const dryRun = o.dryRun === true || plan.dryRun;

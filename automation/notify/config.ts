@@ -35,8 +35,10 @@ import { durationSchema } from "../duration";
 import { InputError } from "../errors";
 import { NOTIFICATION_TYPES, NotificationType, Severity, SEVERITIES } from "./types";
 
-/** A positive duration in seconds: the plan's one duration syntax. */
-const duration = durationSchema();
+/** A positive duration in seconds, at most an hour: the plan's one duration syntax. */
+const duration = durationSchema({ max: 3600 });
+/** A receiver's timeout: at most 5 minutes (the driver flushes notifications for 15 s at exit anyway). */
+const timeout = durationSchema({ max: 300 });
 
 /** Default time one delivery attempt may take. */
 export const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -48,7 +50,7 @@ const eventList = z
 /** Fields every channel has. */
 const commonFields = {
   /** Time one delivery attempt may take. Defaults to 10s. */
-  timeout: duration.default(DEFAULT_TIMEOUT_SECONDS),
+  timeout: timeout.default(DEFAULT_TIMEOUT_SECONDS),
   /**
    * The least severe notification this channel takes ({@link severityOf}: `info` for progress,
    * `warning` for a rollback, `critical` for a failed rollback). Defaults to `info` (all).
@@ -182,10 +184,10 @@ const retrySchema = z.strictObject({
 /** The zod schema of the plan's `notifications` section; every field has a default. */
 export const notificationsSchema = z.strictObject({
   /** Where notifications go. Defaults to none. */
-  channels: z.array(channel, { error: "must be a list of channels" }).default([]),
+  channels: z.array(channel, { error: "must be a list of channels" }).max(20, { error: "must list at most 20 channels" }).default([]),
   retry: retrySchema.default({ attempts: DEFAULT_ATTEMPTS, initialDelay: 1, maxDelay: 30, maxTotal: 120 }),
   /** Notifications waiting per channel; when full the oldest is dropped (and counted). Defaults to 100. */
-  queueSize: z.number({ error: "must be an integer ≥ 1" }).int({ error: "must be an integer ≥ 1" }).min(1, { error: "must be ≥ 1" }).default(DEFAULT_QUEUE_SIZE),
+  queueSize: z.number({ error: "must be an integer ≥ 1" }).int({ error: "must be an integer ≥ 1" }).min(1, { error: "must be ≥ 1" }).max(10_000, { error: "must be ≤ 10000" }).default(DEFAULT_QUEUE_SIZE),
   /** The incident record written on rollback. */
   incidents: z
     .strictObject({

@@ -57,27 +57,59 @@ export async function submitControl(store: RecordStore, record: RolloutRecord, r
 }
 
 /**
+ * How waiting for a running driver ended: it settled the request (`applied` or `refused`), the
+ * rollout ended (or was replaced) without it, or nothing happened within the wait.
+ */
+export type AwaitedControl =
+  | { readonly kind: "settled"; readonly request: ControlRequest }
+  | { readonly kind: "ended"; readonly record?: RolloutRecord }
+  | { readonly kind: "timeout" };
+
+/**
  * Waits until the running driver settles `request` (applied or refused), writing it again when
  * a concurrent save of the driver dropped it (possible only where the store's compare-and-swap
- * is not atomic: the stack config). Resolves with the settled request, or `undefined`
- * after `timeoutMs`.
+ * is not atomic: the stack config). Stops as soon as rollout `rolloutId` has ended (or another
+ * rollout replaced it): no driver will ever settle the request then.
  */
 export async function awaitControl(
   store: RecordStore,
+  rolloutId: string,
   request: ControlRequest,
   timeoutMs: number,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   now: () => number = Date.now,
-): Promise<ControlRequest | undefined> {
+): Promise<AwaitedControl> {
   const deadline = now() + timeoutMs;
   for (;;) {
     const stored = await store.load();
     const mine = stored?.controls?.find((c) => c.id === request.id);
-    if (mine && mine.status !== "pending") return mine;
-    if (stored && !mine) await submitControl(store, stored, request);
-    if (now() >= deadline) return undefined;
+    if (mine && mine.status !== "pending") return { kind: "settled", request: mine };
+    if (!stored || stored.id !== rolloutId || ENDED.has(stored.phase)) return { kind: "ended", ...(stored ? { record: stored } : {}) };
+    if (!mine) await submitControl(store, stored, request);
+    if (now() >= deadline) return { kind: "timeout" };
     await sleep(Math.min(500, Math.max(deadline - now(), 1)));
   }
+}
+
+/** The phases a rollout ends in. */
+const ENDED: ReadonlySet<string> = new Set(["Succeeded", "RolledBack"]);
+
+/**
+ * What a request the rollout ended without answers: the end it asked for already happened (an
+ * abort of a rollout that was rolled back, a promotion of one that was promoted), or there is
+ * nothing left to act on.
+ */
+function endedWithout(verb: ControlInput["verb"], asked: RolloutRecord, ended: RolloutRecord | undefined): ControlOutcome {
+  if (!ended || ended.id !== asked.id) {
+    return { status: "refused", message: `rollout ${asked.id} of ${asked.version} was ${ended ? `replaced by rollout ${ended.id}` : "removed"} before its driver applied ${verb}: nothing to ${verb}` };
+  }
+  const cause: readonly string[] = ended.phase === "RolledBack" ? ["rollback"] : ["promote", "promoteFull"];
+  const last = [...ended.history].reverse().find((h) => cause.includes(h.type));
+  const how = `${ended.phase === "RolledBack" ? "rolled back" : "promoted"}${last ? ` (${last.reason})` : ""}`;
+  const done = (verb === "abort" && ended.phase === "RolledBack") || ((verb === "promote" || verb === "promoteFull") && ended.phase === "Succeeded");
+  return done
+    ? { status: "alreadyDone", message: `rollout ${ended.id} of ${ended.version} was ${how} before its driver applied this ${verb}: nothing left to ${verb}`, record: ended }
+    : { status: "refused", message: `rollout ${ended.id} of ${ended.version} was ${how} before its driver applied ${verb}: nothing to ${verb}`, record: ended };
 }
 
 /** How a control call ended. */
@@ -85,9 +117,10 @@ export interface ControlOutcome {
   /**
    * `applied` (by the running driver, or directly on a stopped rollout), `recorded` (waits for the
    * next driver), `refused`, `timeout`, `rolledBack` (a `promote --full` whose promotion failed
-   * was rolled back, as the driver does), `restoreFailed`.
+   * was rolled back, as the driver does), `restoreFailed`, `alreadyDone` (the rollout ended as
+   * asked before its driver applied the request: an abort of a rollout that was rolled back).
    */
-  readonly status: "applied" | "recorded" | "refused" | "timeout" | "rolledBack" | "restoreFailed";
+  readonly status: "applied" | "recorded" | "refused" | "timeout" | "rolledBack" | "restoreFailed" | "alreadyDone";
   readonly message: string;
   readonly record?: RolloutRecord;
 }
@@ -158,8 +191,10 @@ async function controlOnce(store: RecordStore, input: ControlInput, access: Stop
   if (driver) {
     await submitControl(store, record, request);
     log(`${input.verb}: requested from the running driver ${driver.holder}; waiting for it to apply the request`);
-    const settled = await awaitControl(store, request, o.waitMs, clock.sleep, clock.now);
-    if (!settled) return { status: "timeout", message: `the driver ${driver.holder} did not acknowledge ${input.verb} within ${Math.round(o.waitMs / 1000)}s; the request stays pending in ${store.description}` };
+    const waited = await awaitControl(store, record.id, request, o.waitMs, clock.sleep, clock.now);
+    if (waited.kind === "timeout") return { status: "timeout", message: `the driver ${driver.holder} did not acknowledge ${input.verb} within ${Math.round(o.waitMs / 1000)}s; the request stays pending in ${store.description}` };
+    if (waited.kind === "ended") return endedWithout(input.verb, record, waited.record);
+    const settled = waited.request;
     const after = await store.load();
     return settled.status === "applied"
       ? { status: "applied", message: `${input.verb} applied by ${driver.holder}: ${settled.result ?? ""}`, ...(after ? { record: after } : {}) }

@@ -3,7 +3,7 @@
  * every change takes effect, every step passes and every gate is approved, each action printed
  * instead of executed. Nothing is applied to the target and nothing is written to the store.
  */
-import { Plan } from "../plan";
+import { gateNames, Plan } from "../plan";
 import { RecordStore } from "../record/types";
 import { MemoryRecordStore } from "../record/memory";
 import { newRecord, RolloutRecord } from "../state";
@@ -69,7 +69,7 @@ export async function dryRunRollout(o: DryRunOptions): Promise<RolloutResult> {
   const say = (message: string): void => report({ kind: "action", message: `[dry run] would ${message}` });
   say(`snapshot ${o.target.type} target ${o.target.name} and record the rollout in ${o.store.description}`);
   const at = isoNow(clock);
-  const session = new Session(newRecord({ id: o.id ?? "dry-run", stack: o.target.name, target: o.target.type, version: o.version, image: o.image, steps: plan.steps.map((s) => s.weight), at }), {
+  const session = new Session(newRecord({ id: o.id ?? "dry-run", stack: o.target.name, target: o.target.type, version: o.version, image: o.image, steps: plan.steps.map((s) => s.weight), gates: gateNames(plan), at }), {
     store: new MemoryRecordStore(),
     clock,
     leaseSeconds: leaseSecondsOf(plan),

@@ -99,8 +99,26 @@ function eventOf(record: RolloutRecord, c: ControlRequest, at: string, by: Appli
   }
 }
 
+/** Why `gate` is not one of the rollout's own gates (its plan's), or `undefined`. */
+function gateRefusal(record: RolloutRecord, gate: string | undefined): string | undefined {
+  const judged = record.steps.length - 1;
+  const m = /^step (\d+)$/.exec(gate ?? "");
+  if (m && Number(m[1]) >= judged) {
+    return `cannot approve step ${m[1]} of rollout ${record.id}: its plan judges steps 0–${judged - 1} (weights ${record.steps.slice(0, -1).join(", ")}); the final ${record.steps[judged]} is the promotion (\`--promotion\`)`;
+  }
+  if (!m && gate !== "promotion") return `cannot approve ${JSON.stringify(gate)}: a gate is \`step <n>\` or \`promotion\``;
+  if (record.gates && !record.gates.includes(gate as string)) {
+    return `cannot approve ${gate} of rollout ${record.id}: its plan has no gate before ${gate === "promotion" ? "promotion" : `step ${m![1]}`} (its gates: ${record.gates.join(", ") || "none"})`;
+  }
+  return undefined;
+}
+
 /** Why a request cannot be applied to the record now, or `undefined`. */
 export function refusalOf(record: RolloutRecord, c: Pick<ControlRequest, "verb" | "gate" | "gradual" | "by" | "reason" | "id">, at: string, by: AppliedBy): string | undefined {
+  if (c.verb === "approve") {
+    const refused = gateRefusal(record, c.gate);
+    if (refused !== undefined) return refused;
+  }
   if (record.intent?.action === "setWeight" && (c.verb === "pause" || c.verb === "freeze")) {
     // A stopped driver may have applied the weight already: only a driver can find out (it reads the target back).
     return `cannot ${c.verb} rollout ${record.id} while its canary weight is being changed to ${record.intent.weight} (step ${record.intent.step}); run \`canary rollout\` to resume it, or \`canary abort\``;
@@ -123,6 +141,7 @@ export function applyControl(record: RolloutRecord, c: ControlRequest, at: strin
   if (refused !== undefined) return { record: settle(record, c.id, "refused", refused, at), applied: false };
   const event = eventOf(record, c, at, by);
   const next = event ? transition(record, event) : record;
-  const result = c.verb === "abort" ? (event ? "rolling back" : "retrying the restore") : `now ${describePhase(next)}`;
+  // An abort of a rollback under way: a driver is restoring already; with no driver, the call retries the restore.
+  const result = c.verb === "abort" ? (event ? "rolling back" : by === "driver" ? "already rolling back" : "retrying the restore") : `now ${describePhase(next)}`;
   return { record: settle(next, c.id, "applied", result, at), applied: true };
 }

@@ -2,9 +2,10 @@
  * `canary rollout` as a function: which rollout the record holds (a new one, one to resume, or
  * one that already succeeded), the session that holds it, and the loop that drives it.
  */
+import { note } from "../../components/validation/problems";
 import { InitialStateOptions } from "../analysis/judge";
 import { formatPreflight, isPreflightSource, preflight } from "../analysis/preflight";
-import { Plan, PlanError, preflightPlan } from "../plan";
+import { gateNames, Plan, PlanError, preflightPlan } from "../plan";
 import { RecordStore, revisionOf } from "../record/types";
 import { describePhase, isUnfinished, newRecord, RolloutRecord } from "../state";
 import { Target, TargetSnapshot } from "../targets/types";
@@ -99,7 +100,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   if (!resumed && isPreflightSource(metrics)) {
     const pre = await preflight(metrics, preflightPlan(plan), clock.now() / 1000);
     for (const line of formatPreflight(pre)) report({ kind: "log", line: `pre-flight: ${line}` });
-    if (pre.refuse) throw new PlanError(pre.findings.filter((f) => f.severity === "refuse").map((f) => ({ path: f.path, message: f.message })), "for the current traffic");
+    if (pre.refuse) throw new PlanError(pre.findings.filter((f) => f.severity === "refuse").map((f) => note(f.path ? [f.path] : [], f.message)), "for the current traffic");
     if (pre.reference) initial = { reference: pre.reference };
   }
   const analysis = o.analysis ?? new JudgeAnalysis(plan.analysis.judge, initial);
@@ -117,7 +118,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     });
   } else {
     const at = isoNow(clock);
-    const fresh = newRecord({ id: o.id ?? `${at.replace(/[-:.]/g, "")}-${o.version}`, stack: o.target.name, target: o.target.type, version: o.version, image: o.image, steps: plan.steps.map((s) => s.weight), at });
+    const fresh = newRecord({ id: o.id ?? `${at.replace(/[-:.]/g, "")}-${o.version}`, stack: o.target.name, target: o.target.type, version: o.version, image: o.image, steps: plan.steps.map((s) => s.weight), gates: gateNames(plan), at });
     // Written over the finished record it replaces (compare-and-swap on its revision).
     session = new Session({ ...fresh, snapshot, lease, revision: revisionOf(existing) }, options);
     const through = `${o.version} (${o.image}) through ${plan.steps.map((s) => s.weight).join(" → ")}`;

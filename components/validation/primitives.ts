@@ -139,7 +139,15 @@ export const headerName = pattern(/^[A-Za-z0-9-]{1,64}$/, "must be an HTTP heade
  * A header or cookie value matched exactly: 1–256 printable ASCII characters (RFC 7230
  * field-vchar and space) without quotes or backslashes, so no renderer has to escape them.
  */
-export const headerValue = pattern(/^[\x20\x21\x23-\x5b\x5d-\x7e]{1,256}$/, "must be 1–256 printable characters without quotes or backslashes");
+export const headerValue = headerValueUpTo(256);
+
+/**
+ * A header value of 1–`max` characters by the {@link headerValue} rule: the headers a client
+ * sends (a bearer token is longer than a matched value) keep the same characters.
+ */
+export function headerValueUpTo(max: number): Rule<string> {
+  return pattern(new RegExp(`^[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]{1,${max}}$`), `must be 1–${max} printable characters without quotes or backslashes`);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Prometheus names and values.
@@ -207,6 +215,16 @@ export const istioDuration = refine(pattern(/^[0-9]+(ms|s|m|h)$/, "must be a dur
 
 /** An http(s) URL without whitespace, quotes, angle brackets, braces or backslashes (it ends up in YAML, JSON and HTML). */
 export const httpUrl = refine(pattern(/^https?:\/\/[^\s"'`<>{}\\]+$/, "must be an http(s) URL"), (v) => (queryUnsafe(v) ? "must be an http(s) URL" : undefined));
+
+/**
+ * Free text people read (a reason recorded with an event, sent in notifications): up to `max`
+ * characters of well-formed Unicode on one line, without control characters (a terminal escape or
+ * a carriage return in a recorded reason would reach every reader of the record).
+ */
+export function plainText(max: number): Rule<string> {
+  const message = `must be at most ${max} characters on one line, without control characters`;
+  return { message, check: (v) => (typeof v === "string" && v.length <= max && !queryUnsafe(v) ? undefined : message) };
+}
 
 function queryUnsafe(v: string): boolean {
   // eslint-disable-next-line no-control-regex

@@ -46,9 +46,9 @@ export function formatPath(path: Path): string {
   let out = "";
   for (const p of path) {
     if (typeof p === "number") out += `[${p}]`;
-    else if (out === "") out = String(p);
+    else if (out === "") out = escapeControl(String(p));
     else if (IDENTIFIER.test(String(p))) out += `.${String(p)}`;
-    else out += `[${JSON.stringify(String(p))}]`;
+    else out += `[${escapeControl(JSON.stringify(String(p)))}]`;
   }
   return out;
 }
@@ -62,14 +62,24 @@ export function formatValue(value: unknown): string {
   } catch {
     text = String(value);
   }
-  // Characters JSON leaves as they are but a terminal or log would break lines on or hide.
-  text = text.replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  text = escapeControl(text);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-/** `path: message, got value` (or without the value for a {@link note}). */
+/**
+ * `text` with every control character (C0 but the line break, DEL, C1) and the Unicode line
+ * separators written as `\uXXXX`: a refused value is shown, never acted on by the terminal or
+ * log that prints it (an escape sequence, a carriage return hiding the line before).
+ */
+export function escapeControl(text: string, keepLineBreaks = false): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (keepLineBreaks && c === "\n" ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+}
+
+/** `path: message, got value` (or without the value for a {@link note}; without the path for the value itself). */
 export function formatProblem(p: Problem): string {
-  return `${formatPath(p.path)}: ${p.message}${p.hasValue ? `, got ${formatValue(p.value)}` : ""}`;
+  const where = formatPath(p.path);
+  return `${where ? `${where}: ` : ""}${p.message}${p.hasValue ? `, got ${formatValue(p.value)}` : ""}`;
 }
 
 /** One problem per line. */
@@ -124,6 +134,8 @@ export function issueProblems(issues: readonly IssueLike[], input: unknown, pref
   return issues.flatMap((issue): Problem[] => {
     const path = [...prefix, ...issue.path];
     if (issue.code === "unrecognized_keys") return (issue.keys ?? []).map((k) => note([...path, k], "unknown key"));
+    // A map key that breaks the key rule: the key is the value shown.
+    if (issue.code === "invalid_key") return [problem(path, issue.message, issue.path[issue.path.length - 1])];
     const value = valueAt(input, issue.path);
     if (value === undefined) return [note(path, issue.code === "custom" ? issue.message : "is required")];
     return [problem(path, issue.message, value)];

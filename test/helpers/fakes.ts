@@ -9,6 +9,7 @@ import { Analysis, MetricsSource } from "../../automation/rollout/judging";
 import { Backend } from "../../automation/backends";
 import { MemoryRecordStore } from "../../automation/record/memory";
 import { RecordStore } from "../../automation/record/types";
+import { RolloutRecord } from "../../automation/state";
 import { RollbackMode, Target, TargetSnapshot } from "../../automation/targets/types";
 
 /** A clock whose `sleep` advances time at once. Starts at 2026-01-01T00:00:00Z. */
@@ -124,9 +125,15 @@ export class RecordingBackend implements Backend {
   readonly targetName = "fake-target";
   readonly storeDescription = "the test's memory store";
   readonly fake = new FakeTarget();
-  readonly memory = new MemoryRecordStore();
+  readonly memory: MemoryRecordStore;
   readonly opened: string[] = [];
-  constructor(readonly incidentDir: string, readonly historyDir: string) {
+  /** `record`: what the store holds at first (a rollout for a control call to act on). */
+  constructor(
+    readonly incidentDir: string,
+    readonly historyDir: string,
+    record?: RolloutRecord,
+  ) {
+    this.memory = new MemoryRecordStore(record);
     for (const call of ["prepare", "setCanary", "setWeight", "promote", "rollback"]) this.fake.fail.set(call, new Error(`the target was contacted (${call})`));
   }
   concerns(): boolean {

@@ -5,7 +5,6 @@ import {
   parsePrometheusConfig,
   parseScrapeInterval,
   PrometheusProvider,
-  ProviderConfigError,
   selector,
 } from "../../../automation/analysis/prometheus";
 import { OkMeasurement } from "../../../automation/analysis/types";
@@ -18,20 +17,20 @@ describe("prometheus provider: configuration and queries", () => {
   it("rejects hostile or invalid values naming the field", () => {
     const base = { type: "prometheus", url: "http://prom:9090", canary: "v2", baseline: "v1" };
     const table: [Record<string, unknown>, string][] = [
-      [{ ...base, canary: 'v2"} or vector(1) #' }, "invalid prometheus provider config: canary: must be 1–256 characters from [A-Za-z0-9._~:@+-/ ]"],
-      [{ ...base, selectors: { job: 'x",a="b' } }, "invalid prometheus provider config: selectors.job: must be 1–256 characters from [A-Za-z0-9._~:@+-/ ]"],
-      [{ ...base, requests: { metric: "up or vector(1)" } }, "invalid prometheus provider config: requests.metric: must be a Prometheus metric name"],
-      [{ ...base, versionLabel: "__name__" }, "invalid prometheus provider config: versionLabel: must not be a reserved (__) label"],
-      [{ ...base, url: "ftp://prom" }, "invalid prometheus provider config: url: Invalid URL"],
-      [{ ...base, baseline: "v2" }, 'invalid prometheus provider config: canary: must differ from baseline, both are "v2"'],
-      [{ ...base, requests: { errorCodes: "(" } }, "invalid prometheus provider config: requests.errorCodes: not a regular expression (Invalid regular expression: /(/: Unterminated group)"],
-      [{ ...base, sampleWindowSeconds: 5 }, "invalid prometheus provider config: sampleWindowSeconds: Too small: expected number to be >=10"],
+      [{ ...base, canary: 'v2"} or vector(1) #' }, 'invalid prometheus provider config: canary: must be 1–256 characters from [A-Za-z0-9._~:@+-/ ], got "v2\\"} or vector(1) #"'],
+      [{ ...base, selectors: { job: 'x",a="b' } }, 'invalid prometheus provider config: selectors.job: must be 1–256 characters from [A-Za-z0-9._~:@+-/ ], got "x\\",a=\\"b"'],
+      [{ ...base, requests: { metric: "up or vector(1)" } }, 'invalid prometheus provider config: requests.metric: must be a Prometheus metric name, got "up or vector(1)"'],
+      [{ ...base, versionLabel: "__name__" }, 'invalid prometheus provider config: versionLabel: must not be a reserved (__) label, got "__name__"'],
+      [{ ...base, url: "ftp://prom" }, 'invalid prometheus provider config: url: must be an http(s) URL, got "ftp://prom"'],
+      [{ ...base, baseline: "v2" }, 'invalid prometheus provider config: canary: must differ from baseline, got "v2"'],
+      [{ ...base, requests: { errorCodes: "(" } }, 'invalid prometheus provider config: requests.errorCodes: must be a regular expression (Invalid regular expression: /(/: Unterminated group), got "("'],
+      [{ ...base, sampleWindowSeconds: 5 }, "invalid prometheus provider config: sampleWindowSeconds: must be ≥ 10, got 5"],
     ];
     for (const [input, message] of table) assert.throws(() => parsePrometheusConfig(input), { name: "ProviderConfigError", message });
   });
 
   it("the factory throws on an unknown type, naming the known ones", () => {
-    assert.throws(() => createMetricsProvider({ type: "datadog" }), new ProviderConfigError('unknown metrics provider type "datadog" (known: prometheus)'));
+    assert.throws(() => createMetricsProvider({ type: "datadog" }), { name: "ProviderConfigError", message: 'invalid prometheus provider config: type: must be one of prometheus, got "datadog"' });
     const p = createMetricsProvider({ type: "prometheus", url: "http://p:9090", canary: "a", baseline: "b" });
     assert.deepEqual([p.type, p.alignsToSamples], ["prometheus", true]);
   });
@@ -55,7 +54,7 @@ describe("prometheus provider: configuration and queries", () => {
   it("escapes label values as a second line of defence", () => {
     assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
     assert.equal(selector("m", { a: 'x"y' }), 'm{a="x\\"y"}');
-    assert.throws(() => selector("m", { "a-b": "x" }), new ProviderConfigError('invalid label name "a-b"'));
+    assert.throws(() => selector("m", { "a-b": "x" }), { name: "ProviderConfigError", message: 'invalid prometheus provider config: must be a Prometheus label name, got "a-b"' });
   });
 
   it("reads scrape intervals in Prometheus's duration format", () => {

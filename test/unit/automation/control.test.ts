@@ -6,7 +6,7 @@
 import * as assert from "node:assert/strict";
 import * as os from "node:os";
 import { Decision, TickMeasurement } from "../../../automation/analysis/types";
-import { awaitControl, submitControl } from "../../../automation/rollout/control";
+import { awaitControl, controlRollout, submitControl } from "../../../automation/rollout/control";
 import { DriverEvent } from "../../../automation/rollout/events";
 import { JudgeAnalysis, MetricsSource } from "../../../automation/rollout/judging";
 import { leaseLive, LeaseHeldError, newLease } from "../../../automation/rollout/lease";
@@ -273,13 +273,55 @@ describe("control requests: merging and acknowledgement", () => {
     // The driver's save that raced with it: the request is gone.
     await store.save({ ...(await store.load())!, controls: [] });
     let rounds = 0;
-    const settled = await awaitControl(store, req, 10_000, async () => {
+    const settled = await awaitControl(store, "r1", req, 10_000, async () => {
       rounds++;
       const r = (await store.load())!;
       if (r.controls?.some((c) => c.id === req.id)) await store.save({ ...r, controls: r.controls.map((c) => ({ ...c, status: "applied" as const })) });
     });
-    assert.equal(settled?.status, "applied");
+    assert.equal(settled.kind === "settled" && settled.request.status, "applied");
     assert.equal(rounds, 1);
+  });
+});
+
+describe("a request the rollout ends without", () => {
+  // A rollout a live driver on another machine holds; the "driver" here is the fake sleep, which
+  // ends the rollout without reading the request (as a driver busy rolling back does).
+  const lease = { holder: "ci@build-7:4242", host: "build-7", pid: 4242, acquiredAt: new Date(T0).toISOString(), expiresAt: new Date(T0 + 3_600_000).toISOString() };
+  const progressing = (): RolloutRecord => {
+    const r = transition(newRecord({ id: "r1", stack: "s", target: "fake", version: "v2", image: "i", steps: [5, 25, 100], at: "t" }), { type: "start", at: "t", reason: "go" });
+    return { ...transition(r, { type: "advance", at: "t", reason: "s", step: 0, weight: 5 }), lease };
+  };
+  async function ask(verb: ControlVerb, end: (r: RolloutRecord) => RolloutRecord | undefined) {
+    const store = new MemoryRecordStore(progressing());
+    let now = T0;
+    const sleep = async (ms: number): Promise<void> => {
+      now += ms;
+      const r = (await store.load())!;
+      const ended = end(r);
+      if (ended) await store.save(ended);
+    };
+    const outcome = await controlRollout(store, { verb, by: "bob@ops", reason: "second opinion" }, { target: async () => new FakeTarget(), plan: PLAN }, { waitMs: 30_000, now: () => now, sleep });
+    return { outcome, waitedMs: now - T0 };
+  }
+  const rolledBack = (r: RolloutRecord): RolloutRecord => {
+    const rb = transition(r, { type: "rollback", at: "t", reason: "aborted by alice@ops: bad canary", trigger: "operator", by: "alice@ops" });
+    return { ...transition(rb, { type: "rolledBack", at: "t", reason: "restored" }), lease: undefined };
+  };
+
+  it("an abort of a rollout another abort rolled back meanwhile answers at once that it was rolled back (exit 0), instead of waiting", async () => {
+    const { outcome, waitedMs } = await ask("abort", rolledBack);
+    assert.deepEqual([outcome.status, outcome.message], ["alreadyDone", "rollout r1 of v2 was rolled back (aborted by alice@ops: bad canary) before its driver applied this abort: nothing left to abort"]);
+    assert.equal(waitedMs, 500, "one poll, not the 30 s wait");
+  });
+
+  it("any other verb is refused with what happened", async () => {
+    const { outcome } = await ask("pause", rolledBack);
+    assert.deepEqual([outcome.status, outcome.message], ["refused", "rollout r1 of v2 was rolled back (aborted by alice@ops: bad canary) before its driver applied pause: nothing to pause"]);
+  });
+
+  it("a rollout replaced by another one is said so", async () => {
+    const { outcome } = await ask("freeze", (r) => ({ ...rolledBack(r), id: "r2", revision: r.revision }));
+    assert.deepEqual([outcome.status, outcome.message], ["refused", "rollout r1 of v2 was replaced by rollout r2 before its driver applied freeze: nothing to freeze"]);
   });
 });
 

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { formatProblem } from "../../../components/validation/problems";
 import { defaultPlan, judgedSteps, parsePlan, PlanError } from "../../../automation/plan";
 
 /** The problems of an invalid plan, as `path: message` lines. */
@@ -6,7 +7,7 @@ function problems(text: string): string[] {
   try {
     parsePlan(text);
   } catch (e) {
-    if (e instanceof PlanError) return e.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message));
+    if (e instanceof PlanError) return e.problems.map(formatProblem);
     throw e;
   }
   assert.fail(`plan was accepted:\n${text}`);
@@ -34,7 +35,7 @@ describe("plan", () => {
 steps:
   - { weight: 1, minDuration: 30s, maxDuration: 2m }
   - { weight: 5, minDuration: 90, maxDuration: 1h }
-  - { weight: 25, minDuration: 500ms }
+  - { weight: 25, minDuration: 10000ms }
   - { weight: 100 }
 tick: 10s
 inconclusive: hold
@@ -47,7 +48,7 @@ analysis:
     assert.deepEqual(plan.steps, [
       { weight: 1, minDurationSeconds: 30, maxDurationSeconds: 120 },
       { weight: 5, minDurationSeconds: 90, maxDurationSeconds: 3600 },
-      { weight: 25, minDurationSeconds: 0.5, maxDurationSeconds: 600 },
+      { weight: 25, minDurationSeconds: 10, maxDurationSeconds: 600 },
       { weight: 100, minDurationSeconds: 60, maxDurationSeconds: 600 },
     ]);
     assert.equal(plan.tickSeconds, 10);
@@ -73,16 +74,16 @@ analysis:
     ["a single step", "steps: [{weight: 100}]", ["steps: must list at least 2 steps (a judged step, then the final 100), got 1"]],
     ["no steps", "steps: []", ["steps: must list at least 2 steps (a judged step, then the final 100), got 0"]],
     ["steps not a list", "steps: 5", ["steps: must be a list of steps, got 5"]],
-    ["a min above the max", "steps: [{weight: 5, minDuration: 10m, maxDuration: 5m}, {weight: 100}]", ["steps[0].maxDuration: must be ≥ minDuration (600s), got 300s"]],
+    ["a min above the max", "steps: [{weight: 5, minDuration: 10m, maxDuration: 5m}, {weight: 100}]", ["steps[0].maxDuration: must be ≥ minDuration (10m), got 5m"]],
     ["a bad duration", "steps: [{weight: 5, minDuration: 5 minutes}, {weight: 100}]", ['steps[0].minDuration: must be a duration such as 30s, 5m or 1h (or a number of seconds), got "5 minutes"']],
     ["a negative tick", "tick: -1", ["tick: must be a positive duration, got -1"]],
-    ["a step shorter than a tick", "tick: 2m\nsteps: [{weight: 5, minDuration: 30s, maxDuration: 1m}, {weight: 100}]", ["steps[0].maxDuration: must be ≥ tick (120s), got 60s"]],
-    ["a judged step shorter than the tick (the final step's durations are not checked)", "tick: 15m\nsteps: [{weight: 5, maxDuration: 1h}, {weight: 50}, {weight: 100}]", ["steps[1].maxDuration: must be ≥ tick (900s), got 600s"]],
+    ["a step shorter than a tick", "tick: 2m\nsteps: [{weight: 5, minDuration: 30s, maxDuration: 1m}, {weight: 100}]", ["steps[0].minDuration: must be ≥ tick (2m), got 30s"]],
+    ["a judged step shorter than the tick (the final step's durations are not checked)", "tick: 15m\nsteps: [{weight: 5, minDuration: 15m, maxDuration: 1h}, {weight: 50}, {weight: 100}]", ["steps[1].minDuration: must be ≥ tick (15m), got 1m"]],
     ["an unknown inconclusive action", "inconclusive: wait", ['inconclusive: must be one of hold, rollback, got "wait"']],
     ["an unknown rollback mode", "rollback: { mode: delete }", ['rollback.mode: must be one of keepCanary, restore, got "delete"']],
     ["a non-boolean dry run", "dryRun: yes", ['dryRun: must be true or false, got "yes"']],
     ["unknown keys", "step: []\nrollback: { mode: restore, keep: true }", ["rollback.keep: unknown key", "step: unknown key"]],
-    ["a judge setting out of range", "analysis: { judge: { alpha: 2 } }", ["analysis.judge.alpha: Too big: expected number to be <1, got 2"]],
+    ["a judge setting out of range", "analysis: { judge: { alpha: 2 } }", ["analysis.judge.alpha: must be < 1, got 2"]],
     [
       "a judge cross-field error",
       "analysis: { judge: { metrics: [{ name: errors, source: { kind: errors }, margin: 2, allowedRatio: 1.5 }] } }",

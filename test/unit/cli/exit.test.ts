@@ -1,4 +1,5 @@
 /** Every named error that can reach the command line maps to its exit code through its base class. */
+import { note, problem } from "../../../components/validation/problems";
 import * as assert from "node:assert/strict";
 import { CommanderError } from "commander";
 import { JudgeConfigError } from "../../../automation/analysis/judge";
@@ -21,11 +22,11 @@ const lease = { holder: "a@h:1", host: "h", pid: 1, acquiredAt: "t", expiresAt: 
 describe("exit codes by error base class", () => {
   const cases: [Error, number][] = [
     [new InputError("--wait: must be a duration"), EXIT.invalidInput],
-    [new PlanError([{ path: "tick", message: "must be a duration" }]), EXIT.invalidInput],
+    [new PlanError([note(["tick"], "must be a duration")]), EXIT.invalidInput],
     [new NotifyConfigError("slack[0]: HOOK_URL is not set"), EXIT.invalidInput],
     [new ControlRefusedError("cannot resume from Progressing"), EXIT.invalidInput],
-    [new ProviderConfigError("url: required"), EXIT.invalidInput],
-    [new JudgeConfigError("alpha: too big"), EXIT.invalidInput],
+    [new ProviderConfigError([note(["url"], "is required")]), EXIT.invalidInput],
+    [new JudgeConfigError([problem(["alpha"], "must be < 1", 2)]), EXIT.invalidInput],
     [new UnknownTargetError("ecs"), EXIT.invalidInput],
     [new CommanderError(1, "commander.missingMandatoryOptionValue", "missing"), EXIT.invalidInput],
     [new TargetError("stack dev: cannot run pulumi up"), EXIT.infrastructure],
