@@ -15,7 +15,7 @@ import { durationSchema, formatSeconds } from "./duration";
 import { InputError } from "./errors";
 import { defaultNotifications, NotificationsConfig, notificationsSchema } from "./notify/config";
 import { parseSettings } from "./settings";
-import { parseYamlSettings } from "./settingsFile";
+import { parseYamlSettings } from "./inputFile";
 
 /** An invalid plan. The message lists every problem, one per line, as `path: message, got value`. Exit 2. */
 export class PlanError extends InputError {

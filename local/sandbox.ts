@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { MAX_RECORD_FILE_BYTES, readBoundedIfExists } from "../automation/inputFile";
 import { buildRoutes, Route, scaleSplit, SCALES, splitWeights, TrafficSpec } from "../components/routing";
 import { FaultSpec, parseFault, Fault } from "./app/faults";
 import { backendFor, renderHaproxyConfig, SERVERS } from "./haproxy/config";
@@ -505,13 +506,8 @@ function quoteConfigLines(config: string, file: string, output: string): string 
 
 /** Reads a state file written by `startSandbox({ stateFile })`; undefined when there is none. */
 export function readState(stateFile: string): SandboxState | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(stateFile, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  }
+  const text = readBoundedIfExists(stateFile, MAX_RECORD_FILE_BYTES, (m) => new SandboxError(m));
+  if (text === undefined) return undefined;
   const state = JSON.parse(text) as SandboxState;
   if (state.format !== 1 || !Array.isArray(state.processes) || typeof state.socketPath !== "string") {
     throw new SandboxError(`${stateFile} is not a sandbox state file (format ${String(state.format)})`);

@@ -2,7 +2,7 @@
 import { ProviderConfigError } from "../analysis/prometheus";
 import { errorMessage, InputError } from "../errors";
 import { defaultPlan, MAX_PLAN_BYTES, parsePlan, Plan, PlanError } from "../plan";
-import { BoundedText, readBounded, tooLargeMessage } from "../settingsFile";
+import { BoundedText, readBounded, tooLargeMessage } from "../inputFile";
 import { escapeControl, formatProblems, note, problem, Problem, under } from "../../components/validation/problems";
 import { metricsFromPlan } from "../rollout/judging";
 import { dnsLabel, imageRef, labelValue, plainText, queryValue, Rule } from "../../components/validation/primitives";

@@ -10,6 +10,7 @@
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { writeFileAtomic } from "../atomicFile";
+import { MAX_RECORD_FILE_BYTES, readBoundedIfExists } from "../inputFile";
 import { checkRecord, RecordError, RolloutRecord } from "../state";
 
 /** A rollout as the history keeps it: the record plus what the record does not know. */
@@ -173,13 +174,8 @@ export class HistoryStore {
   }
 
   private async read(file: string): Promise<KeptRollout | undefined> {
-    let text: string;
-    try {
-      text = await fs.readFile(file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
+    const text = readBoundedIfExists(file, MAX_RECORD_FILE_BYTES, (m) => new RecordError(`rollout history file ${m}`));
+    if (text === undefined) return undefined;
     let value: unknown;
     try {
       value = JSON.parse(text);

@@ -9,6 +9,7 @@ import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import * as lockfile from "proper-lockfile";
 import { writeFileAtomic } from "../atomicFile";
+import { MAX_RECORD_FILE_BYTES, readBoundedIfExists } from "../inputFile";
 import { checkRecord, RecordError, RolloutRecord } from "../state";
 import { nextRevision, RecordStore } from "./types";
 
@@ -35,13 +36,8 @@ export class FileRecordStore implements RecordStore {
   }
 
   async load(): Promise<RolloutRecord | undefined> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
+    const text = readBoundedIfExists(this.file, MAX_RECORD_FILE_BYTES, (m) => new RecordError(`rollout record: ${m}`));
+    if (text === undefined) return undefined;
     let value: unknown;
     try {
       value = JSON.parse(text);

@@ -7,7 +7,8 @@
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { LatencyBucket, TickMeasurement, Verdict, VersionCounts } from "../analysis/types";
-import { RolloutRecord } from "../state";
+import { MAX_TRACE_BYTES, readBoundedIfExists } from "../inputFile";
+import { RecordError, RolloutRecord } from "../state";
 
 /** What one version served during a tick. */
 export interface TraceCounts {
@@ -113,13 +114,8 @@ export async function appendSample(file: string, sample: TraceSample): Promise<v
  * short by a killed driver) is skipped and counted, not fatal: the rest still draws.
  */
 export async function readTrace(file: string): Promise<{ readonly samples: TraceSample[]; readonly skipped: number }> {
-  let text: string;
-  try {
-    text = await fs.readFile(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { samples: [], skipped: 0 };
-    throw e;
-  }
+  const text = readBoundedIfExists(file, MAX_TRACE_BYTES, (m) => new RecordError(`judge trace ${m}`));
+  if (text === undefined) return { samples: [], skipped: 0 };
   const samples: TraceSample[] = [];
   let skipped = 0;
   for (const line of text.split("\n")) {

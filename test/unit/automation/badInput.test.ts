@@ -174,7 +174,8 @@ describe("bad input: plans", () => {
     ["a YAML alias bomb", ALIAS_BOMB, ["not valid YAML: Excessive alias count indicates a resource exhaustion attack"]],
     ["an alias to nothing", "tick: *later\n", ["not valid YAML: Unresolved alias (the anchor must be set before the alias): later"]],
     ["an unknown YAML tag", "tick: !duration 30s\n", ["not valid YAML: Unresolved tag: !duration at line 1, column 7"]],
-    ["nesting deeper than the parser's stack", "steps: " + "[".repeat(200_000) + "]".repeat(200_000), ["not valid YAML: nested too deeply"]],
+    ["lists nested 20 000 deep (the parser would crash)", "steps: " + "[".repeat(20_000) + "]".repeat(20_000), ["not valid YAML: nested more than 64 levels deep"]],
+    ["block lists nested past the parser's stack", "steps:\n" + "- ".repeat(20_000) + "1\n", ["not valid YAML: nested too deeply"]],
     ["a key with a terminal escape", 'stepz: 1\n"\\e[2Jcleared": 1\n', ["stepz: unknown key", "\\u001b[2Jcleared: unknown key"]],
     ["a value with DEL and C1 characters", 'inconclusive: "hold\\x7f\\x85\\x9b31m"', ['inconclusive: must be one of hold, rollback, got "hold\\u007f\\u0085\\u009b31m"']],
     ["a list, not a map", "- 1\n- 2", ["must be a map of plan settings, got [1,2]"]],
@@ -182,7 +183,7 @@ describe("bad input: plans", () => {
   ];
   for (const [name, text, expected] of cases) {
     it(`rejects ${name}, applying nothing`, async () => {
-      const standalone = /analysis:/.test(text) || /^(not YAML|a huge file|a list, not a map|a YAML alias bomb|nesting|a duplicate key in JSON)/.test(name);
+      const standalone = /analysis:/.test(text) || /^(not YAML|a huge file|a list, not a map|a YAML alias bomb|lists nested|block lists nested|a duplicate key in JSON)/.test(name);
       const a = await rolloutWithPlan(standalone ? text : `${text}\n${URL}`);
       // Refused before the command asked for the target or the store: nothing contacted, nothing saved, nothing queried.
       assertUntouched(a);
@@ -206,6 +207,10 @@ describe("bad input: plans", () => {
     assertUntouched(missing);
     assert.equal(missing.code, EXIT.invalidInput);
     assert.match(missing.stderr.join("\n"), /^canary: InputError: cannot read the plan \/tmp\/canary-bad-input-\w+\/nope\.yaml: ENOENT: no such file or directory, open '.*nope\.yaml'$/);
+    // The file system's message quotes the name as given: the terminal gets it escaped.
+    const hostile = await canary((dir) => rollout(path.join(dir, "x\u001b[2J\u009b"))(dir));
+    assertUntouched(hostile);
+    assert.match(hostile.stderr.join("\n"), /^canary: InputError: cannot read the plan \S+\/x\\u001b\[2J\\u009b: ENOENT: no such file or directory, open '\S+\/x\\u001b\[2J\\u009b'$/);
   });
 });
 

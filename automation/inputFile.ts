@@ -33,6 +33,27 @@ export function readBounded(file: string, maxBytes: number): BoundedText {
   }
 }
 
+/** The largest rollout record, history or state file read (a record with its evidence is some 100 kB). */
+export const MAX_RECORD_FILE_BYTES = 16 * 1_048_576;
+/** The largest judge trace read for a report (one line per tick: a week of 1 s ticks is some 300 MB; a report needs far less). */
+export const MAX_TRACE_BYTES = 64 * 1_048_576;
+
+/**
+ * The text of `file`, read with {@link readBounded}; `undefined` when it does not exist.
+ * @param tooLarge the error for a file over `maxBytes`.
+ */
+export function readBoundedIfExists(file: string, maxBytes: number, tooLarge: (message: string) => Error): string | undefined {
+  let read: BoundedText;
+  try {
+    read = readBounded(file, maxBytes);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  if (read.tooLarge) throw tooLarge(`${file} ${tooLargeMessage(maxBytes, "the file")}`);
+  return read.text;
+}
+
 /** The message of a file over its bound (`what`: "a plan"). */
 export function tooLargeMessage(maxBytes: number, what: string): string {
   return `is larger than ${maxBytes} bytes; ${what} may be at most ${maxBytes} bytes${maxBytes % 1_048_576 === 0 ? ` (${maxBytes / 1_048_576} MiB)` : ""}`;
@@ -43,6 +64,29 @@ const MAX_ALIASES = 100;
 
 /** The most YAML problems reported: the first ones say what is wrong; a thousand would flood the terminal. */
 const MAX_PROBLEMS = 20;
+
+/** The deepest flow nesting (`[[[…`, `{a: {…`) accepted: settings nest a few levels; the parser crashes (out of memory, uncatchable) on some 20 000. */
+const MAX_FLOW_DEPTH = 64;
+
+/** How deep the flow collections of `text` nest (brackets outside quotes and comments). */
+function flowDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (quote === '"' && c === "\\") i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "#" && (i === 0 || /\s/.test(text[i - 1]))) {
+      const end = text.indexOf("\n", i);
+      i = end < 0 ? text.length : end;
+    } else if (c === "[" || c === "{") max = Math.max(max, ++depth);
+    else if ((c === "]" || c === "}") && depth > 0) depth--;
+  }
+  return max;
+}
 
 /** The first line of a YAML error, without the trailing colon before its excerpt. */
 function firstLine(message: string): string {
@@ -76,6 +120,7 @@ function keyAt(doc: ReturnType<typeof parseDocument>, offset: number): Path | un
  */
 export function parseYamlSettings(text: string, maxBytes: number, what: string): { readonly value: unknown } | { readonly problems: readonly Problem[] } {
   if (Buffer.byteLength(text, "utf8") > maxBytes) return { problems: [note([], tooLargeMessage(maxBytes, what))] };
+  if (flowDepth(text) > MAX_FLOW_DEPTH) return { problems: [note([], `not valid YAML: nested more than ${MAX_FLOW_DEPTH} levels deep`)] };
   try {
     const doc = parseDocument(text, { uniqueKeys: true });
     const problems = new Map<string, Problem>();
