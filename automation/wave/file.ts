@@ -30,7 +30,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { parse as parseYaml, YAMLParseError } from "yaml";
-import { formatPath, formatProblems, issueProblems, note, Path, problem, Problem } from "../../components/validation/problems";
+import { formatPath, formatProblem, issueProblems, note, Path, problem, Problem } from "../../components/validation/problems";
 import { dnsLabel, imageRef, labelValue, pattern, refine } from "../../components/validation/primitives";
 import { zBoolean, zEnum, zString } from "../../infra/zod";
 import { BackendFlags } from "../backends/types";
@@ -169,7 +169,8 @@ export class WaveFileError extends InputError {
     public readonly problems: readonly Problem[],
     public readonly source?: string,
   ) {
-    super(`${source ? `invalid wave file ${source}:\n` : ""}${formatProblems(problems)}`);
+    // A problem with the whole file (its size, its YAML) has no path to print.
+    super(`${source ? `invalid wave file ${source}:\n` : ""}${problems.map((p) => (p.path.length > 0 ? formatProblem(p) : formatProblem(p).replace(/^: /, ""))).join("\n")}`);
     this.name = "WaveFileError";
   }
 }

@@ -26,6 +26,8 @@ export type WaveDriverEvent =
   | { readonly kind: "action"; readonly message: string }
   /** A line for the operator. */
   | { readonly kind: "log"; readonly line: string }
+  /** The wave waits at the gate before `stage` (`canary wave approve --stage <stage>`); reported once per gate. */
+  | { readonly kind: "gateWaiting"; readonly stage: string }
   /** A judged bake tick. */
   | { readonly kind: "bake"; readonly stage: string; readonly observedSeconds: number; readonly bakeSeconds: number; readonly holding?: string };
 
@@ -203,7 +205,7 @@ class WaveExecutor {
         const name = s.record.stages[action.stage].name;
         if (s.record.awaiting !== name) {
           s.update((r) => ({ ...r, awaiting: name }));
-          this.say(`waiting at the gate before stage ${name}: run \`canary wave approve --stage ${name}\``);
+          this.report({ kind: "gateWaiting", stage: name });
         }
         await this.tick();
         return;

@@ -1,0 +1,125 @@
+/**
+ * `canary wave`: bad input refused with exit 2 and a message naming the field (or flag) and the
+ * value, before any stack or record is touched; the status lines of a wave record.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { main } from "../../../automation/cli";
+import { formatWaveRecord } from "../../../automation/cli/wave";
+import { newWaveRecord, recordWaveEvent } from "../../../automation/wave/record";
+
+/** Runs `canary …` in this process; the exit code and what it wrote to stderr. */
+async function canary(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
+  const err: string[] = [];
+  const out: string[] = [];
+  const writeErr = process.stderr.write.bind(process.stderr);
+  const writeOut = process.stdout.write.bind(process.stdout);
+  process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
+  try {
+    const code = await main(args);
+    return { code, stderr: err.join(""), stdout: out.join("") };
+  } finally {
+    process.stderr.write = writeErr;
+    process.stdout.write = writeOut;
+  }
+}
+
+describe("canary wave: bad input", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-wave-cli-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const write = (name: string, text: string): string => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    return file;
+  };
+
+  it("an invalid wave file: exit 2, every problem named with its value, no record written", async () => {
+    const wave = write("wave.yaml", "name: w\nonFailure: rollback\nstages:\n  - name: one\n    stacks: [{ name: a, target: haproxy, stack: dev }]\n");
+    const r = await canary(["wave", "run", "--wave", wave, "--version", "v2", "--image", "app:v2"]);
+    assert.equal(r.code, 2);
+    assert.equal(
+      r.stderr,
+      `canary: WaveFileError: invalid wave file ${wave}:\nonFailure: must be stop or rollbackAll, got "rollback"\n`,
+    );
+    assert.equal(fs.existsSync(path.join(dir, ".canary")), false);
+  });
+
+  it("a stack's plan that does not validate names the stack's field and the plan's", async () => {
+    write("plan.yaml", "steps: [{weight: 5}, {weight: 50}]\n");
+    const wave = write("wave.yaml", "name: w\nversion: v2\nimage: app:v2\nstages:\n  - name: one\n    stacks: [{ name: a, stack: dev, plan: plan.yaml }]\n");
+    const r = await canary(["wave", "run", "--wave", wave]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `canary: WaveFileError: invalid wave file ${wave}:\nstages[0].stacks[0].plan: ${path.join(dir, "plan.yaml")}: steps[1].weight: the last step must be 100, got 50\n`);
+  });
+
+  it("a sandbox stack whose sandbox is not up: exit 2 naming the stack, nothing contacted", async () => {
+    const wave = write("wave.yaml", "name: w\nversion: v2\nimage: app:v2\ntarget: haproxy\nstages:\n  - name: one\n    stacks: [{ name: us-east, sandbox: nowhere/state.json }]\n");
+    const r = await canary(["wave", "run", "--wave", wave]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `canary: InputError: wave stack us-east: --sandbox: no sandbox state at ${path.join(dir, "nowhere", "state.json")} (is a sandbox up? \`npm run sandbox -- up\`)\n`);
+  });
+
+  const flags: [string, string[], string][] = [
+    ["--version", ["--version", "v 2"], `--version: must be 1–63 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, got "v 2"`],
+    ["--image", ["--image", "a b"], '--image: must be a container image reference without whitespace, got "a b"'],
+    ["--wave (no such file)", ["--wave", "/nonexistent/wave.yaml"], "--wave: cannot read the wave file /nonexistent/wave.yaml: ENOENT: no such file or directory, stat '/nonexistent/wave.yaml'"],
+  ];
+  for (const [name, args, message] of flags) {
+    it(`refuses ${name}`, async () => {
+      const wave = write("wave.yaml", "name: w\nstages: [{ name: one, stacks: [{ name: a, stack: dev }] }]\n");
+      const r = await canary(["wave", "run", "--wave", wave, ...args]);
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr, `canary: InputError: ${message}\n`);
+    });
+  }
+
+  it("approve needs --stage; --all is only for abort", async () => {
+    const wave = write("wave.yaml", "name: w\nversion: v2\nimage: app:v2\nstages: [{ name: one, stacks: [{ name: a, stack: dev }] }]\n");
+    const approve = await canary(["wave", "approve", "--wave", wave]);
+    assert.deepEqual([approve.code, approve.stderr.split("\n")[0]], [2, "error: required option '--stage <name>' not specified"]);
+    const pause = await canary(["wave", "pause", "--wave", wave, "--all"]);
+    assert.deepEqual([pause.code, pause.stderr.split("\n")[0]], [2, "error: unknown option '--all'"]);
+  });
+
+  it("a control verb with no wave recorded is refused (exit 2)", async () => {
+    const wave = write("wave.yaml", "name: w\nversion: v2\nimage: app:v2\nstages: [{ name: one, gate: true, stacks: [{ name: a, stack: dev }] }]\n");
+    const r = await canary(["wave", "approve", "--wave", wave, "--stage", "one"]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `canary: ControlRefusedError: no wave recorded in file ${path.join(dir, ".canary", "waves", "w.json")}: nothing to approve\n`);
+  });
+});
+
+describe("canary wave status: the record as lines", () => {
+  it("each stage with its stacks' rollouts, the gate, the failure and the history", () => {
+    const at = "2026-01-01T00:00:00.000Z";
+    let r = newWaveRecord({ id: "w1", name: "checkout", identity: "{}", stages: [{ name: "first", stacks: [{ name: "east" }] }, { name: "second", stacks: [{ name: "west" }] }], at }, "wave checkout: first (east) → second (west)");
+    r = recordWaveEvent(r, { type: "stackStarted", at, stack: "east", rollout: "w1-east", reason: "rollout of v2 on east started" });
+    r = recordWaveEvent(r, { type: "stackEnded", at, stack: "east", status: "promoted", reason: "east promoted: step 0 passed" });
+    r = recordWaveEvent(r, { type: "advance", at, stage: 1, reason: "stage first promoted (east promoted)" });
+    r = recordWaveEvent(r, { type: "fail", at, stage: 1, trigger: "operator", reason: "aborted by dave: bad release", by: "dave" });
+    assert.equal(
+      formatWaveRecord(r, { stages: [{ name: "first", gate: false, bakeSeconds: 0, stacks: [] }, { name: "second", gate: true, bakeSeconds: 0, stacks: [] }] }),
+      [
+        "wave w1 (checkout): RollingBack(stage 1 second)",
+        "stage 0 first",
+        "  east: promoted (rollout w1-east): east promoted: step 0 passed",
+        "stage 1 second [gate: waiting for approval] ←",
+        "  west: cancelled: stage second failed before its rollout started",
+        "failure: stage 1 (second), operator: aborted by dave: bad release",
+        "history:",
+        `  ${at} Running [stage 0] start: wave checkout: first (east) → second (west)`,
+        `  ${at} Running [stage 0] east stackStarted: rollout of v2 on east started`,
+        `  ${at} Running [stage 0] east stackEnded: east promoted: step 0 passed`,
+        `  ${at} Running [stage 1] advance: stage first promoted (east promoted)`,
+        `  ${at} Running → RollingBack [stage 1] fail by dave: aborted by dave: bad release`,
+      ].join("\n"),
+    );
+  });
+});
