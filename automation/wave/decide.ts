@@ -18,7 +18,7 @@
  */
 import { RollbackTrigger } from "../state";
 import { FailurePolicy } from "./file";
-import { SETTLED_STATUSES, WaveRecord, WaveStackState } from "./record";
+import { SETTLED_STATUSES, StackStatus, WaveRecord, WaveStackState } from "./record";
 
 /** How a wave run ended. */
 export type WaveOutcome = "succeeded" | "stopped" | "rolledBack" | "restoreFailed" | "paused" | "unchanged";
@@ -85,6 +85,9 @@ function lastReason(record: WaveRecord, types: readonly string[]): string | unde
   return [...record.history].reverse().find((h) => types.includes(h.type))?.reason;
 }
 
+/** How a failing stack's status reads in the failure's reason. */
+const FAILED_WORDS: Readonly<Partial<Record<StackStatus, string>>> = { rolledBack: "rolled back", restoreFailed: "failed to restore", failed: "could not run", cancelled: "was cancelled" };
+
 /** Whether a stack fails its stage (a cancelled one can never complete it either). */
 function failing(s: WaveStackState): boolean {
   return s.status === "rolledBack" || s.status === "restoreFailed" || s.status === "failed" || s.status === "cancelled";
@@ -142,7 +145,7 @@ export function decideWave(record: WaveRecord, wave: DecisionWave, obs: WaveObse
 
   // Running: stage i's rollouts.
   const failed = stage.stacks.find(failing);
-  if (failed) return { kind: "Fail", stage: i, stack: failed.name, reason: `${failed.name}: ${failed.reason ?? failed.status}`, trigger: failed.trigger ?? "error" };
+  if (failed) return { kind: "Fail", stage: i, stack: failed.name, reason: `${failed.name} ${FAILED_WORDS[failed.status]}${failed.reason ? `: ${failed.reason}` : ""}`, trigger: failed.trigger ?? "error" };
   const running = stage.stacks.filter((s) => here.has(s.name));
   if (obs.interrupted) {
     // The signal reached the rollouts this process runs: wait for them (each rolls back or pauses per its plan).

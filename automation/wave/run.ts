@@ -191,7 +191,6 @@ class WaveExecutor {
       case "AbortStacks":
         return this.abortStacks(action.stacks, action.reason);
       case "Fail":
-        this.say(`stage ${s.record.stages[action.stage].name} failed: ${action.reason}`);
         s.recordEvent({ type: "fail", at, stage: action.stage, ...(action.stack !== undefined ? { stack: action.stack } : {}), trigger: action.trigger, reason: action.reason });
         return;
       case "Revert":
@@ -266,7 +265,7 @@ class WaveExecutor {
         status: end.status,
         ...(end.rollout !== undefined ? { rollout: end.rollout } : {}),
         ...(end.trigger !== undefined ? { trigger: end.trigger } : {}),
-        reason: `${stack} ${end.status}: ${end.reason}`,
+        reason: end.reason,
       });
     }
   }
@@ -287,7 +286,7 @@ class WaveExecutor {
             if (r.ended && !local) {
               changed = true;
               if (r.ended.status === "restoreFailed") this.unrestored.add(name);
-              s.recordEvent({ type: "stackEnded", at, stack: name, status: r.ended.status, ...(r.ended.rollout ? { rollout: r.ended.rollout } : {}), ...(r.ended.trigger ? { trigger: r.ended.trigger } : {}), reason: `${name} ${r.ended.status}: ${r.ended.reason}` });
+              s.recordEvent({ type: "stackEnded", at, stack: name, status: r.ended.status, ...(r.ended.rollout ? { rollout: r.ended.rollout } : {}), ...(r.ended.trigger ? { trigger: r.ended.trigger } : {}), reason: r.ended.reason });
             }
             if (r.requested && findStack(s.record, name)!.stack.abortRequested === undefined) {
               changed = true;
@@ -318,7 +317,7 @@ class WaveExecutor {
     );
     for (const { name, r } of results) {
       if (r.status === "failed") this.unrestored.add(name);
-      s.recordEvent({ type: "reverted", at: isoNow(this.clock), stack: name, status: r.status, reason: `${name} ${r.status}: ${r.reason}` });
+      s.recordEvent({ type: "reverted", at: isoNow(this.clock), stack: name, status: r.status, reason: r.reason });
     }
   }
 

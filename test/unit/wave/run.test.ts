@@ -70,13 +70,13 @@ describe("runWave: stages, failures and policies on stacks in memory", function 
     const west = new FakeStack("west", [["rollback"]]);
     const r = await run(twoStages(), [east, west]);
     assert.equal(r.outcome, "stopped");
-    assert.equal(r.reason, "west: west rolledBack: step 0 tick 1: rollback; the wave stopped; east keeps the release (onFailure: stop)");
+    assert.equal(r.reason, "west rolled back: step 0 tick 1: rollback; the wave stopped; east keeps the release (onFailure: stop)");
     assert.equal((await west.records.load())!.phase, "RolledBack");
     assert.equal(west.platform.weight, 0);
     assert.equal((await east.records.load())!.phase, "Succeeded");
     assert.equal(east.platform.weight, 100);
     assert.deepEqual(types(r.record), ["start", "stackStarted east", "stackEnded east", "advance", "stackStarted west", "stackEnded west", "fail west", "stop"]);
-    assert.deepEqual(r.record.failure, { stage: 1, stack: "west", reason: "west: west rolledBack: step 0 tick 1: rollback", trigger: "analysis", at: r.record.failure!.at });
+    assert.deepEqual(r.record.failure, { stage: 1, stack: "west", reason: "west rolled back: step 0 tick 1: rollback", trigger: "analysis", at: r.record.failure!.at });
   });
 
   it("with onFailure: rollbackAll, the first stage's stack is restored to its own snapshot through its rollout record", async () => {
@@ -95,7 +95,7 @@ describe("runWave: stages, failures and policies on stacks in memory", function 
     const rollback = eastRecord.history.find((h) => h.type === "rollback")!;
     assert.equal(rollback.trigger, "operator");
     assert.match(rollback.by!, /^wave w1 /);
-    assert.equal(rollback.reason, "wave checkout: west: west rolledBack: step 0 tick 1: rollback");
+    assert.equal(rollback.reason, "wave checkout: west rolled back: step 0 tick 1: rollback");
     // The snapshot restored exactly (restore mode), on the stack's own target.
     assert.deepEqual(east.targets.at(-1)!.calls.slice(-2), ["rollback:restore", "verify"]);
     assert.deepEqual(east.platform.applied, [0, 50, 100, 0]);
@@ -125,7 +125,7 @@ describe("runWave: stages, failures and policies on stacks in memory", function 
     assert.equal(slowRecord.phase, "RolledBack");
     const abort = slowRecord.history.find((h) => h.type === "rollback")!;
     assert.equal(abort.trigger, "operator");
-    assert.match(abort.reason, /^aborted by wave w1 .*: wave checkout: bad: bad rolledBack: step 0 tick 3: rollback$/);
+    assert.match(abort.reason, /^aborted by wave w1 .*: wave checkout: bad rolled back: step 0 tick 3: rollback$/);
     assert.equal((await fast.records.load())!.phase, "RolledBack");
     assert.equal((await a.records.load())!.phase, "RolledBack");
     for (const s of [a, fast, bad, slow]) assert.equal(s.platform.weight, 0, s.name);
@@ -153,7 +153,7 @@ describe("runWave: stages, failures and policies on stacks in memory", function 
     assert.equal(r.outcome, "rolledBack");
     assert.deepEqual(
       r.record.stages[1].stacks.map((s) => [s.status, s.reason]),
-      [["failed", "west failed: stack west: an update is in progress"]],
+      [["failed", "stack west: an update is in progress"]],
     );
     assert.equal(west.platform.applied.length, 0, "nothing was applied to west");
     assert.equal(east.platform.weight, 0, "east restored");
