@@ -25,6 +25,8 @@ import { FileWaveStore } from "../wave/store";
 import { stageApproved } from "../wave/decide";
 import { EXIT } from "./exit";
 import { checkPlanMetrics, operatorInput, readPlan } from "./input";
+import { RolloutObservers, rolloutObservers, serviceOf } from "./rollout";
+import { secretConfigKeys } from "../notify/config";
 import { fmtDuration } from "./render";
 
 /** The flags every wave command takes. */
@@ -83,37 +85,52 @@ export function waveRecordFile(o: WaveFlags, wave: Pick<WaveFile, "name">): stri
   return path.resolve(o.record ?? path.join(path.dirname(path.resolve(o.wave)), ".canary", "waves", `${wave.name}.json`));
 }
 
+/** Every stack of a wave as the command reaches it, and what its rollouts' observers still hold. */
+export interface WaveStacks {
+  readonly accesses: Map<string, StackAccess>;
+  /** Waits (bounded) for every stack's notifications, history and report. */
+  flush(): Promise<void>;
+}
+
 /**
  * Every stack's access through its backend, checked before anything is contacted: the stack's
- * plan's metrics settings (with what its target brings, such as the sandbox's Prometheus).
+ * plan's metrics settings (with what its target brings, such as the sandbox's Prometheus). Each
+ * stack's rollout notifies and is kept in its backend's history as `canary rollout` would be.
  * @throws InputError naming the stack.
  */
-export function stackAccesses(wave: WaveFile, log: (stack: string, line: string) => void): Map<string, StackAccess> {
-  const out = new Map<string, StackAccess>();
+export async function stackAccesses(wave: WaveFile, log: (stack: string, line: string) => void): Promise<WaveStacks> {
+  const accesses = new Map<string, StackAccess>();
+  const observers: RolloutObservers[] = [];
   for (const stack of waveStacks(wave)) {
-    const where = `wave stack ${stack.name}`;
     let backend;
     let defaults: { readonly url?: string };
+    let observer: RolloutObservers;
+    const say = (line: string): void => log(stack.name, line);
     try {
       backend = openBackend(stack.where);
       defaults = backend.metricsDefaults();
       checkPlanMetrics(stack.plan, { canary: stack.version, ...defaults }, stack.planFile);
+      // Values of secret config keys named by `urlConfig` channels (read from the stack, never logged).
+      const config = secretConfigKeys(stack.plan.notifications).length > 0 ? await backend.configValues() : {};
+      observer = rolloutObservers({ plan: stack.plan, service: serviceOf({}, stack.plan, stack.name), backend, configValues: config, log: say });
     } catch (e) {
-      if (e instanceof InputError) throw new InputError(`${where}: ${e.message}`, e);
+      if (e instanceof InputError) throw new InputError(`wave stack ${stack.name}: ${e.message}`, e);
       throw e;
     }
+    observers.push(observer);
     const b = backend;
     let target: Promise<Target> | undefined;
     let store: Promise<RecordStore> | undefined;
-    out.set(stack.name, {
+    accesses.set(stack.name, {
       stack,
       // One target per stack and process: the Pulumi target keeps what its snapshot redacted.
-      target: () => (target ??= b.target((line) => log(stack.name, line))),
+      target: () => (target ??= b.target(say)),
       store: () => (store ??= b.store()),
-      metrics: (versions) => metricsFromPlan(stack.plan, { ...defaults, ...versions }),
+      metrics: (versions) => observer.metrics(metricsFromPlan(stack.plan, { ...defaults, ...versions })),
+      observe: (e) => observer.observe(e),
     });
   }
-  return out;
+  return { accesses, flush: async () => void (await Promise.all(observers.map((o) => o.flush()))) };
 }
 
 /** Renders wave events: plain timestamped lines, or JSON lines. */
@@ -206,7 +223,7 @@ class WaveRenderer {
 export async function waveRun(o: WaveFlags): Promise<number> {
   const wave = readWave(o);
   const renderer = new WaveRenderer(o.json === true);
-  const stacks = stackAccesses(wave, (stack, line) => renderer.event({ kind: "stack", stack, event: { kind: "log", line } }));
+  const stacks = await stackAccesses(wave, (stack, line) => renderer.event({ kind: "stack", stack, event: { kind: "log", line } }));
   const store = new FileWaveStore(waveRecordFile(o, wave));
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -218,10 +235,11 @@ export async function waveRun(o: WaveFlags): Promise<number> {
   process.on("SIGTERM", onSignal);
   let result;
   try {
-    result = await runWave({ wave, store, stacks, report: (e) => renderer.event(e), interrupt: interrupt.signal });
+    result = await runWave({ wave, store, stacks: stacks.accesses, report: (e) => renderer.event(e), interrupt: interrupt.signal });
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    await stacks.flush();
   }
   const code = OUTCOME_EXIT[result.outcome];
   if (o.json) process.stdout.write(`${JSON.stringify({ event: "result", outcome: result.outcome, exitCode: code, reason: result.reason, wave: result.record.id, phase: result.record.phase })}\n`);
@@ -291,7 +309,14 @@ export async function waveControl(verb: WaveControlVerb, o: WaveControlFlags): P
       waitMs: waitSeconds.seconds * 1000,
       gates: wave.stages.filter((s) => s.gate).map((s) => s.name),
       // An abort of a stopped wave rolls it back here, through the wave's own loop.
-      finish: () => runWave({ wave, store, stacks: stackAccesses(wave, (stack, line) => log(`[${stack}] ${line}`)), report: (e) => renderer.event(e) }),
+      finish: async () => {
+        const stacks = await stackAccesses(wave, (stack, line) => log(`[${stack}] ${line}`));
+        try {
+          return await runWave({ wave, store, stacks: stacks.accesses, report: (e) => renderer.event(e) });
+        } finally {
+          await stacks.flush();
+        }
+      },
       log,
     },
   );

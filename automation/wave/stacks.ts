@@ -60,6 +60,16 @@ export function endOf(r: RolloutRecord): StackEnd | undefined {
   return undefined;
 }
 
+/**
+ * Reports the transitions a wave made on a stack's rollout outside a running driver (an abort
+ * finished here, a promotion undone) to the stack's observers, so its notifications and its
+ * history see them as they see a driver's.
+ */
+function observeSince(access: StackAccess, before: RolloutRecord, after: RolloutRecord | undefined): void {
+  if (!access.observe || !after || after.id !== before.id) return;
+  for (const entry of after.history.slice(before.history.length)) access.observe({ kind: "transition", record: after, entry });
+}
+
 /** What a stack's rollout runs with. */
 export interface StackRolloutOptions {
   /** The id of a new rollout (an unfinished one of the same release is continued under its own id). */
@@ -159,6 +169,7 @@ export async function abortStack(access: StackAccess, rollout: string, o: { read
   try {
     const outcome = await controlRollout(store, { verb: "abort", by: o.by, reason: o.reason }, { plan: access.stack.plan, target: () => access.target() }, { waitMs: o.waitMs, now: () => o.clock.now(), sleep: (ms) => o.clock.sleep(ms), log: o.log });
     const after = await store.load();
+    observeSince(access, record, after);
     const end = after && after.id === record.id ? endOf(after) : undefined;
     return { requested: true, ...(end ? { ended: end } : {}), message: `${access.stack.name}: ${outcome.message}` };
   } catch (e) {
@@ -184,8 +195,14 @@ export interface RevertResult {
  */
 export async function revertStack(access: StackAccess, rollout: string, o: { readonly by: string; readonly reason: string; readonly clock: Clock; readonly waitMs: number; readonly log: (line: string) => void; readonly evidence?: unknown }): Promise<RevertResult> {
   const store = await access.store();
+  let first: RolloutRecord | undefined;
+  const result = async (r: RevertResult): Promise<RevertResult> => {
+    if (first) observeSince(access, first, await store.load().catch(() => undefined));
+    return r;
+  };
   for (let attempt = 1; ; attempt++) {
     const record = await store.load();
+    first ??= record;
     if (!record || record.id !== rollout) return { status: "skipped", reason: `the stack's record holds ${record ? `rollout ${record.id}` : "no rollout"}, not the wave's ${rollout}: nothing of the wave's to restore` };
     if (record.phase === "RolledBack") return { status: "reverted", reason: `rollout ${record.id} is rolled back` };
     if (record.phase === "Succeeded") {
@@ -193,7 +210,7 @@ export async function revertStack(access: StackAccess, rollout: string, o: { rea
         await store.save(transition(record, { type: "rollback", at: isoNow(o.clock), reason: o.reason, trigger: "operator", by: o.by, ...(o.evidence !== undefined ? { evidence: o.evidence } : {}) }));
       } catch (e) {
         if (e instanceof RecordConflictError && attempt < 5) continue;
-        return { status: "failed", reason: `cannot record the rollback of rollout ${record.id}: ${errorMessage(e)}` };
+        return result({ status: "failed", reason: `cannot record the rollback of rollout ${record.id}: ${errorMessage(e)}` });
       }
     } else if (record.phase !== "RollingBack") {
       return { status: "failed", reason: `rollout ${record.id} is ${record.phase}, not a promoted rollout` };
@@ -202,10 +219,10 @@ export async function revertStack(access: StackAccess, rollout: string, o: { rea
     try {
       const outcome = await controlRollout(store, { verb: "abort", by: o.by, reason: o.reason }, { plan, target: () => access.target() }, { waitMs: o.waitMs, now: () => o.clock.now(), sleep: (ms) => o.clock.sleep(ms), log: o.log });
       const after = await store.load();
-      if (after?.id === rollout && after.phase === "RolledBack") return { status: "reverted", reason: `restored the snapshot of rollout ${rollout}` };
-      return { status: "failed", reason: outcome.message };
+      if (after?.id === rollout && after.phase === "RolledBack") return result({ status: "reverted", reason: `restored the snapshot of rollout ${rollout}` });
+      return result({ status: "failed", reason: outcome.message });
     } catch (e) {
-      return { status: "failed", reason: errorMessage(e) };
+      return result({ status: "failed", reason: errorMessage(e) });
     }
   }
 }

@@ -193,6 +193,8 @@ export class FakeStack {
   readonly records = new MemoryRecordStore();
   /** The targets each process built, newest last. */
   readonly targets: PlatformTarget[] = [];
+  /** The transitions its observers (notifications, history) were told of, as `type from→to`. */
+  readonly observed: string[] = [];
   constructor(
     readonly name: string,
     /** The rollout's scripted decisions per step (see ScriptedAnalysis). */
@@ -213,6 +215,9 @@ export class FakeStack {
       store: async () => store,
       metrics: () => new FakeMetrics(),
       analysis: (purpose) => (purpose === "rollout" ? new ScriptedAnalysis(this.script) : new BakeAnalysis(this.bakeBreachAt)),
+      observe: (e) => {
+        if (e.kind === "transition") this.observed.push(`${e.entry.type} ${e.entry.from}→${e.entry.to}`);
+      },
     };
   }
 }

@@ -100,6 +100,10 @@ describe("runWave: stages, failures and policies on stacks in memory", function 
     assert.deepEqual(east.targets.at(-1)!.calls.slice(-2), ["rollback:restore", "verify"]);
     assert.deepEqual(east.platform.applied, [0, 50, 100, 0]);
     assert.equal(r.record.stages[0].stacks[0].revert?.status, "reverted");
+    // Each stack's observers (notifications, history) saw every transition of its rollout: the
+    // driver's, and the restore the wave made after the driver had finished.
+    assert.deepEqual(east.observed, eastRecord.history.map((h) => `${h.type} ${h.from}→${h.to}`));
+    assert.deepEqual(west.observed, (await west.records.load())!.history.map((h) => `${h.type} ${h.from}→${h.to}`));
   });
 
   it("a stack failing in a parallel stage aborts the stage's other rollouts through their records, and restores those that promoted", async () => {
