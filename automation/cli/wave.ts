@@ -7,7 +7,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { imageRef, labelValue } from "../../components/validation/primitives";
-import { openBackend } from "../backends";
 import { parseDuration } from "../duration";
 import { errorMessage, InputError } from "../errors";
 import { DriverEvent } from "../rollout/events";
@@ -24,6 +23,7 @@ import { StackAccess } from "../wave/stacks";
 import { FileWaveStore } from "../wave/store";
 import { stageApproved } from "../wave/decide";
 import { EXIT } from "./exit";
+import { CommandDeps, DEFAULT_DEPS } from "./flags";
 import { checkPlanMetrics, operatorInput, readPlan } from "./input";
 import { RolloutObservers, rolloutObservers, serviceOf } from "./rollout";
 import { secretConfigKeys } from "../notify/config";
@@ -98,7 +98,7 @@ export interface WaveStacks {
  * stack's rollout notifies and is kept in its backend's history as `canary rollout` would be.
  * @throws InputError naming the stack.
  */
-export async function stackAccesses(wave: WaveFile, log: (stack: string, line: string) => void): Promise<WaveStacks> {
+export async function stackAccesses(wave: WaveFile, log: (stack: string, line: string) => void, deps: CommandDeps = DEFAULT_DEPS): Promise<WaveStacks> {
   const accesses = new Map<string, StackAccess>();
   const observers: RolloutObservers[] = [];
   for (const stack of waveStacks(wave)) {
@@ -107,7 +107,7 @@ export async function stackAccesses(wave: WaveFile, log: (stack: string, line: s
     let observer: RolloutObservers;
     const say = (line: string): void => log(stack.name, line);
     try {
-      backend = openBackend(stack.where);
+      backend = deps.openBackend(stack.where);
       defaults = backend.metricsDefaults();
       checkPlanMetrics(stack.plan, { canary: stack.version, ...defaults }, stack.planFile);
       // Values of secret config keys named by `urlConfig` channels (read from the stack, never logged).
@@ -220,10 +220,10 @@ class WaveRenderer {
 }
 
 /** `canary wave run`: runs (or continues) the wave; resolves with the exit code. */
-export async function waveRun(o: WaveFlags): Promise<number> {
+export async function waveRun(o: WaveFlags, deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
   const wave = readWave(o);
   const renderer = new WaveRenderer(o.json === true);
-  const stacks = await stackAccesses(wave, (stack, line) => renderer.event({ kind: "stack", stack, event: { kind: "log", line } }));
+  const stacks = await stackAccesses(wave, (stack, line) => renderer.event({ kind: "stack", stack, event: { kind: "log", line } }), deps);
   const store = new FileWaveStore(waveRecordFile(o, wave));
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -293,7 +293,7 @@ const CONTROL_EXIT: Readonly<Record<WaveControlOutcome["status"], number>> = {
 };
 
 /** `canary wave abort|pause|resume|approve`; resolves with the exit code. */
-export async function waveControl(verb: WaveControlVerb, o: WaveControlFlags): Promise<number> {
+export async function waveControl(verb: WaveControlVerb, o: WaveControlFlags, deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
   const waitSeconds = parseDuration(o.wait);
   if ("error" in waitSeconds) throw new InputError(`--wait: ${waitSeconds.error}, got ${JSON.stringify(o.wait)}`);
   const { who, reason } = operatorInput(o, operatorIdentity());
@@ -310,7 +310,7 @@ export async function waveControl(verb: WaveControlVerb, o: WaveControlFlags): P
       gates: wave.stages.filter((s) => s.gate).map((s) => s.name),
       // An abort of a stopped wave rolls it back here, through the wave's own loop.
       finish: async () => {
-        const stacks = await stackAccesses(wave, (stack, line) => log(`[${stack}] ${line}`));
+        const stacks = await stackAccesses(wave, (stack, line) => log(`[${stack}] ${line}`), deps);
         try {
           return await runWave({ wave, store, stacks: stacks.accesses, report: (e) => renderer.event(e) });
         } finally {

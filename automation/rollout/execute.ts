@@ -71,7 +71,7 @@ export function rolloutExecutor(ctx: effects.EffectContext, plan: Plan, interrup
           // traffic at this step's weight.
           await measure();
           stepStartedAt = clock.now();
-          const window = { index: i, startedAt: stepStartedAt / 1000, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds };
+          const window = { index: i, startedAt: stepStartedAt / 1000, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds, ...(step.warmupSeconds ? { warmupSeconds: step.warmupSeconds } : {}) };
           if (action.start === "begin") judging.analysis.beginStep(window);
           else {
             // A resumed step keeps the evidence and observed time its previous driver persisted.
