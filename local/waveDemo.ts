@@ -37,7 +37,7 @@ function regions(r: SandboxWaveResult): string {
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  console.log("canary wave demo: two regions (two sandboxes: HAProxy, Prometheus, v1 and v2 of the sample service), 300 requests/s each\n");
+  console.log("canary wave demo: two regions (two sandboxes: HAProxy, Prometheus, v1 and v2 of the sample service), 600 requests/s each\n");
   const sandboxes = new Map<string, Sandbox>();
   const started = await Promise.allSettled(REGIONS.map(() => startSandbox({ versions: { stable: "v1", canary: "v2" }, traffic: { canaryWeight: 0 }, scrapeIntervalSeconds: 0.5 })));
   started.forEach((s, i) => s.status === "fulfilled" && sandboxes.set(REGIONS[i], s.value));

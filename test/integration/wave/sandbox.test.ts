@@ -45,6 +45,8 @@ describe("waves on two sandboxes (two regions)", function () {
     started.forEach((s, i) => s.status === "fulfilled" && sandboxes.set(REGIONS[i], s.value));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (failed) throw failed.reason;
+    // Once for the file: the sample services keep their counters, so every test has both series.
+    await warmSandboxes(sandboxes.values());
   });
   after(async () => {
     await Promise.all([...sandboxes.values()].map((s) => s.stop()));
@@ -55,6 +57,7 @@ describe("waves on two sandboxes (two regions)", function () {
     const approvals: string[] = [];
     const r = await runSandboxWave({
       sandboxes,
+      warm: false,
       wave: {
         name: "two-regions",
         onFailure: "rollbackAll",
@@ -111,7 +114,6 @@ describe("waves on two sandboxes (two regions)", function () {
 
   it("`canary wave run` SIGKILLed while the second region's canary is at 50%: the same command continues the wave to the end", async () => {
     await Promise.all([...sandboxes.values()].map((s) => resetSandbox(s)));
-    await warmSandboxes(sandboxes.values());
     for (const r of REGIONS) fs.rmSync(path.join(dir, r, "rollout.json"), { force: true });
     fs.writeFileSync(path.join(dir, "plan.yaml"), WAVE_DEMO_PLAN);
     fs.writeFileSync(
@@ -130,18 +132,20 @@ describe("waves on two sandboxes (two regions)", function () {
       ].join("\n"),
     );
     const stop = new AbortController();
-    const loads = [...sandboxes.values()].map((s) => runLoad({ url: s.urls.traffic, rps: 300, durationSeconds: 3600, signal: stop.signal }));
+    const loads = [...sandboxes.values()].map((s) => runLoad({ url: s.urls.traffic, rps: 600, durationSeconds: 3600, signal: stop.signal }));
     try {
       const waveRecord = path.join(dir, ".canary", "waves", "resume.json");
       const euRecord = new FileRecordStore(path.join(dir, "eu-west", "rollout.json"));
       const first = canary(["run", "--wave", "wave.yaml", "--json"]);
       // Killed once eu-west's rollout holds its canary at 50%, with no driver left.
-      for (let i = 0; i < 400; i++) {
-        const eu = await euRecord.load().catch(() => undefined);
-        if (eu?.phase === "Progressing") break;
-        await new Promise((r) => setTimeout(r, 50));
+      const deadline = Date.now() + 40_000;
+      let reached = false;
+      while (!reached && first.child.exitCode === null && Date.now() < deadline) {
+        reached = (await euRecord.load().catch(() => undefined))?.phase === "Progressing";
+        if (!reached) await new Promise((r) => setTimeout(r, 50));
       }
       first.child.kill("SIGKILL");
+      assert.ok(reached, "eu-west's rollout never reached its 50% step before the kill");
       const killed = await first.done;
       assert.equal(killed.signal, "SIGKILL", `the wave ended before the kill: ${killed.stdout}\n${killed.stderr}`);
       const before = checkWaveRecord(JSON.parse(fs.readFileSync(waveRecord, "utf8")), waveRecord);

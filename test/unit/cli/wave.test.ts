@@ -7,11 +7,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { main } from "../../../automation/cli";
+import { BackendFlags } from "../../../automation/backends";
+import { RecordingBackend } from "../../helpers/fakes";
 import { formatWaveRecord } from "../../../automation/cli/wave";
 import { newWaveRecord, recordWaveEvent } from "../../../automation/wave/record";
 
 /** Runs `canary …` in this process; the exit code and what it wrote to stderr. */
-async function canary(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
+async function canary(args: string[], deps?: Parameters<typeof main>[1]): Promise<{ code: number; stderr: string; stdout: string }> {
   const err: string[] = [];
   const out: string[] = [];
   const writeErr = process.stderr.write.bind(process.stderr);
@@ -19,7 +21,7 @@ async function canary(args: string[]): Promise<{ code: number; stderr: string; s
   process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
   process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
   try {
-    const code = await main(args);
+    const code = await main(args, deps);
     return { code, stderr: err.join(""), stdout: out.join("") };
   } finally {
     process.stderr.write = writeErr;
@@ -86,6 +88,24 @@ describe("canary wave: bad input", () => {
     assert.deepEqual([approve.code, approve.stderr.split("\n")[0]], [2, "error: required option '--stage <name>' not specified"]);
     const pause = await canary(["wave", "pause", "--wave", wave, "--all"]);
     assert.deepEqual([pause.code, pause.stderr.split("\n")[0]], [2, "error: unknown option '--all'"]);
+  });
+
+  it("a stack whose notifications cannot be built (a webhook's secret config key unset): exit 2 naming the stack; no stack's target or record opened", async () => {
+    write("plan.yaml", "steps: [{weight: 50}, {weight: 100}]\nanalysis:\n  metrics: { url: 'http://127.0.0.1:9' }\n");
+    write("hooked.yaml", "steps: [{weight: 50}, {weight: 100}]\nanalysis:\n  metrics: { url: 'http://127.0.0.1:9' }\nnotifications:\n  channels: [{ type: webhook, urlConfig: 'canary:deployHook' }]\n");
+    const wave = write("wave.yaml", "name: w\nversion: v2\nimage: app:v2\nplan: plan.yaml\nstages:\n  - { name: one, stacks: [{ name: us-east, stack: us }] }\n  - { name: two, stacks: [{ name: eu-west, stack: eu, plan: hooked.yaml }] }\n");
+    // Each stack through the command's own backend opener, as `canary rollout` reaches its stack.
+    const backends = new Map<string, RecordingBackend>();
+    const openBackend = (flags: BackendFlags): RecordingBackend => {
+      const b = new RecordingBackend(path.join(dir, "incidents"), path.join(dir, "history", flags.stack ?? ""));
+      backends.set(flags.stack ?? "", b);
+      return b;
+    };
+    const r = await canary(["wave", "run", "--wave", wave], { openBackend });
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, "canary: InputError: wave stack eu-west: notifications.channels[0].urlConfig: no value was passed for stack config key canary:deployHook (read it with getAllConfig and pass it as a secret)\n");
+    assert.deepEqual([...backends].map(([stack, b]) => `${stack}: ${b.opened.join(", ") || "nothing"}`), ["us: nothing", "eu: configValues"]);
+    assert.equal(fs.existsSync(path.join(dir, ".canary")), false);
   });
 
   it("a control verb with no wave recorded is refused (exit 2)", async () => {

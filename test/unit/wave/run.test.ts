@@ -5,6 +5,8 @@
  * and the wave record each leaves.
  */
 import * as assert from "node:assert/strict";
+import { PreflightSource } from "../../../automation/analysis/preflight";
+import { MetricsSource } from "../../../automation/rollout/judging";
 import { controlWave } from "../../../automation/wave/control";
 import { WaveResult, runWave, WaveDriverEvent } from "../../../automation/wave/run";
 import { WaveRecord } from "../../../automation/wave/record";
@@ -160,6 +162,33 @@ describe("runWave: stages, failures and policies on stacks in memory", function 
       [["failed", "stack west: an update is in progress"]],
     );
     assert.equal(west.platform.applied.length, 0, "nothing was applied to west");
+    assert.equal(east.platform.weight, 0, "east restored");
+  });
+
+  it("a stack whose pre-flight refuses its plan at its own traffic fails its stage before its canary is deployed", async () => {
+    const wave = twoStages({ onFailure: "rollbackAll" });
+    const east = new FakeStack("east");
+    const west = new FakeStack("west");
+    const accessMap = accesses(wave, [east, west]);
+    const westAccess = accessMap.get("west")!;
+    // West's Prometheus: a 1 s scrape interval and a baseline of one request a minute for the last hour.
+    const quiet: PreflightSource & MetricsSource = {
+      alignsToSamples: true,
+      scrapeIntervalSeconds: async () => 1,
+      readReference: async (at, _windowSeconds, intervalSeconds) => {
+        const n = Math.floor(3600 / intervalSeconds);
+        return { kind: "ok", reference: { start: at - n * intervalSeconds, end: at, intervalSeconds, baseline: Array.from({ length: n }, () => ({ requests: intervalSeconds / 60, errors: 0 })) } };
+      },
+      measure: async (at) => ({ kind: "priming", end: at }),
+    };
+    accessMap.set("west", { ...westAccess, metrics: () => quiet, analysis: undefined });
+    const r = await runWave({ wave, store: new MemoryWaveStore(), stacks: accessMap, clock: new YieldingClock(), id: "w1" });
+    assert.equal(r.outcome, "rolledBack");
+    const failed = r.record.stages[1].stacks[0];
+    assert.equal(failed.status, "failed");
+    assert.match(failed.reason!, /^invalid plan for the current traffic:\nsteps\[0\]\.maxDuration: at 50% of 0\.0 requests\/s /);
+    assert.deepEqual(west.targets.at(-1)!.calls, ["prepare"], "west's canary was never deployed");
+    assert.equal(await west.records.load(), undefined);
     assert.equal(east.platform.weight, 0, "east restored");
   });
 
