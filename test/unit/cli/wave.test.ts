@@ -1,6 +1,8 @@
 /**
  * `canary wave`: bad input refused with exit 2 and a message naming the field (or flag) and the
- * value, before any stack or record is touched; the status lines of a wave record.
+ * value, before any stack or record is touched; the control verbs' exit codes through the command
+ * itself, each stack reached through the command's backend opener; the status lines of a wave
+ * record.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -9,8 +11,12 @@ import * as path from "node:path";
 import { main } from "../../../automation/cli";
 import { BackendFlags } from "../../../automation/backends";
 import { RecordingBackend } from "../../helpers/fakes";
-import { formatWaveRecord } from "../../../automation/cli/wave";
-import { newWaveRecord, recordWaveEvent } from "../../../automation/wave/record";
+import { formatWaveRecord, readWave, waveRecordFile } from "../../../automation/cli/wave";
+import { Backend } from "../../../automation/backends";
+import { checkWaveRecord, newWaveRecord, recordWaveEvent } from "../../../automation/wave/record";
+import { runWave } from "../../../automation/wave/run";
+import { FileWaveStore } from "../../../automation/wave/store";
+import { FakeStack, YieldingClock } from "../../helpers/waveFakes";
 
 /** Runs `canary …` in this process; the exit code and what it wrote to stderr. */
 async function canary(args: string[], deps?: Parameters<typeof main>[1]): Promise<{ code: number; stderr: string; stdout: string }> {
@@ -113,6 +119,70 @@ describe("canary wave: bad input", () => {
     const r = await canary(["wave", "approve", "--wave", wave, "--stage", "one"]);
     assert.equal(r.code, 2);
     assert.equal(r.stderr, `canary: ControlRefusedError: no wave recorded in file ${path.join(dir, ".canary", "waves", "w.json")}: nothing to approve\n`);
+  });
+});
+
+/** A stack of the fake world as the command's backend opener reaches it. */
+function fakeStackBackend(stack: FakeStack, wave: Parameters<FakeStack["access"]>[0], dir: string): Backend {
+  const access = stack.access(wave);
+  return {
+    type: "haproxy",
+    targetName: stack.name,
+    storeDescription: `memory (${stack.name})`,
+    incidentDir: path.join(dir, "incidents"),
+    historyDir: path.join(dir, "history", stack.name),
+    concerns: () => true,
+    metricsDefaults: () => ({}),
+    target: () => access.target(),
+    store: () => access.store(),
+    configValues: async () => ({}),
+  };
+}
+
+describe("canary wave control verbs through the command: exit codes", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-wave-ctl-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("on a wave whose driver stopped during its bake: pause, resume, a refused approve, abort --all restoring the promoted stack through its backend, status", async () => {
+    fs.writeFileSync(path.join(dir, "plan.yaml"), "steps: [{weight: 50, minDuration: 10s}, {weight: 100}]\ntick: 10s\nanalysis:\n  metrics: { url: 'http://127.0.0.1:9' }\n");
+    const file = path.join(dir, "wave.yaml");
+    fs.writeFileSync(file, "name: checkout\nversion: v2\nimage: app:v2\ntarget: haproxy\nplan: plan.yaml\nbake: 1h\nstages:\n  - { name: first, stacks: [{ name: east, sandbox: east.json }] }\n  - { name: second, stacks: [{ name: west, sandbox: west.json }] }\n");
+    const wave = readWave({ wave: file });
+    const east = new FakeStack("east");
+    const west = new FakeStack("west");
+    // A driver that promoted east, then stopped on a signal during the bake.
+    const store = new FileWaveStore(waveRecordFile({ wave: file }, wave));
+    const interrupt = new AbortController();
+    const running = runWave({ wave, store, stacks: new Map([east, west].map((k) => [k.name, k.access(wave)])), clock: new YieldingClock(), id: "w1", interrupt: interrupt.signal });
+    for (let i = 0; i < 10_000 && (await store.load())?.phase !== "Baking"; i++) await new Promise((r) => setImmediate(r));
+    interrupt.abort("SIGINT");
+    assert.equal((await running).outcome, "paused");
+
+    const stacks = new Map([east, west].map((k) => [`${k.name}.json`, k]));
+    const deps = { openBackend: (flags: BackendFlags) => fakeStackBackend(stacks.get(path.basename(flags.sandbox ?? ""))!, wave, dir) };
+    const verb = async (...args: string[]): Promise<[number, string]> => {
+      const r = await canary(["wave", ...args, "--wave", file, "--who", "dave", "--reason", "bad release"], deps);
+      return [r.code, (r.code === 0 ? r.stdout : r.stderr).trim().split("\n").at(-1)!];
+    };
+    assert.deepEqual(await verb("pause"), [0, "pause: wave w1 paused (no wave driver is running; the next run holds before the next stage)"]);
+    const again = await verb("pause");
+    assert.equal(again[0], 2);
+    assert.match(again[1], /^canary: ControlRefusedError: wave w1 is already paused \(by dave at \d{4}-\d\d-\d\dT[\d:.]+Z\)$/);
+    assert.deepEqual(await verb("resume"), [0, "resume: wave w1 resumed (no wave driver is running; `canary wave run` continues it)"]);
+    assert.deepEqual(await verb("approve", "--stage", "first"), [2, "canary: ControlRefusedError: stage first has no gate (gates: none)"]);
+    assert.deepEqual(await verb("abort", "--all"), [0, "aborted wave w1: RolledBack: aborted by dave: bad release; nothing the wave changed remains (abort --all)"]);
+    // East's promotion undone through its own rollout record and target, and kept in its history.
+    assert.equal((await east.records.load())!.phase, "RolledBack");
+    assert.equal(east.platform.weight, 0);
+    assert.deepEqual(fs.readdirSync(path.join(dir, "history", "east")).filter((f) => f.endsWith(".json")), ["w1-east.json"]);
+    assert.equal(west.targets.every((t) => t.calls.length === 0), true, "west was never contacted");
+    assert.deepEqual(await verb("pause"), [2, "canary: ControlRefusedError: wave w1 (checkout) is RolledBack: nothing to pause"]);
+    const status = await canary(["wave", "status", "--wave", file, "--json"], deps);
+    assert.equal(status.code, 0);
+    assert.equal(checkWaveRecord(JSON.parse(status.stdout), "stdout").phase, "RolledBack");
   });
 });
 
