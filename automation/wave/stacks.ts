@@ -274,6 +274,9 @@ export class BakeWatch {
       const reason = v.reasons.find((r) => r.startsWith("guardrail ")) ?? `guardrail ${breached[0].name} breached`;
       return { data: true, breach: { reason, evidence: { guardrails: v.guardrails } } };
     }
+    // No new sample since the last reading: the tick does not count (the bake runs longer rather
+    // than credit time no reading has covered yet).
+    if (m.kind === "pending") return { data: false, holding: `no new sample of ${name}'s counters since the last reading` };
     const canary = m.kind === "ok" ? m.canary : m.kind === "noValues" ? m.canary : undefined;
     if (!canary) return { data: false, holding: `no metrics for ${name} (${m.kind === "queryFailed" ? m.error : m.kind === "noValues" ? m.detail : "first reading"})` };
     if (canary.requests <= 0) return { data: false, holding: `no requests reached ${name}` };
