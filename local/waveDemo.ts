@@ -9,6 +9,7 @@
  * also on Ctrl-C.
  */
 import { WaveDriverEvent } from "../automation/wave/run";
+import { runDemo } from "./demo";
 import { Sandbox, startSandbox } from "./sandbox";
 import { runSandboxWave, SandboxWaveResult } from "./sandboxWave";
 
@@ -68,14 +69,4 @@ async function main(): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      console.error(`demo failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-      process.exitCode = 3;
-    },
-  );
-}
+if (require.main === module) runDemo(main);

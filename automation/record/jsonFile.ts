@@ -41,6 +41,26 @@ export interface JsonDocumentKind<T extends Revisioned> {
   conflict(stored: T | undefined, expected: number, where: string): Error;
 }
 
+/**
+ * The parsed JSON in `file`; undefined when there is no such file.
+ * @param what the document, for the error (`rollout history file …`).
+ * @throws RecordError when the file is not valid JSON.
+ */
+export async function readJsonFile(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new RecordError(`${what}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
 /** One document in a JSON file; see the module comment. */
 export class JsonFileStore<T extends Revisioned> {
   constructor(
@@ -53,20 +73,8 @@ export class JsonFileStore<T extends Revisioned> {
   }
 
   async load(): Promise<T | undefined> {
-    let text: string;
-    try {
-      text = await fs.readFile(this.file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      throw new RecordError(`${this.kind.what} in ${this.description}: not valid JSON: ${(e as Error).message}`);
-    }
-    return this.kind.check(value, this.description);
+    const value = await readJsonFile(this.file, `${this.kind.what} in ${this.description}`);
+    return value === undefined ? undefined : this.kind.check(value, this.description);
   }
 
   /**

@@ -11,7 +11,8 @@
 import * as assert from "node:assert/strict";
 import { runWave, WaveResult } from "../../../automation/wave/run";
 import { MemoryWaveStore } from "../../../automation/wave/store";
-import { accesses, FakeStack, Life, MortalWaveStore, waveOf, YieldingClock } from "../../helpers/waveFakes";
+import { Life } from "../../helpers/life";
+import { accesses, FakeStack, MortalWaveStore, waveOf, YieldingClock } from "../../helpers/waveFakes";
 
 const T0 = Date.UTC(2026, 0, 1);
 const LATER = T0 + 3_600_000;

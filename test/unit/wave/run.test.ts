@@ -10,6 +10,7 @@ import { MetricsSource } from "../../../automation/rollout/judging";
 import { controlWave } from "../../../automation/wave/control";
 import { WaveResult, runWave, WaveDriverEvent } from "../../../automation/wave/run";
 import { WaveRecord } from "../../../automation/wave/record";
+import { StackAccess } from "../../../automation/wave/stacks";
 import { MemoryWaveStore } from "../../../automation/wave/store";
 import { accesses, FakeStack, waveOf, YieldingClock } from "../../helpers/waveFakes";
 
@@ -43,6 +44,16 @@ async function run(wave: ReturnType<typeof waveOf>, stacks: FakeStack[], o: { st
     ...(o.interrupt ? { interrupt: o.interrupt } : {}),
     report: (e) => o.events?.push(e),
   });
+}
+
+/** A two-stage rollbackAll wave in which west is reached through `change(its access)`. */
+async function rollbackAllWithWest(change: (a: StackAccess) => StackAccess): Promise<{ east: FakeStack; west: FakeStack; r: WaveResult }> {
+  const wave = twoStages({ onFailure: "rollbackAll" });
+  const east = new FakeStack("east");
+  const west = new FakeStack("west");
+  const stacks = accesses(wave, [east, west]);
+  stacks.set("west", change(stacks.get("west")!));
+  return { east, west, r: await runWave({ wave, store: new MemoryWaveStore(), stacks, clock: new YieldingClock(), id: "w1" }) };
 }
 
 describe("runWave: stages, failures and policies on stacks in memory", function () {
@@ -148,14 +159,8 @@ describe("runWave: stages, failures and policies on stacks in memory", function 
   });
 
   it("a stage that fails before its other stacks started cancels them", async () => {
-    const wave = twoStages({ onFailure: "rollbackAll" });
     // West's rollout cannot even start: its stack refuses (another update in progress).
-    const east = new FakeStack("east");
-    const west = new FakeStack("west");
-    const accessMap = accesses(wave, [east, west]);
-    const westAccess = accessMap.get("west")!;
-    accessMap.set("west", { ...westAccess, target: async () => ({ ...(await westAccess.target()), prepare: async () => Promise.reject(new Error("stack west: an update is in progress")) }) });
-    const r = await runWave({ wave, store: new MemoryWaveStore(), stacks: accessMap, clock: new YieldingClock(), id: "w1" });
+    const { east, west, r } = await rollbackAllWithWest((a) => ({ ...a, target: async () => ({ ...(await a.target()), prepare: async () => Promise.reject(new Error("stack west: an update is in progress")) }) }));
     assert.equal(r.outcome, "rolledBack");
     assert.deepEqual(
       r.record.stages[1].stacks.map((s) => [s.status, s.reason]),
@@ -166,11 +171,6 @@ describe("runWave: stages, failures and policies on stacks in memory", function 
   });
 
   it("a stack whose pre-flight refuses its plan at its own traffic fails its stage before its canary is deployed", async () => {
-    const wave = twoStages({ onFailure: "rollbackAll" });
-    const east = new FakeStack("east");
-    const west = new FakeStack("west");
-    const accessMap = accesses(wave, [east, west]);
-    const westAccess = accessMap.get("west")!;
     // West's Prometheus: a 1 s scrape interval and a baseline of one request a minute for the last hour.
     const quiet: PreflightSource & MetricsSource = {
       alignsToSamples: true,
@@ -181,8 +181,7 @@ describe("runWave: stages, failures and policies on stacks in memory", function 
       },
       measure: async (at) => ({ kind: "priming", end: at }),
     };
-    accessMap.set("west", { ...westAccess, metrics: () => quiet, analysis: undefined });
-    const r = await runWave({ wave, store: new MemoryWaveStore(), stacks: accessMap, clock: new YieldingClock(), id: "w1" });
+    const { east, west, r } = await rollbackAllWithWest((a) => ({ ...a, metrics: () => quiet, analysis: undefined }));
     assert.equal(r.outcome, "rolledBack");
     const failed = r.record.stages[1].stacks[0];
     assert.equal(failed.status, "failed");
