@@ -3,12 +3,12 @@
  * compare-and-swap under a lock (./jsonFile.ts).
  */
 import { checkRecord, RolloutRecord } from "../state";
-import { JsonFileStore } from "./jsonFile";
+import { JsonFileOptions, JsonFileStore } from "./jsonFile";
 import { RecordConflictError, RecordStore } from "./types";
 
 /** A rollout record in a JSON file. */
 export class FileRecordStore extends JsonFileStore<RolloutRecord> implements RecordStore {
-  constructor(file: string) {
-    super(file, { what: "rollout record", check: checkRecord, conflict: (stored, expected, where) => new RecordConflictError(stored, expected, where) });
+  constructor(file: string, options: JsonFileOptions = {}) {
+    super(file, { what: "rollout record", check: checkRecord, conflict: (stored, expected, where) => new RecordConflictError(stored, expected, where) }, options);
   }
 }

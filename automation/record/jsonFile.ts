@@ -19,12 +19,16 @@ import { RecordError } from "../state";
 const LOCK_STALE_MS = 10_000;
 /** Longest wait between two attempts to take the lock. */
 const LOCK_POLL_MS = 200;
-/**
- * A writer waits up to twice the staleness for the lock: long enough to take over a lock a
- * process killed mid-save left behind, however soon after the kill it starts (a wait only as
- * long as the staleness gave up just before the lock went stale).
- */
-const LOCK_RETRIES = Math.ceil((2 * LOCK_STALE_MS) / LOCK_POLL_MS);
+
+/** Options of a {@link JsonFileStore}. */
+export interface JsonFileOptions {
+  /**
+   * Age in ms after which a lock is taken to be a killed process's and taken over. Defaults to
+   * 10 s: far longer than a save holds it, short enough for a rerun after a kill. The lock
+   * library takes nothing under 2 s.
+   */
+  readonly lockStaleMs?: number;
+}
 
 /** A document saved compare-and-swap: `revision` counts its saves (absent: never saved). */
 export interface Revisioned {
@@ -63,10 +67,15 @@ export async function readJsonFile(file: string, what: string): Promise<unknown>
 
 /** One document in a JSON file; see the module comment. */
 export class JsonFileStore<T extends Revisioned> {
+  private readonly lockStaleMs: number;
+
   constructor(
     public readonly file: string,
     private readonly kind: JsonDocumentKind<T>,
-  ) {}
+    options: JsonFileOptions = {},
+  ) {
+    this.lockStaleMs = Math.max(options.lockStaleMs ?? LOCK_STALE_MS, 2_000);
+  }
 
   get description(): string {
     return `file ${this.file}`;
@@ -86,7 +95,11 @@ export class JsonFileStore<T extends Revisioned> {
     await fs.mkdir(path.dirname(this.file), { recursive: true });
     let release: () => Promise<void>;
     try {
-      release = await lockfile.lock(this.file, { realpath: false, stale: LOCK_STALE_MS, retries: { retries: LOCK_RETRIES, minTimeout: 10, maxTimeout: LOCK_POLL_MS } });
+      // A writer waits up to twice the staleness for the lock: long enough to take over a lock a
+      // process killed mid-save left behind, however soon after the kill it starts (a wait only
+      // as long as the staleness gave up just before the lock went stale).
+      const retries = Math.ceil((2 * this.lockStaleMs) / LOCK_POLL_MS);
+      release = await lockfile.lock(this.file, { realpath: false, stale: this.lockStaleMs, retries: { retries, minTimeout: 10, maxTimeout: LOCK_POLL_MS } });
     } catch (e) {
       throw new RecordError(`cannot lock the ${this.kind.what} in ${this.description} (${this.file}.lock): ${(e as Error).message}`);
     }
