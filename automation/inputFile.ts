@@ -40,7 +40,7 @@ export const MAX_TRACE_BYTES = 64 * 1_048_576;
 
 /**
  * The text of `file`, read with {@link readBounded}; `undefined` when it does not exist.
- * @param tooLarge the error for a file over `maxBytes`.
+ * @param tooLarge the error for a file over `maxBytes`, from the message saying so.
  */
 export function readBoundedIfExists(file: string, maxBytes: number, tooLarge: (message: string) => Error): string | undefined {
   let read: BoundedText;
@@ -50,7 +50,7 @@ export function readBoundedIfExists(file: string, maxBytes: number, tooLarge: (m
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-  if (read.tooLarge) throw tooLarge(`${file} ${tooLargeMessage(maxBytes, "the file")}`);
+  if (read.tooLarge) throw tooLarge(tooLargeMessage(maxBytes, "the file"));
   return read.text;
 }
 

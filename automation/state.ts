@@ -8,7 +8,7 @@
  *
  * ```
  * Idle → Initializing → Progressing(0) → … → Progressing(n) → Promoting → Succeeded
- *          any active phase → RollingBack → RolledBack
+ *          any active phase (or Succeeded, undone by a wave) → RollingBack → RolledBack
  *          Progressing ⇄ Paused, Progressing/Paused → Frozen → Progressing   (control verbs)
  * ```
  */
@@ -70,14 +70,17 @@ export type EventType = RolloutEvent["type"];
 /**
  * The transition table: for each event, the phases it is legal from and the phase it leads to.
  * `rollbackFailed` keeps the rollout in RollingBack (the restore must be retried); `advance`
- * from Progressing moves to the next step.
+ * from Progressing moves to the next step; `rollback` from Succeeded restores the snapshot of a
+ * rollout that already promoted (a wave undoing a stage).
  */
 export const TRANSITIONS: Readonly<Record<EventType, { readonly from: readonly Phase[]; readonly to: Phase | "unchanged" }>> = {
   start: { from: ["Idle"], to: "Initializing" },
   advance: { from: ["Initializing", "Progressing"], to: "Progressing" },
   promote: { from: ["Progressing"], to: "Promoting" },
   complete: { from: ["Promoting"], to: "Succeeded" },
-  rollback: { from: ACTIVE_PHASES, to: "RollingBack" },
+  // From Succeeded too: a wave whose later stage fails restores the stacks it already promoted
+  // (automation/wave), through the same rollback as any other.
+  rollback: { from: [...ACTIVE_PHASES, "Succeeded"], to: "RollingBack" },
   rolledBack: { from: ["RollingBack"], to: "RolledBack" },
   rollbackFailed: { from: ["RollingBack"], to: "RollingBack" },
   pause: { from: ["Progressing"], to: "Paused" },

@@ -506,7 +506,7 @@ function quoteConfigLines(config: string, file: string, output: string): string 
 
 /** Reads a state file written by `startSandbox({ stateFile })`; undefined when there is none. */
 export function readState(stateFile: string): SandboxState | undefined {
-  const text = readBoundedIfExists(stateFile, MAX_RECORD_FILE_BYTES, (m) => new SandboxError(m));
+  const text = readBoundedIfExists(stateFile, MAX_RECORD_FILE_BYTES, (m) => new SandboxError(`${stateFile}: ${m}`));
   if (text === undefined) return undefined;
   const state = JSON.parse(text) as SandboxState;
   if (state.format !== 1 || !Array.isArray(state.processes) || typeof state.socketPath !== "string") {

@@ -1,13 +1,12 @@
 /** The control verbs: `canary promote|abort|pause|resume|freeze|unfreeze|approve|retry`. */
 import { escapeControl } from "../../components/validation/problems";
-import { parseDuration } from "../duration";
 import { InputError } from "../errors";
 import { ControlOutcome, ControlRefusedError, controlRollout } from "../rollout/control";
 import { operatorIdentity } from "../rollout/lease";
 import { ControlVerb, describePhase } from "../state";
 import { EXIT } from "./exit";
 import { CommandDeps, CommonFlags, DEFAULT_DEPS } from "./flags";
-import { checkOperator, readPlan } from "./input";
+import { operatorInput, readPlan, waitFlag } from "./input";
 import { rollout } from "./rollout";
 
 /** The flags of a control verb. */
@@ -22,9 +21,6 @@ export interface ControlFlags extends CommonFlags {
   readonly promotion?: boolean;
 }
 
-/** The longest --wait for a running driver's acknowledgement. */
-export const MAX_WAIT_SECONDS = 3600;
-
 /** The exit code of a control call. */
 const CONTROL_EXIT: Readonly<Record<ControlOutcome["status"], number>> = {
   applied: EXIT.promoted,
@@ -38,11 +34,8 @@ const CONTROL_EXIT: Readonly<Record<ControlOutcome["status"], number>> = {
 
 /** Runs one control verb; resolves with the exit code. */
 export async function control(verb: ControlVerb | "retry", o: ControlFlags, deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
-  const waitSeconds = parseDuration(o.wait, { max: MAX_WAIT_SECONDS });
-  if ("error" in waitSeconds) throw new InputError(`--wait: ${waitSeconds.error}, got ${JSON.stringify(o.wait)}`);
-  const who = o.who ?? operatorIdentity();
-  const reason = o.reason ?? "no reason given";
-  checkOperator(who, reason);
+  const waitMs = waitFlag(o.wait);
+  const { who, reason } = operatorInput(o, operatorIdentity());
   let gate: string | undefined;
   if (verb === "approve") {
     if ((o.step === undefined) === (o.promotion !== true)) throw new InputError("approve: give exactly one of --step <n> and --promotion");
@@ -68,7 +61,7 @@ export async function control(verb: ControlVerb | "retry", o: ControlFlags, deps
     store,
     { verb: controlVerb, by: who, reason, ...(gate ? { gate } : {}), ...(o.gradual ? { gradual: true } : {}) },
     { plan, target: () => backend.target(log) },
-    { waitMs: waitSeconds.seconds * 1000, log },
+    { waitMs, log },
   );
   if (o.json) say(JSON.stringify({ event: "control", verb: controlVerb, status: outcome.status, message: outcome.message, phase: outcome.record?.phase ?? null }));
   else say(outcome.status === "restoreFailed" ? `ROLLBACK FAILED: ${outcome.message}; the target may still route traffic to the canary` : outcome.message);

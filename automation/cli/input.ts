@@ -3,7 +3,8 @@ import { ProviderConfigError } from "../analysis/prometheus";
 import { errorMessage, InputError } from "../errors";
 import { defaultPlan, MAX_PLAN_BYTES, parsePlan, Plan, PlanError } from "../plan";
 import { BoundedText, readBounded, tooLargeMessage } from "../inputFile";
-import { escapeControl, formatProblems, note, problem, Problem, under } from "../../components/validation/problems";
+import { escapeControl, formatProblems, formatValue, note, problem, Problem, under } from "../../components/validation/problems";
+import { parseDuration } from "../duration";
 import { metricsFromPlan } from "../rollout/judging";
 import { dnsLabel, imageRef, labelValue, plainText, queryValue, Rule } from "../../components/validation/primitives";
 
@@ -78,14 +79,28 @@ export function checkVersion(version: string, image: string, service?: string): 
 export const MAX_REASON = 500;
 
 /**
- * Checks who asks (--who: by the rule of values the stack puts into queries and labels: no
- * quotes, braces, backslashes or control characters, 1–256 characters) and why (--reason: at
- * most {@link MAX_REASON} characters on one line).
+ * Who asks and why, as control verbs record them: --who (default `fallback`, `$USER@hostname`),
+ * by the rule of values the stack puts into queries and labels (1–256 characters without quotes,
+ * braces, backslashes or control characters), and --reason (default "no reason given"), at most
+ * {@link MAX_REASON} characters on one line.
  * @throws InputError naming the flag and the value.
  */
-export function checkOperator(who: string, reason: string): void {
+export function operatorInput(o: { readonly who?: string; readonly reason?: string }, fallback: string): { readonly who: string; readonly reason: string } {
+  const who = o.who ?? fallback;
+  const reason = o.reason ?? "no reason given";
   checkFlags([
     ["--who", who, queryValue],
     ["--reason", reason, plainText(MAX_REASON)],
   ]);
+  return { who, reason };
+}
+
+/** The longest --wait for a running driver's acknowledgement. */
+export const MAX_WAIT_SECONDS = 3600;
+
+/** Parses --wait: a duration of at most {@link MAX_WAIT_SECONDS}, in milliseconds. @throws InputError naming the flag and the value. */
+export function waitFlag(value: string): number {
+  const wait = parseDuration(value, { max: MAX_WAIT_SECONDS });
+  if ("error" in wait) throw new InputError(`--wait: ${wait.error}, got ${formatValue(value)}`);
+  return wait.seconds * 1000;
 }

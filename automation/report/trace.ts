@@ -114,7 +114,7 @@ export async function appendSample(file: string, sample: TraceSample): Promise<v
  * short by a killed driver) is skipped and counted, not fatal: the rest still draws.
  */
 export async function readTrace(file: string): Promise<{ readonly samples: TraceSample[]; readonly skipped: number }> {
-  const text = readBoundedIfExists(file, MAX_TRACE_BYTES, (m) => new RecordError(`judge trace ${m}`));
+  const text = readBoundedIfExists(file, MAX_TRACE_BYTES, (m) => new RecordError(`judge trace ${file}: ${m}`));
   if (text === undefined) return { samples: [], skipped: 0 };
   const samples: TraceSample[] = [];
   let skipped = 0;
