@@ -111,7 +111,7 @@ describe("cli", function () {
       () => [...ROLLOUT, "--plan", plan("steps: [{weight: 5}, {weight: 25}, {weight: 120}]\nanalysis: { metrics: { url: 'http://p:9090' } }")],
       `canary: PlanError: invalid plan ${"<dir>"}/plan.yaml:\nsteps[2].weight: must be ≤ 100, got 120\n`,
     ],
-    ["a plan without a metrics URL", () => [...ROLLOUT, "--plan", plan("tick: 10s"), "--dry-run"], `canary: PlanError: invalid plan <dir>/plan.yaml:\nanalysis.metrics.url: Invalid input: expected string, received undefined\n`],
+    ["a plan without a metrics URL", () => [...ROLLOUT, "--plan", plan("tick: 10s"), "--dry-run"], `canary: PlanError: invalid plan <dir>/plan.yaml:\nanalysis.metrics.url: is required\n`],
     ["a missing plan file", () => [...ROLLOUT, "--plan", "nope.yaml"], "canary: InputError: cannot read the plan nope.yaml: ENOENT: no such file or directory, open 'nope.yaml'\n"],
     [
       "an invalid version",
