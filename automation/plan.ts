@@ -10,10 +10,13 @@
 import { z } from "zod";
 import { formatPath, formatValue, issueProblems } from "../components/validation/problems";
 import { parse as parseYaml, YAMLParseError } from "yaml";
-import { Judge, JudgeConfigError, JudgeConfigInput, judgeConfigSchema } from "./analysis/judge";
+import { Judge, JudgeConfigError, JudgeConfigInput, judgeConfigSchema, parseJudgeConfig } from "./analysis/judge";
 import { durationSchema } from "./duration";
 import { InputError } from "./errors";
 import { defaultNotifications, NotificationsConfig, notificationsSchema } from "./notify/config";
+import { ALERT_ACTIONS, AlertsPlan, alertsSchema, generatedAlertMatchers, parseSelector } from "./rollout/alerts";
+import { HookSpec, hookSchema } from "./rollout/hooks";
+import { Strategy } from "./state";
 
 /** One problem with a plan: the field path (`steps[2].weight`) and what is wrong. */
 export interface PlanProblem {
@@ -70,6 +73,26 @@ export const ROLLBACK_MODES = ["keepCanary", "restore"] as const;
 export const RESUME_ACTIONS = ["resume", "rollback"] as const;
 /** What SIGINT/SIGTERM do to a running rollout. */
 export const SIGNAL_ACTIONS = ["rollback", "pause"] as const;
+/** How a rollout moves traffic. */
+export const STRATEGIES = ["canary", "blueGreen"] as const;
+
+/** Default time blue stays deployed after a blue/green switch (Argo Rollouts' scaleDownDelaySeconds default). */
+export const DEFAULT_SCALE_DOWN_DELAY_SECONDS = 30;
+/** Default window before the rollout over which the previous version's own rates are read. */
+export const DEFAULT_REFERENCE_SECONDS = 600;
+/** Default bound on the new version's rates during a bake, as a multiple of the previous version's. */
+export const DEFAULT_BAKE_MAX_RATIO = 2;
+
+const bakeSchema = z.strictObject({
+  /** Time observed with traffic on the new version before the bake passes. Required. */
+  duration,
+  /** Wall-clock limit; past it undecided, the plan's `inconclusive` applies. Defaults to the larger of 10m and twice duration. */
+  maxDuration: duration.optional(),
+  /** Roll back when the new version's error (or slow-request) rate is confidently above maxRatio × the previous version's. Defaults to 2. */
+  maxRatio: z.number({ error: "must be a number > 1" }).gt(1, { error: "must be > 1" }).default(DEFAULT_BAKE_MAX_RATIO),
+  /** The window before the rollout over which the previous version's own rates are read. Defaults to 10m. */
+  reference: duration.default(DEFAULT_REFERENCE_SECONDS),
+});
 
 const planSchema = z.strictObject({
   /**
@@ -117,6 +140,21 @@ const planSchema = z.strictObject({
   onSignal: z.enum(SIGNAL_ACTIONS, { error: `must be one of ${SIGNAL_ACTIONS.join(", ")}` }).default("rollback"),
   /** Slack and webhook channels, retry policy and incident records (notify/config.ts). Defaults to none. */
   notifications: notificationsSchema.default(defaultNotifications()),
+  /** `canary` (default): step through `steps`. `blueGreen`: deploy beside the stable version, switch all traffic at once. */
+  strategy: z.enum(STRATEGIES, { error: `must be one of ${STRATEGIES.join(", ")}` }).default("canary"),
+  /** Blue/green settings (strategy: blueGreen only). */
+  blueGreen: z
+    .strictObject({
+      /** How long blue stays deployed after the switch (an instant switch back stays possible). Defaults to 30s. */
+      scaleDownDelay: duration.default(DEFAULT_SCALE_DOWN_DELAY_SECONDS),
+    })
+    .optional(),
+  /** Watch the new version with all traffic on it, the previous version kept, before promoting. Required by blueGreen. */
+  bake: bakeSchema.optional(),
+  /** Lifecycle hooks: HTTP calls or local commands at points of the rollout. Defaults to none. */
+  hooks: z.array(hookSchema, { error: "must be a list of hooks" }).default([]),
+  /** Gate on the service's firing alerts before each step and during the bake. Defaults to off. */
+  alerts: alertsSchema.optional(),
 });
 
 /** One validated step; durations in seconds. */
@@ -146,6 +184,24 @@ export interface Plan {
   readonly gates: { readonly beforeSteps: readonly number[]; readonly beforePromotion: boolean };
   readonly onResume: (typeof RESUME_ACTIONS)[number];
   readonly onSignal: (typeof SIGNAL_ACTIONS)[number];
+  /** How traffic moves. A blue/green plan has one step: the switch to 100. */
+  readonly strategy: Strategy;
+  /** Blue/green only: seconds blue stays deployed after the switch. */
+  readonly blueGreen?: { readonly scaleDownDelaySeconds: number };
+  /** The bake after all traffic is on the new version (always set for blue/green). Seconds. */
+  readonly bake?: BakePlan;
+  /** Lifecycle hooks in plan order, defaults applied. */
+  readonly hooks: readonly HookSpec[];
+  /** The alert gate, when the plan has one. */
+  readonly alerts?: AlertsPlan;
+}
+
+/** A validated bake; durations in seconds. */
+export interface BakePlan {
+  readonly durationSeconds: number;
+  readonly maxDurationSeconds: number;
+  readonly maxRatio: number;
+  readonly referenceSeconds: number;
 }
 
 /** The plan's problems from zod issues, in the one format every validation in the project uses. */
@@ -166,9 +222,15 @@ export function validatePlan(input: unknown, source?: string): Plan {
   if (!parsed.success) throw new PlanError(problemsOf(parsed.error, input ?? {}), source);
   const p = parsed.data;
   const problems: PlanProblem[] = [];
+  const blueGreen = p.strategy === "blueGreen";
+  const given = (key: string): boolean => input !== null && typeof input === "object" && key in (input as Record<string, unknown>);
 
-  const steps = p.steps;
-  if (steps.length < 2) {
+  // Blue/green has one step, the switch, judged by its bake.
+  const steps = blueGreen ? [{ weight: 100, minDuration: 0, maxDuration: 0 }] : p.steps;
+  if (blueGreen && given("steps")) problems.push({ path: "steps", message: "a blue/green plan switches all traffic at once and takes no steps (its judging is the bake); remove steps, or use strategy: canary" });
+  if (!blueGreen && p.blueGreen !== undefined) problems.push({ path: "blueGreen", message: "is for strategy: blueGreen; this plan's strategy is canary" });
+  if (blueGreen && p.bake === undefined) problems.push({ path: "bake", message: "is required with strategy: blueGreen: green is judged during the bake, against blue's own rates from before the switch" });
+  if (!blueGreen && steps.length < 2) {
     problems.push({ path: "steps", message: `must list at least 2 steps (a judged step, then the final 100), got ${steps.length}` });
   }
   steps.forEach((s, i) => {
@@ -201,7 +263,8 @@ export function validatePlan(input: unknown, source?: string): Plan {
     }
   }
   const gateSteps = p.gates.beforeSteps;
-  gateSteps.forEach((g, i) => {
+  if (blueGreen && gateSteps.length > 0) problems.push({ path: "gates.beforeSteps", message: "a blue/green plan has no steps; gates.beforePromotion is the approval before the switch" });
+  else gateSteps.forEach((g, i) => {
     if (i > 0 && g <= gateSteps[i - 1]) problems.push({ path: `gates.beforeSteps[${i}]`, message: `must be greater than gates.beforeSteps[${i - 1}] (${gateSteps[i - 1]}): sorted, no duplicates, got ${g}` });
     if (g >= steps.length - 1) problems.push({ path: `gates.beforeSteps[${i}]`, message: `must name a judged step (0–${Math.max(steps.length - 2, 0)}), got ${g}` });
   });
@@ -209,6 +272,12 @@ export function validatePlan(input: unknown, source?: string): Plan {
   steps.slice(0, -1).forEach((s, i) => {
     if (s.maxDuration < p.tick) problems.push({ path: `steps[${i}].maxDuration`, message: `must be ≥ tick (${seconds(p.tick)}), got ${seconds(s.maxDuration)}` });
   });
+  const bake = p.bake ? { durationSeconds: p.bake.duration, maxDurationSeconds: p.bake.maxDuration ?? Math.max(DEFAULT_MAX_DURATION_SECONDS, 2 * p.bake.duration), maxRatio: p.bake.maxRatio, referenceSeconds: p.bake.reference } : undefined;
+  if (bake && bake.maxDurationSeconds < bake.durationSeconds) problems.push({ path: "bake.maxDuration", message: `must be ≥ duration (${seconds(bake.durationSeconds)}), got ${seconds(bake.maxDurationSeconds)}` });
+  if (bake && bake.maxDurationSeconds < p.tick) problems.push({ path: "bake.maxDuration", message: `must be ≥ tick (${seconds(p.tick)}), got ${seconds(bake.maxDurationSeconds)}` });
+  const hooks = hookProblems(p.hooks, { bakes: bake !== undefined, judged: steps.length - 1 }, problems);
+  const maxOutageSeconds = judged.success ? parseJudgeConfig(p.analysis.judge).noData.maxOutageSeconds : 0;
+  const alerts = alertsPlan(p.alerts, p.analysis.metrics, maxOutageSeconds, problems);
   if (problems.length > 0) throw new PlanError(problems, source);
 
   return {
@@ -222,7 +291,68 @@ export function validatePlan(input: unknown, source?: string): Plan {
     gates: p.gates,
     onResume: p.onResume,
     onSignal: p.onSignal,
+    strategy: p.strategy,
+    ...(blueGreen ? { blueGreen: { scaleDownDelaySeconds: p.blueGreen?.scaleDownDelay ?? DEFAULT_SCALE_DOWN_DELAY_SECONDS } } : {}),
+    ...(bake ? { bake } : {}),
+    hooks,
+    ...(alerts ? { alerts } : {}),
   };
+}
+
+type HookInput = z.output<typeof planSchema>["hooks"][number];
+
+/**
+ * The hooks with their `onFailure` defaults, checking what only the whole plan can tell: unique
+ * names, judged steps, and that a hook after the point of no return (after a promotion with
+ * nothing kept to roll back to, after a rollback) can only be recorded.
+ */
+function hookProblems(hooks: readonly HookInput[], o: { readonly bakes: boolean; readonly judged: number }, problems: PlanProblem[]): HookSpec[] {
+  const names = new Map<string, number>();
+  return hooks.map((h, i) => {
+    const at = `hooks[${i}]`;
+    const first = names.get(h.name);
+    if (first !== undefined) problems.push({ path: `${at}.name`, message: `is used by hooks[${first}] already, got ${formatValue(h.name)}` });
+    else names.set(h.name, i);
+    (h.steps ?? []).forEach((s, j) => {
+      if (s >= o.judged) problems.push({ path: `${at}.steps[${j}]`, message: o.judged === 0 ? "a blue/green plan has no steps: run pre-traffic checks at beforePromotion" : `must name a judged step (0–${o.judged - 1}), got ${s}` });
+    });
+    if (h.at === "beforeStep" && o.judged === 0) problems.push({ path: `${at}.at`, message: "a blue/green plan has no steps: pre-traffic checks run at beforePromotion (green reachable through the override route only)" });
+    // After a promotion without a bake the previous version is gone, and after a rollback there is nothing left to undo.
+    const final = h.at === "onRollback" || (h.at === "afterPromotion" && !o.bakes);
+    const onFailure = h.onFailure ?? (final ? "ignore" : "rollback");
+    if (final && onFailure !== "ignore") {
+      const why = h.at === "onRollback" ? "an onRollback hook runs once the rollback is done" : "without a bake, afterPromotion runs once the previous version is gone (add a bake to roll back on it)";
+      problems.push({ path: `${at}.onFailure`, message: `must be ignore: ${why}, got ${formatValue(onFailure)}` });
+    }
+    return {
+      name: h.name,
+      at: h.at,
+      ...(h.steps !== undefined ? { steps: h.steps } : {}),
+      ...(h.command !== undefined ? { command: h.command } : {}),
+      ...(h.http !== undefined ? { http: h.http } : {}),
+      timeoutSeconds: h.timeout,
+      retries: h.retries,
+      onFailure,
+    };
+  });
+}
+
+/** The alert gate: the plan's selector, or the generated alerts of the service it names (or the metrics' service selector). */
+function alertsPlan(a: z.output<typeof planSchema>["alerts"], metrics: Readonly<Record<string, unknown>>, maxOutageSeconds: number, problems: PlanProblem[]): AlertsPlan | undefined {
+  if (a === undefined) return undefined;
+  const common = { onFiring: a.onFiring as (typeof ALERT_ACTIONS)[number], maxOutageSeconds, ...(a.url !== undefined ? { url: a.url } : {}) };
+  if (a.selector !== undefined) {
+    if (a.service !== undefined) problems.push({ path: "alerts.service", message: "must not be set together with alerts.selector: the selector chooses the alerts" });
+    const parsed = parseSelector(a.selector);
+    return "matchers" in parsed ? { ...common, matchers: parsed.matchers, description: `firing alerts matching ${a.selector}` } : undefined;
+  }
+  const selectors = metrics.selectors as Record<string, unknown> | undefined;
+  const service = a.service ?? (typeof selectors?.service === "string" ? selectors.service : undefined);
+  if (service === undefined) {
+    problems.push({ path: "alerts.service", message: "is required (or alerts.selector, or analysis.metrics.selectors.service): whose generated alerts to watch" });
+    return undefined;
+  }
+  return { ...common, matchers: generatedAlertMatchers(service, a.serviceLabel), description: `the generated alerts of ${a.serviceLabel}="${service}" firing` };
 }
 
 /** The largest plan accepted, bytes: a plan is a page of settings, a bigger file is a mistake (or an attack on the parser). */

@@ -96,7 +96,7 @@ describe("bad input: control calls", () => {
     ["approve of a succeeded rollout", { ...progressing, phase: "Succeeded" }, { verb: "approve", by: "a@h", reason: "r", gate: "promotion" }, "rollout r1 of v2 is Succeeded: nothing to approve"],
     ["abort of a rolled-back rollout", { ...progressing, phase: "RolledBack" }, { verb: "abort", by: "a@h", reason: "r" }, "rollout r1 of v2 is RolledBack: nothing to abort"],
     ["freeze while initializing", r0, { verb: "freeze", by: "a@h", reason: "r" }, "cannot freeze from Initializing (rollout r1 of v2 on fake-target); freeze is legal from Progressing, Paused"],
-    ["promote --full while initializing", r0, { verb: "promoteFull", by: "a@h", reason: "r" }, "cannot promoteFull from Initializing (rollout r1 of v2 on fake-target); promoteFull is legal from Progressing, Paused"],
+    ["promote --full while initializing", r0, { verb: "promoteFull", by: "a@h", reason: "r" }, "cannot promoteFull from Initializing (rollout r1 of v2 on fake-target); promoteFull is legal from Progressing, Paused, Baking"],
   ];
   for (const [name, record, input, message] of cases) {
     it(`refuses ${name}, touching nothing`, async () => {

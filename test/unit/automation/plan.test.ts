@@ -25,6 +25,8 @@ describe("plan", () => {
       gates: { beforeSteps: [], beforePromotion: false },
       onResume: "resume",
       onSignal: "rollback",
+      strategy: "canary",
+      hooks: [],
     });
     assert.deepEqual(defaultPlan(), parsePlan("{}"));
   });
