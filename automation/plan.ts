@@ -15,7 +15,7 @@ import { durationSchema } from "./duration";
 import { InputError } from "./errors";
 import { defaultNotifications, NotificationsConfig, notificationsSchema } from "./notify/config";
 import { ALERT_ACTIONS, AlertsPlan, alertsSchema, generatedAlertMatchers, parseSelector } from "./rollout/alerts";
-import { HookSpec, hookSchema } from "./rollout/hooks";
+import { httpHookProblems, HookSpec, hookSchema } from "./rollout/hooks";
 import { Strategy } from "./state";
 
 /** One problem with a plan: the field path (`steps[2].weight`) and what is wrong. */
@@ -313,6 +313,7 @@ function hookProblems(hooks: readonly HookInput[], o: { readonly bakes: boolean;
     const first = names.get(h.name);
     if (first !== undefined) problems.push({ path: `${at}.name`, message: `is used by hooks[${first}] already, got ${formatValue(h.name)}` });
     else names.set(h.name, i);
+    if (h.http) for (const p of httpHookProblems(h.http)) problems.push({ path: `${at}.http.${p.path}`, message: p.message });
     (h.steps ?? []).forEach((s, j) => {
       if (s >= o.judged) problems.push({ path: `${at}.steps[${j}]`, message: o.judged === 0 ? "a blue/green plan has no steps: run pre-traffic checks at beforePromotion" : `must name a judged step (0–${o.judged - 1}), got ${s}` });
     });

@@ -185,7 +185,7 @@ export async function switchTraffic(ctx: EffectContext, a: Extract<Action, { kin
 
 /** What running a hook needs: the runner (with the hooks' secrets) and the values of the hook variables. */
 export interface HookAccess {
-  readonly runner: HookRunner;
+  readonly runner: Pick<HookRunner, "run">;
   readonly hooks: readonly HookSpec[];
   /** The variables as of now (the override route is read from the target each time: it exists once the new version is deployed). */
   readonly variables: (a: Extract<Action, { kind: "RunHook" }>) => Promise<HookVariables>;

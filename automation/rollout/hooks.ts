@@ -55,49 +55,65 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const VARIABLE = /\$\{([^}]*)\}/g;
 
-const envName = z.string({ error: "must be the name of an environment variable" }).regex(ENV_NAME, { error: "must be the name of an environment variable such as DEPLOY_HOOK_URL (the value goes in the environment, not in the plan)" });
-const headerName = z.string().regex(HEADER_NAME, { error: "must be an HTTP header name" });
-/** A text that may use `${CANARY_…}` variables: an unknown variable is refused by name. */
-const templated = (what: string) =>
-  z.string({ error: `must be ${what}` }).superRefine((v, ctx) => {
-    for (const m of v.matchAll(VARIABLE)) {
-      if (!(HOOK_VARIABLES as readonly string[]).includes(m[1])) ctx.addIssue({ code: "custom", message: `unknown variable \${${m[1]}}; known: ${HOOK_VARIABLES.join(", ")}` });
-    }
-  });
+/** Whether a text's `${…}` variables are all known; the unknown ones otherwise. */
+function unknownVariables(text: string): string[] {
+  return [...text.matchAll(VARIABLE)].map((m) => m[1]).filter((name) => !(HOOK_VARIABLES as readonly string[]).includes(name));
+}
 
-const httpSchema = z
-  .strictObject({
-    /** The URL, when it is not a secret: http(s), no credentials; may use `${CANARY_…}` variables. */
-    url: templated("an http(s) URL")
-      .refine((v) => /^(https?:\/\/|\$\{)[^\s@]*$/.test(v), { error: "must be an http(s) URL without credentials (a secret URL goes in urlEnv or urlConfig)" })
-      .optional(),
-    /** The environment variable holding a secret URL. */
-    urlEnv: envName.optional(),
-    /** The secret stack config key holding a secret URL (`canary:smokeHookUrl`). */
-    urlConfig: z.string({ error: "must be a stack config key" }).min(1).optional(),
-    /** Defaults to GET. */
-    method: z.enum(HOOK_METHODS, { error: `must be one of ${HOOK_METHODS.join(", ")}` }).default("GET"),
-    /** Headers that are not secrets; values may use `${CANARY_…}` variables. */
-    headers: z.record(headerName, templated("a header value"), { error: "must be a map of header names to values" }).default({}),
-    /** Secret headers: header name → the environment variable holding its value. */
-    headersEnv: z.record(headerName, envName, { error: "must be a map of header names to environment variable names" }).default({}),
-    /** Secret headers: header name → the secret stack config key holding its value. */
-    headersConfig: z.record(headerName, z.string().min(1), { error: "must be a map of header names to stack config keys" }).default({}),
-    /** The request body; may use `${CANARY_…}` variables. */
-    body: templated("a string").optional(),
-    /** The statuses that pass. Defaults to any 2xx. */
-    expectStatus: z
-      .array(z.number({ error: "must be an HTTP status" }).int({ error: "must be an HTTP status" }).min(100, { error: "must be an HTTP status (100–599)" }).max(599, { error: "must be an HTTP status (100–599)" }), { error: "must be a list of HTTP statuses" })
-      .min(1, { error: "must list at least one status" })
-      .optional(),
-  })
-  .superRefine((h, ctx) => {
-    const given = (["url", "urlEnv", "urlConfig"] as const).filter((k) => h[k] !== undefined);
-    if (given.length === 0) ctx.addIssue({ code: "custom", path: ["url"], message: "is required (or urlEnv, or urlConfig for a secret URL)" });
-    if (given.length > 1) ctx.addIssue({ code: "custom", path: [given[1]], message: `must not be set together with ${given[0]}: the URL comes from one place` });
-    for (const name of Object.keys(h.headersEnv)) if (name in h.headers || name in h.headersConfig) ctx.addIssue({ code: "custom", path: ["headersEnv", name], message: "is also set in headers or headersConfig" });
-    for (const name of Object.keys(h.headersConfig)) if (name in h.headers) ctx.addIssue({ code: "custom", path: ["headersConfig", name], message: "is also set in headers" });
-  });
+const headerName = z.string().regex(HEADER_NAME, { error: "must be an HTTP header name" });
+const map = (what: string) => z.record(headerName, z.string({ error: `must be ${what}` }), { error: `must be a map of header names to ${what}s` });
+
+/**
+ * An HTTP hook. The fields that may hold a secret pasted in the wrong place (`url`, `urlEnv`,
+ * `headersEnv`) are only typed here; {@link httpHookProblems} checks them without ever quoting
+ * their values in an error.
+ */
+const httpSchema = z.strictObject({
+  /** The URL, when it is not a secret: http(s), no credentials; may use `${CANARY_…}` variables. */
+  url: z.string({ error: "must be an http(s) URL" }).optional(),
+  /** The environment variable holding a secret URL. */
+  urlEnv: z.string({ error: "must be the name of an environment variable" }).optional(),
+  /** The secret stack config key holding a secret URL (`canary:smokeHookUrl`). */
+  urlConfig: z.string({ error: "must be a stack config key" }).min(1).optional(),
+  /** Defaults to GET. */
+  method: z.enum(HOOK_METHODS, { error: `must be one of ${HOOK_METHODS.join(", ")}` }).default("GET"),
+  /** Headers that are not secrets; values may use `${CANARY_…}` variables. */
+  headers: map("header value").default({}),
+  /** Secret headers: header name → the environment variable holding its value. */
+  headersEnv: map("environment variable name").default({}),
+  /** Secret headers: header name → the secret stack config key holding its value. */
+  headersConfig: map("stack config key").default({}),
+  /** The request body; may use `${CANARY_…}` variables. */
+  body: z.string({ error: "must be a string" }).optional(),
+  /** The statuses that pass. Defaults to any 2xx. */
+  expectStatus: z
+    .array(z.number({ error: "must be an HTTP status" }).int({ error: "must be an HTTP status" }).min(100, { error: "must be an HTTP status (100–599)" }).max(599, { error: "must be an HTTP status (100–599)" }), { error: "must be a list of HTTP statuses" })
+    .min(1, { error: "must list at least one status" })
+    .optional(),
+});
+
+/**
+ * What is wrong with an HTTP hook, by field path, never quoting a value (any of them may be a
+ * secret pasted into the wrong field): one URL source, a URL without credentials, environment
+ * variable names, known `${CANARY_…}` variables, each header from one place.
+ */
+export function httpHookProblems(h: z.output<typeof httpSchema>): { readonly path: string; readonly message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  const given = (["url", "urlEnv", "urlConfig"] as const).filter((k) => h[k] !== undefined);
+  if (given.length === 0) out.push({ path: "url", message: "is required (or urlEnv, or urlConfig for a secret URL)" });
+  if (given.length > 1) out.push({ path: given[1], message: `must not be set together with ${given[0]}: the URL comes from one place` });
+  if (h.url !== undefined && !/^(https?:\/\/|\$\{)[^\s@]*$/.test(h.url)) out.push({ path: "url", message: "must be an http(s) URL without credentials (a secret URL goes in urlEnv or urlConfig)" });
+  const envName = "must be the name of an environment variable such as DEPLOY_HOOK_URL (the value goes in the environment, not in the plan)";
+  if (h.urlEnv !== undefined && !ENV_NAME.test(h.urlEnv)) out.push({ path: "urlEnv", message: envName });
+  for (const [name, v] of Object.entries(h.headersEnv)) if (!ENV_NAME.test(v)) out.push({ path: `headersEnv.${name}`, message: envName });
+  const templated: [string, string | undefined][] = [["url", h.url], ["body", h.body], ...Object.entries(h.headers).map(([k, v]): [string, string] => [`headers.${k}`, v])];
+  for (const [path, text] of templated) {
+    for (const name of unknownVariables(text ?? "")) out.push({ path, message: `unknown variable \${${name}}; known: ${HOOK_VARIABLES.join(", ")}` });
+  }
+  for (const name of Object.keys(h.headersEnv)) if (name in h.headers || name in h.headersConfig) out.push({ path: `headersEnv.${name}`, message: "is also set in headers or headersConfig" });
+  for (const name of Object.keys(h.headersConfig)) if (name in h.headers) out.push({ path: `headersConfig.${name}`, message: "is also set in headers" });
+  return out;
+}
 
 /** The zod schema of one entry of the plan's `hooks`. Cross-field rules (which `onFailure` where) are plan.ts's. */
 export const hookSchema = z

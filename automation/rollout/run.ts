@@ -63,6 +63,8 @@ export interface RolloutOptions {
   readonly alertSource?: AlertSource;
   /** Where the hooks' secret URLs and headers come from. Defaults to the environment. */
   readonly hookSecrets?: SecretSources;
+  /** Runs the plan's hooks. Defaults to the {@link HookRunner} (HTTP calls and local commands). */
+  readonly hookRunner?: Pick<HookRunner, "run">;
 }
 
 /** Whether a stored rollout is the one these options ask for (so a new driver may continue it). */
@@ -171,7 +173,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   };
   const hooks: effects.HookAccess = {
     hooks: plan.hooks,
-    runner: new HookRunner({ secrets: hookSecrets, sleep: (ms) => clock.sleep(ms), log: ctx.log }),
+    runner: o.hookRunner ?? new HookRunner({ secrets: hookSecrets, sleep: (ms) => clock.sleep(ms), log: ctx.log }),
     variables: async (a) => {
       const r = session.record;
       const route = await o.target.overrideRoute?.().catch(() => undefined);
