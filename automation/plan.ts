@@ -11,6 +11,7 @@ import { z } from "zod";
 import { formatPath, formatValue, issueProblems } from "../components/validation/problems";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { Judge, JudgeConfigError, JudgeConfigInput, judgeConfigSchema, parseJudgeConfig } from "./analysis/judge";
+import { PreflightPlan } from "./analysis/preflight";
 import { durationSchema } from "./duration";
 import { InputError } from "./errors";
 import { defaultNotifications, NotificationsConfig, notificationsSchema } from "./notify/config";
@@ -61,6 +62,13 @@ const stepSchema = z.strictObject({
   minDuration: duration.default(DEFAULT_MIN_DURATION_SECONDS),
   /** Wall-clock limit; past it the verdict is inconclusive. Defaults to 10m. */
   maxDuration: duration.default(DEFAULT_MAX_DURATION_SECONDS),
+  /**
+   * Seconds after the step's weight change whose counts are kept out of the canary-versus-
+   * baseline tests (new pods warming up); the catastrophic guardrails still see them. A
+   * canary that fails only then passes: those failures are real ones users get at every
+   * weight change. Defaults to 0.
+   */
+  warmup: duration.optional(),
 });
 
 const defaultSteps = DEFAULT_WEIGHTS.map((w) => ({ weight: w, minDuration: DEFAULT_MIN_DURATION_SECONDS, maxDuration: DEFAULT_MAX_DURATION_SECONDS }));
@@ -162,6 +170,8 @@ export interface PlanStep {
   readonly weight: number;
   readonly minDurationSeconds: number;
   readonly maxDurationSeconds: number;
+  /** Seconds after the weight change kept out of the relative tests; absent when 0. */
+  readonly warmupSeconds?: number;
 }
 
 /** A validated plan with every default filled in. */
@@ -237,6 +247,9 @@ export function validatePlan(input: unknown, source?: string): Plan {
     if (i > 0 && s.weight <= steps[i - 1].weight) {
       problems.push({ path: `steps[${i}].weight`, message: `must be greater than steps[${i - 1}].weight (${steps[i - 1].weight}), got ${s.weight}` });
     }
+    if (s.warmup !== undefined && s.warmup >= s.maxDuration) {
+      problems.push({ path: `steps[${i}].warmup`, message: `must be < maxDuration (${seconds(s.maxDuration)}), got ${seconds(s.warmup)}` });
+    }
     if (s.minDuration > s.maxDuration) {
       problems.push({ path: `steps[${i}].maxDuration`, message: `must be ≥ minDuration (${seconds(s.minDuration)}), got ${seconds(s.maxDuration)}` });
     }
@@ -281,7 +294,7 @@ export function validatePlan(input: unknown, source?: string): Plan {
   if (problems.length > 0) throw new PlanError(problems, source);
 
   return {
-    steps: steps.map((s) => ({ weight: s.weight, minDurationSeconds: s.minDuration, maxDurationSeconds: s.maxDuration })),
+    steps: steps.map((s) => ({ weight: s.weight, minDurationSeconds: s.minDuration, maxDurationSeconds: s.maxDuration, ...(s.warmup ? { warmupSeconds: s.warmup } : {}) })),
     tickSeconds: p.tick,
     analysis: { judge: p.analysis.judge as JudgeConfigInput, metrics: p.analysis.metrics },
     inconclusive: p.inconclusive,
@@ -392,4 +405,15 @@ export function defaultPlan(): Plan {
 /** The judged steps: every step but the final 100 (which is the promotion). */
 export function judgedSteps(plan: Plan): readonly PlanStep[] {
   return plan.steps.slice(0, -1);
+}
+
+/** The plan as the pre-flight check (analysis/preflight.ts) sees it: the judged steps, the tick, the judge. */
+export function preflightPlan(plan: Plan): PreflightPlan {
+  return {
+    steps: judgedSteps(plan),
+    tickSeconds: plan.tickSeconds,
+    judge: plan.analysis.judge,
+    inconclusive: plan.inconclusive,
+    maxOutageSeconds: parseJudgeConfig(plan.analysis.judge).noData.maxOutageSeconds,
+  };
 }

@@ -1,20 +1,27 @@
 /**
  * `npm run bench:judge [-- --runs N --seed S --only substring]`
  *
- * Runs every simulator scenario N times and feeds the SAME simulated ticks to our judge
- * and to the three baselines, then prints a table and one JSON line with, per scenario
- * and judge: falseRollbackRate (healthy scenarios), missRate (bad ones), median and p90
- * detection time (misses count as never detected), and the mean excess bad requests
- * (bad responses the canary served beyond the baseline's rate before the rollback).
- *
- * Scoring is deliberately strict for our judge: on a healthy canary the run continues
- * after a promote verdict, so a rollback at any of the 120 ticks counts; on a bad canary a
- * promote before the rollback counts as a miss.
+ * Runs every scenario (bench/judge/scenarios.ts) N times as a closed-loop rollout per judge
+ * (ours, the Flagger-, Argo- and Kayenta-like baselines, and per-scenario variants of ours),
+ * with the same random numbers for every judge of a run, then prints a table, the targets
+ * and one JSON line. Per scenario and judge:
+ *  - healthy canaries: the false-rollback rate (a rollback on evidence) with its 95% Wilson
+ *    interval, the inconclusive rate (a step that ran out of time: the default plan rolls
+ *    back, so this is a rollback too, counted apart), and the median time to reach 100%;
+ *  - bad canaries: the miss rate (not rolled back on evidence: promoted, inconclusive or
+ *    unfinished), the rate of passing a step while the canary was bad at its weight, and the
+ *    rate of promoting it to 100% (it becomes the stable version), each with its Wilson
+ *    interval; the median and p90 time from the canary turning bad to the rollback (misses
+ *    count as never);
+ *  - both: the mean excess bad requests (bad responses the canary served beyond the
+ *    baseline's normal rate: until the rollback, or until the end of the horizon — at 100%
+ *    once a bad canary is promoted).
  */
 import { wilsonInterval } from "../automation/analysis/evidence";
-import { ArgoLike, BenchJudge, FlaggerLike, KayentaLike, OUR_CONFIG, OurJudge } from "./judge/judges";
+import { ArgoLike, BenchJudge, FlaggerLike, KayentaLike, OurJudge } from "./judge/judges";
 import { Rng } from "./judge/random";
-import { SCENARIOS, simulateRun } from "./judge/simulator";
+import { runRollout } from "./judge/rollout";
+import { BenchScenario, SCENARIOS, Variant } from "./judge/scenarios";
 
 interface Args {
   runs: number;
@@ -43,112 +50,148 @@ function parseArgs(argv: readonly string[]): Args {
   return args;
 }
 
+/** Nearest-rank quantile; Infinity entries are misses, so a quantile that lands on one is "never". */
 function quantile(sorted: readonly number[], q: number): number {
-  // Nearest-rank; Infinity entries are misses, so a quantile that lands on one is "never".
+  if (sorted.length === 0) return Infinity;
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[idx];
 }
 
+type Interval = [number, number];
+
+/** One row of the table and of the JSON line. */
 interface Result {
   scenario: string;
   healthy: boolean;
+  enoughTraffic: boolean;
   judge: string;
   runs: number;
   falseRollbackRate: number | null;
-  falseRollbackCI: [number, number] | null;
+  falseRollbackCI: Interval | null;
+  inconclusiveRate: number;
+  medianPromoteSeconds: number | null;
   missRate: number | null;
-  missCI: [number, number] | null;
+  missCI: Interval | null;
+  badStepRate: number | null;
+  badStepCI: Interval | null;
+  badPromotedRate: number | null;
+  badPromotedCI: Interval | null;
   medianDetectionSeconds: number | null;
   p90DetectionSeconds: number | null;
   excessBadRequests: number;
 }
 
+function judgesFor(s: BenchScenario): BenchJudge[] {
+  const variant: Record<Variant, () => BenchJudge> = {
+    noReference: () => new OurJudge(undefined, "ours(no reference)", true, false),
+    noWarmup: () => new OurJudge(undefined, "ours(no warmup)", false, true),
+  };
+  return [new OurJudge(), ...(s.variants ?? []).map((v) => variant[v]()), new FlaggerLike(), new ArgoLike(), new KayentaLike()];
+}
+
+function score(s: BenchScenario, judge: BenchJudge, args: Args, si: number): Result {
+  const n = args.runs;
+  let rollbacks = 0;
+  let inconclusive = 0;
+  let badPromoted = 0;
+  let badStep = 0;
+  let excess = 0;
+  const detections: number[] = [];
+  const promotions: number[] = [];
+  for (let run = 0; run < n; run++) {
+    // The same seed for every judge: each sees the same world as far as its decisions allow.
+    const r = runRollout(s, judge, new Rng(args.seed, si, run));
+    if (r.outcome === "rolledBack") rollbacks++;
+    if (r.outcome === "inconclusive") inconclusive++;
+    if (r.badPromoted) badPromoted++;
+    if (r.badStepPassed) badStep++;
+    excess += r.excessBad;
+    detections.push(r.outcome === "rolledBack" ? r.detectionSeconds : Infinity);
+    promotions.push(r.outcome === "promoted" ? r.at : Infinity);
+  }
+  const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
+  const ci = (k: number): Interval => {
+    const w = wilsonInterval(k, n);
+    return [w.low, w.high];
+  };
+  const detected = detections.filter((d) => Number.isFinite(d)).length;
+  return {
+    scenario: s.name,
+    healthy: s.healthy,
+    enoughTraffic: s.enoughTraffic,
+    judge: judge.name,
+    runs: n,
+    falseRollbackRate: s.healthy ? rollbacks / n : null,
+    falseRollbackCI: s.healthy ? ci(rollbacks) : null,
+    inconclusiveRate: inconclusive / n,
+    medianPromoteSeconds: s.healthy ? finite(quantile([...promotions].sort((a, b) => a - b), 0.5)) : null,
+    missRate: s.healthy ? null : (n - detected) / n,
+    missCI: s.healthy ? null : ci(n - detected),
+    badStepRate: s.healthy ? null : badStep / n,
+    badStepCI: s.healthy ? null : ci(badStep),
+    badPromotedRate: s.healthy ? null : badPromoted / n,
+    badPromotedCI: s.healthy ? null : ci(badPromoted),
+    medianDetectionSeconds: s.healthy ? null : finite(quantile([...detections].sort((a, b) => a - b), 0.5)),
+    p90DetectionSeconds: s.healthy ? null : finite(quantile([...detections].sort((a, b) => a - b), 0.9)),
+    excessBadRequests: excess / n,
+  };
+}
+
+const pct = (x: number | null): string => (x === null ? "" : `${(100 * x).toFixed(1)}%`);
+const ciText = (c: Interval | null): string => (c === null ? "" : `[${(100 * c[0]).toFixed(1)}, ${(100 * c[1]).toFixed(1)}]`);
+const secs = (x: number | null): string => (x === null ? "never" : `${x}s`);
+
+/** The issue's targets, checked on our judge's rows. */
+function targets(results: readonly Result[]): string[] {
+  const ours = results.filter((r) => r.judge === "ours");
+  const lines: string[] = [];
+  const line = (met: boolean, text: string): void => void lines.push(`${met ? "met    " : "NOT MET"}  ${text}`);
+  for (const r of ours.filter((x) => x.healthy)) {
+    line(r.falseRollbackRate! <= 0.01 && r.falseRollbackCI![1] <= 0.02, `${r.scenario}: false rollback ${pct(r.falseRollbackRate)} ≤ 1%, upper bound ${(100 * r.falseRollbackCI![1]).toFixed(2)}% ≤ 2%`);
+  }
+  for (const r of ours.filter((x) => !x.healthy && x.enoughTraffic)) {
+    line(r.badPromotedRate! <= 0.01, `${r.scenario}: bad canary promoted to 100% in ${pct(r.badPromotedRate)} of runs ≤ 1% (a bad step passed in ${pct(r.badStepRate)})`);
+  }
+  const clean = ours.find((r) => r.scenario === "errors-2x");
+  if (clean) line(clean.medianDetectionSeconds !== null && clean.medianDetectionSeconds <= 40, `errors-2x: median detection ${secs(clean.medianDetectionSeconds)} ≤ 40s`);
+  const half = ours.find((r) => r.scenario === "errors-50pct");
+  if (half) line(half.p90DetectionSeconds !== null && half.p90DetectionSeconds <= 5, `errors-50pct: p90 detection ${secs(half.p90DetectionSeconds)} = the first tick with data (5s)`);
+  return lines;
+}
+
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
-  // The second configuration shows the one dial that trades false rollbacks for speed.
-  const judges: BenchJudge[] = [
-    new OurJudge(),
-    new OurJudge({ ...OUR_CONFIG, alpha: 0.002 }, "ours(alpha=0.002)"),
-    new FlaggerLike(),
-    new ArgoLike(),
-    new KayentaLike(),
-  ];
   const results: Result[] = [];
   const started = Date.now();
-  SCENARIOS.forEach((scenario, si) => {
-    if (args.only && !scenario.name.includes(args.only)) return;
-    const rollbacks = judges.map(() => 0);
-    const detections = judges.map(() => [] as number[]);
-    const excess = judges.map(() => 0);
-    for (let run = 0; run < args.runs; run++) {
-      const ticks = simulateRun(scenario, new Rng(args.seed, si, run));
-      judges.forEach((judge, ji) => {
-        judge.reset();
-        let detectedAt = Infinity;
-        let promoted = false;
-        let runExcess = 0;
-        let lastWeight = ticks[0]?.weight;
-        for (const t of ticks) {
-          if (t.weight !== lastWeight) {
-            judge.stepChanged(t.end - scenario.tickSeconds);
-            lastWeight = t.weight;
-          }
-          runExcess += t.canaryBad - t.canaryBadAtBaselineRate;
-          const d = judge.tick(t.measurement);
-          if (d === "promote") promoted = true;
-          if (d === "rollback") {
-            // On a bad canary a rollback after a promote is too late: the canary is already stable.
-            if (scenario.healthy || !promoted) detectedAt = t.end;
-            break;
-          }
-        }
-        if (detectedAt < Infinity) rollbacks[ji]++;
-        detections[ji].push(detectedAt);
-        excess[ji] += runExcess;
-      });
-    }
-    judges.forEach((judge, ji) => {
-      const n = args.runs;
-      const k = rollbacks[ji];
-      const sorted = [...detections[ji]].sort((a, b) => a - b);
-      const ci = wilsonInterval(scenario.healthy ? k : n - k, n);
-      const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
-      results.push({
-        scenario: scenario.name,
-        healthy: scenario.healthy,
-        judge: judge.name,
-        runs: n,
-        falseRollbackRate: scenario.healthy ? k / n : null,
-        falseRollbackCI: scenario.healthy ? [ci.low, ci.high] : null,
-        missRate: scenario.healthy ? null : (n - k) / n,
-        missCI: scenario.healthy ? null : [ci.low, ci.high],
-        medianDetectionSeconds: scenario.healthy ? null : finite(quantile(sorted, 0.5)),
-        p90DetectionSeconds: scenario.healthy ? null : finite(quantile(sorted, 0.9)),
-        excessBadRequests: excess[ji] / n,
-      });
-    });
-    process.stderr.write(`${scenario.name}: ${args.runs} runs (${((Date.now() - started) / 1000).toFixed(1)}s)\n`);
+  SCENARIOS.forEach((s, si) => {
+    if (args.only && !s.name.includes(args.only)) return;
+    for (const judge of judgesFor(s)) results.push(score(s, judge, args, si));
+    process.stderr.write(`${s.name}: ${args.runs} runs (${((Date.now() - started) / 1000).toFixed(1)}s)\n`);
   });
 
-  const pct = (x: number | null): string => (x === null ? "" : `${(100 * x).toFixed(2)}%`);
-  const ci = (c: [number, number] | null): string => (c === null ? "" : `[${(100 * c[0]).toFixed(2)}, ${(100 * c[1]).toFixed(2)}]`);
-  const secs = (x: number | null, healthy: boolean): string => (healthy ? "" : x === null ? "never" : `${x}s`);
-  const header = ["scenario", "judge", "false rollback [95% CI]", "miss [95% CI]", "median detect", "p90 detect", "excess bad req"];
+  const header = ["scenario", "judge", "false rollback [95% CI]", "inconcl.", "to 100%", "miss [95% CI]", "bad step passed [95% CI]", "bad promoted [95% CI]", "median detect", "p90 detect", "excess bad req"];
   const rows = results.map((r) => [
     r.scenario,
     r.judge,
-    r.healthy ? `${pct(r.falseRollbackRate)} ${ci(r.falseRollbackCI)}` : "",
-    r.healthy ? "" : `${pct(r.missRate)} ${ci(r.missCI)}`,
-    secs(r.medianDetectionSeconds, r.healthy),
-    secs(r.p90DetectionSeconds, r.healthy),
+    r.healthy ? `${pct(r.falseRollbackRate)} ${ciText(r.falseRollbackCI)}` : "",
+    pct(r.inconclusiveRate),
+    r.healthy ? secs(r.medianPromoteSeconds) : "",
+    r.healthy ? "" : `${pct(r.missRate)} ${ciText(r.missCI)}`,
+    r.healthy ? "" : `${pct(r.badStepRate)} ${ciText(r.badStepCI)}`,
+    r.healthy ? "" : `${pct(r.badPromotedRate)} ${ciText(r.badPromotedCI)}`,
+    r.healthy ? "" : secs(r.medianDetectionSeconds),
+    r.healthy ? "" : secs(r.p90DetectionSeconds),
     r.excessBadRequests.toFixed(1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-  console.log(`judge benchmark: ${args.runs} runs per scenario, seed ${args.seed}, 5 s ticks, 600 s horizon`);
+  console.log(`judge benchmark: ${args.runs} runs per scenario, seed ${args.seed}; plan 5 → 25 → 50 → 100, steps 60–600 s, 5 s ticks (scenarios: bench/judge/scenarios.ts)`);
   console.log(line(header));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const r of rows) console.log(line(r));
+  console.log("");
+  console.log("targets (ours):");
+  for (const t of targets(results)) console.log(`  ${t}`);
   console.log(JSON.stringify({ runs: args.runs, seed: args.seed, results }));
 }
 

@@ -25,10 +25,11 @@
  * confidence sequence with the same α, and "e-value vs ψ0 ≥ 1/α" and "lower bound ≥ ψ0" are
  * one and the same event. The upper bound is the mirror image, used for promotion.
  *
- * Overdispersion. Real error counts are burstier than Poisson (one bad pod, retries, a
- * noisy minute), so the conditional binomial is too optimistic and a plain likelihood ratio
- * drifts upward on a healthy canary. We temper each tick's log-likelihood by 1/φ_t, where
- * φ_t ≥ 1 is a dispersion factor estimated only from ticks before t (predictable):
+ * Overdispersion. Real error counts are burstier than Poisson (one bad pod, a flaky
+ * dependency, a noisy minute), so the conditional binomial is too optimistic and a plain
+ * likelihood ratio drifts upward on a healthy canary. We temper each tick's log-likelihood by
+ * 1/φ_t, where φ_t ≥ 1 is a variance inflation fixed before the tick's split is seen
+ * (predictable: it uses earlier ticks and the tick's request counts only):
  *  - under clean binomial noise, tempering cannot break validity: for any predictable
  *    φ ≥ 1, E[LR^(1/φ)] ≤ E[LR]^(1/φ) ≤ 1 by Jensen, so the product is still a
  *    supermartingale — the only cost is power;
@@ -37,6 +38,9 @@
  *    tempered product is approximately a martingale again. For clustered errors with a
  *    constant cluster size c and φ = c the tempered LR is exactly the LR of the cluster
  *    counts. Outside these cases it is an approximation, which the benchmark measures.
+ * φ comes from two measured sources of extra variance: the spread between pods of a version
+ * in the same tick (per-pod noise, {@link updatePodSpread}) and each version's swings from
+ * window to window (noise shared by all of a version's pods, {@link updateNoise}).
  */
 
 /** Canary share of bad events expected under rate ratio ψ when the canary has request share ρ. */
@@ -110,21 +114,41 @@ export function logSumExp(xs: readonly number[]): number {
 }
 
 /**
- * Fixed prior weights (as logs) for the rollback mixture: uniform over the grid points in
- * (margin, margin·span], none elsewhere. Fixed before any data, as validity requires; a
- * bounded span keeps mass off ratios nobody needs a sequential test to notice.
+ * Fixed prior weights (as logs) for the rollback mixture: equal weights on the alternatives
+ * margin·2^(j/perDoubling) for j = 1, 2, … up to margin·span (each on the grid point nearest
+ * to it), none elsewhere. Fixed before any data, as validity requires. A bounded span keeps
+ * mass off ratios nobody needs a sequential test to notice, and a few alternatives per
+ * doubling put more mass near any effect worth detecting than the whole grid would (the
+ * likelihood is smooth in log ψ, so a neighbour 26% away loses little). Without
+ * `perDoubling`, every grid point in (margin, margin·span] carries weight.
  */
-export function upperAlternativeLogWeights(grid: readonly number[], margin: number, span: number): number[] {
-  const inSupport = grid.map((psi) => psi > margin * (1 + 1e-12) && psi <= margin * span * (1 + 1e-12));
-  const count = inSupport.filter(Boolean).length;
-  return inSupport.map((x) => (x && count > 0 ? -Math.log(count) : -Infinity));
+export function upperAlternativeLogWeights(grid: readonly number[], margin: number, span: number, perDoubling?: number): number[] {
+  return alternativeLogWeights(grid, margin, span, perDoubling, 1);
 }
 
-/** Mirror of {@link upperAlternativeLogWeights}: uniform over [allowed/span, allowed). */
-export function lowerAlternativeLogWeights(grid: readonly number[], allowed: number, span: number): number[] {
-  const inSupport = grid.map((psi) => psi < allowed * (1 - 1e-12) && psi >= (allowed / span) * (1 - 1e-12));
-  const count = inSupport.filter(Boolean).length;
-  return inSupport.map((x) => (x && count > 0 ? -Math.log(count) : -Infinity));
+/** Mirror of {@link upperAlternativeLogWeights}: alternatives allowed·2^(−j/perDoubling) down to allowed/span. */
+export function lowerAlternativeLogWeights(grid: readonly number[], allowed: number, span: number, perDoubling?: number): number[] {
+  return alternativeLogWeights(grid, allowed, span, perDoubling, -1);
+}
+
+function alternativeLogWeights(grid: readonly number[], from: number, span: number, perDoubling: number | undefined, sign: 1 | -1): number[] {
+  const inSupport = (psi: number): boolean =>
+    sign > 0 ? psi > from * (1 + 1e-12) && psi <= from * span * (1 + 1e-12) : psi < from * (1 - 1e-12) && psi >= (from / span) * (1 - 1e-12);
+  const chosen = new Set<number>();
+  if (perDoubling === undefined) {
+    grid.forEach((psi, k) => inSupport(psi) && chosen.add(k));
+  } else {
+    const steps = Math.floor(perDoubling * Math.log2(span) + 1e-9);
+    for (let j = 1; j <= steps; j++) {
+      const target = from * 2 ** ((sign * j) / perDoubling);
+      let best = -1;
+      for (let k = 0; k < grid.length; k++) {
+        if (inSupport(grid[k]) && (best < 0 || Math.abs(Math.log(grid[k] / target)) < Math.abs(Math.log(grid[best] / target)))) best = k;
+      }
+      if (best >= 0) chosen.add(best);
+    }
+  }
+  return grid.map((_, k) => (chosen.has(k) ? -Math.log(chosen.size) : -Infinity));
 }
 
 /**
@@ -196,84 +220,30 @@ export function argMax(xs: readonly number[]): number {
   return best;
 }
 
-/** Settings of the overdispersion estimate. */
-export interface DispersionOptions {
-  /** Estimate and apply φ at all. Defaults to true; false means clean binomial noise is assumed. */
-  readonly enabled: boolean;
-  /** φ assumed before data, and its weight in blocks. */
-  readonly prior: number;
-  readonly priorBlocks: number;
-  /** A block closes once its binomial variance reaches this, so each residual is roughly Normal. */
-  readonly minBlockVariance: number;
-  /** Upper limit on φ, so one freak block cannot switch the test off. */
-  readonly max: number;
-  /** Also use the per-pod spread (see {@link updatePodSpread}). */
-  readonly usePodSpread?: boolean;
-}
-
-/** One tick kept in the open dispersion block. */
-export interface BlockTick {
-  readonly rho: number;
-  readonly n: number;
-  readonly x: number;
-}
-
-/** Running overdispersion estimate (JSON-serializable). */
-export interface DispersionState {
-  /** Sum of closed blocks' Pearson statistics (X − E)² / V. */
-  readonly sumPearson: number;
-  readonly blocks: number;
-  /** Ticks of the block not yet closed. */
-  readonly open: readonly BlockTick[];
-}
-
-/** The dispersion factor φ ≥ 1 to temper the next tick with. */
-export function dispersionFactor(state: DispersionState, options: DispersionOptions): number {
-  if (!options.enabled) return 1;
-  const phi = (options.prior * options.priorBlocks + state.sumPearson) / (options.priorBlocks + state.blocks);
-  return Math.min(options.max, Math.max(1, phi));
-}
-
-/**
- * Adds a tick to the open block and closes the block once it carries enough variance.
- * Residuals use the current estimate of ψ (including this tick): a fixed ratio, however
- * far from 1, is absorbed by the fit and does not count as noise. The resulting φ is only
- * used for LATER ticks, so the tempering stays predictable.
- */
-export function updateDispersion(state: DispersionState, tick: BlockTick, psiHat: number, options: DispersionOptions): DispersionState {
-  if (!options.enabled || tick.n === 0 || !(tick.rho > 0 && tick.rho < 1)) return state;
-  const open = [...state.open, tick];
-  let x = 0;
-  let e = 0;
-  let v = 0;
-  for (const t of open) {
-    const th = shareTheta(t.rho, psiHat);
-    x += t.x;
-    e += t.n * th;
-    v += t.n * th * (1 - th);
-  }
-  if (v < options.minBlockVariance) return { ...state, open };
-  return { sumPearson: state.sumPearson + ((x - e) * (x - e)) / v, blocks: state.blocks + 1, open: [] };
-}
-
 function xLogXOverY(a: number, b: number): number {
   return a === 0 ? 0 : a * Math.log(a / b);
 }
 
-/** Running method-of-moments estimate of per-pod extra variance (JSON-serializable). */
+/**
+ * Running method-of-moments estimate of per-pod extra variance (JSON-serializable). Each
+ * interval's excess is weighted by its length, so intervals of different lengths (the
+ * reference's and the ticks') estimate one quantity: a pod's relative variance over τ
+ * seconds is c/τ, with c in seconds, as for the version noise ν.
+ */
 export interface PodSpreadState {
-  /** Σ over pods and ticks of (x_p − n_p·p̂)² − n_p·p̂(1 − p̂): squared residuals beyond binomial. */
+  /** Σ over pods and intervals of ((x_p − n_p·p̂)² − n_p·p̂(1 − p̂))·τ: squared residuals beyond binomial. */
   readonly excess: number;
-  /** Σ over pods and ticks of (n_p·p̂)²: the scale the excess grows with. */
+  /** Σ over pods and intervals of (n_p·p̂)²: the scale the excess grows with. */
   readonly scale: number;
-  /** Σ of the excess's variance under binomial noise (2μ² + μ per pod), for {@link podNoiseFactor}. */
+  /** Σ of the excess's variance under binomial noise ((2μ² + μ)·τ² per pod), for {@link podNoiseFactor}. */
   readonly noise: number;
 }
 
 /**
- * The per-pod noise factor c, discounted by one standard error of the excess under pure
- * binomial noise: clean traffic then yields c = 0 most of the time instead of a random
- * positive value that would temper (and slow down) the test for nothing.
+ * The per-pod noise c (seconds: a pod's relative variance over τ seconds is c/τ),
+ * discounted by one standard error of the excess under pure binomial noise: clean traffic
+ * then yields c = 0 most of the time instead of a random positive value that would temper
+ * (and slow down) the test for nothing.
  */
 export function podNoiseFactor(state: PodSpreadState): number {
   if (state.scale <= 0) return 0;
@@ -281,14 +251,15 @@ export function podNoiseFactor(state: PodSpreadState): number {
 }
 
 /**
- * Adds one version's tick to the per-pod spread estimate. The model: each pod's error rate
- * in a tick is the version's rate times a noise factor with variance c, so a pod with mean
- * μ errors has variance μ + c·μ². Pods are compared with their own version's pooled rate
- * in the same tick, so shared movements (incidents, load) and the canary-versus-baseline
- * difference cancel out. Pods of both versions contribute; a version with one pod says
- * nothing (its residual is zero by construction).
+ * Adds one version's interval of `seconds` to the per-pod spread estimate. The model: each
+ * pod's error rate over τ seconds is the version's rate times a noise factor with variance
+ * c/τ, so a pod with mean μ errors has variance μ + (c/τ)·μ². Pods are compared with their
+ * own version's pooled rate in the same interval, so shared movements (incidents, load) and
+ * the canary-versus-baseline difference cancel out. Pods of both versions contribute — the
+ * baseline's from the reference window on; a version with one pod says nothing (its
+ * residual is zero by construction).
  */
-export function updatePodSpread(state: PodSpreadState, pods: readonly { readonly requests: number; readonly errors: number }[]): PodSpreadState {
+export function updatePodSpread(state: PodSpreadState, pods: readonly { readonly requests: number; readonly errors: number }[], seconds: number): PodSpreadState {
   let n = 0;
   let x = 0;
   let count = 0;
@@ -309,15 +280,16 @@ export function updatePodSpread(state: PodSpreadState, pods: readonly { readonly
     const mu = p.requests * rate;
     const r = p.errors - mu;
     // (1 − n_p/N) corrects for the pooled rate being fitted on the same pods.
-    excess += r * r - mu * (1 - rate) * (1 - p.requests / n);
+    excess += (r * r - mu * (1 - rate) * (1 - p.requests / n)) * seconds;
     scale += mu * mu;
-    noise += 2 * mu * mu + mu;
+    noise += (2 * mu * mu + mu) * seconds * seconds;
   }
   return { excess: state.excess + excess, scale: state.scale + scale, noise: state.noise + noise };
 }
 
 /**
- * Dispersion of the canary's share of bad events implied by per-pod noise c:
+ * Dispersion of the canary's share of bad events implied by per-pod relative variance c
+ * (over the tick: the estimate divided by the tick's seconds):
  * φ = 1 + c·((1 − θ)·μ_c + θ·μ_b), with μ the expected bad events per pod of each version
  * in the tick. (Var(X_c | n) for X_c, X_b overdispersed counts, to first order.)
  */
@@ -351,13 +323,6 @@ export function proportionLowerBound(k: number, n: number, delta: number): numbe
   return hi;
 }
 
-/** Mirror of {@link proportionLowerBound}: P(bound < true p) ≤ δ. */
-export function proportionUpperBound(k: number, n: number, delta: number): number {
-  if (n <= 0) return 1;
-  if (k >= n) return 1;
-  return 1 - proportionLowerBound(n - k, n, delta);
-}
-
 /** Wilson score interval for a binomial proportion (used to report benchmark rates). */
 export function wilsonInterval(k: number, n: number, z = 1.959963984540054): { low: number; high: number } {
   if (n === 0) return { low: 0, high: 1 };
@@ -366,4 +331,193 @@ export function wilsonInterval(k: number, n: number, z = 1.959963984540054): { l
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
   return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+/**
+ * Standard normal quantile (Acklam's rational approximation, relative error below 1.2e-9).
+ */
+export function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile: p must be in (0, 1), got ${p}`);
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const lo = 0.02425;
+  let x: number;
+  if (p < lo) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p <= 1 - lo) {
+    const q = p - 0.5;
+    const r = q * q;
+    x = ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  } else {
+    const q = Math.sqrt(-2 * Math.log(1 - p));
+    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  return x;
+}
+
+/**
+ * Chi-square quantile with `df` degrees of freedom: exact for 1 (a squared normal) and 2
+ * (an exponential) degrees of freedom, the Wilson–Hilferty cube-root approximation above
+ * (within 0.5% of the exact value at the upper-tail levels used here).
+ */
+export function chiSquareQuantile(p: number, df: number): number {
+  if (!(df > 0)) throw new RangeError(`chiSquareQuantile: df must be > 0, got ${df}`);
+  if (df === 1) return normalQuantile((1 + p) / 2) ** 2;
+  if (df === 2) return -2 * Math.log(1 - p);
+  const z = normalQuantile(p);
+  const h = 2 / (9 * df);
+  return df * Math.max(0, 1 - h + z * Math.sqrt(h)) ** 3;
+}
+
+/**
+ * Chernoff confidence bounds on a Poisson rate per unit of exposure (events per request):
+ * the rates λ whose Poisson(λ·exposure) deviation from k has KL divergence log(1/δ). Each
+ * side fails with probability at most δ; counts may exceed the exposure (business KPIs).
+ */
+export function poissonRateBounds(k: number, exposure: number, delta: number): { lower: number; upper: number } {
+  if (exposure <= 0) return { lower: 0, upper: Infinity };
+  const budget = Math.log(1 / delta);
+  // KL of Poisson(m) from Poisson(k): k·log(k/m) − k + m, increasing in |m − k| on each side.
+  const kl = (m: number): number => (k > 0 ? k * Math.log(k / m) : 0) - k + m;
+  let lower = 0;
+  if (k > 0) {
+    let lo = 0;
+    let hi = k;
+    for (let i = 0; i < 60; i++) {
+      const mid = (lo + hi) / 2;
+      if (kl(mid) > budget) lo = mid;
+      else hi = mid;
+    }
+    lower = hi / exposure;
+  }
+  let lo = k;
+  let hi = Math.max(1, k) * 2 + budget * 4;
+  while (kl(hi) <= budget) hi *= 2;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (kl(mid) > budget) hi = mid;
+    else lo = mid;
+  }
+  return { lower, upper: lo / exposure };
+}
+
+/**
+ * Log-likelihood of a version's own event count in a tick on a grid of rates base·g_k
+ * (Poisson, constant term dropped): x·log(base·g) − n·base·g. The e-process built from it
+ * tests the canary's rate against a fixed level — the baseline's pre-rollout rate — rather
+ * than against the baseline's rate in the same tick.
+ */
+export function rateTickLogLikelihood(grid: readonly number[], base: number, events: number, requests: number): number[] {
+  if (!(base > 0) || requests <= 0) return grid.map(() => 0);
+  return grid.map((g) => (events > 0 ? events * Math.log(base * g) : 0) - requests * base * g);
+}
+
+/**
+ * Grid of version-noise levels ν (seconds): the relative variance of a version's rate over
+ * an interval of τ seconds is ν/τ — constant in ν whatever the interval, for noise that is
+ * independent from one interval to the next at the scale measured. 0, then 0.002 s to about
+ * 500 s in half-doublings.
+ */
+export const NOISE_GRID: readonly number[] = [0, ...Array.from({ length: 37 }, (_, k) => 0.002 * 2 ** (k / 2))];
+
+/** Counts of one version over some seconds. */
+export interface IntervalCounts {
+  readonly events: number;
+  readonly requests: number;
+  readonly seconds: number;
+}
+
+/** Running estimate of one version's noise shared by all its pods (JSON-serializable). */
+export interface NoiseState {
+  /** Log-likelihood over {@link NOISE_GRID}. */
+  readonly logLik: readonly number[];
+  /** Pairs of consecutive windows seen. */
+  readonly pairs: number;
+  /** The previous complete window, the first of the next pair; absent after a gap. */
+  readonly last?: IntervalCounts;
+  /** The window being filled. */
+  readonly open?: IntervalCounts;
+}
+
+/** A noise estimate with no data. */
+export function emptyNoise(): NoiseState {
+  return { logLik: NOISE_GRID.map(() => 0), pairs: 0 };
+}
+
+/**
+ * Adds one interval of a version's counts. Intervals are gathered into windows of at least
+ * `windowSeconds`; two consecutive windows form a pair whose difference of rates,
+ * d = (y₂ − y₁)/p̄, is approximately Normal(0, 1/μ₁ + 1/μ₂ + ν/τ₁ + ν/τ₂) (counting noise plus
+ * the version's shared swings), and the Gaussian log-likelihood of d is added on the ν grid.
+ * Differences of neighbours cancel slow drifts (load cycles). Windows, not single ticks:
+ * swings that last longer than a tick (or straddle two) make neighbouring ticks alike, and
+ * tick-to-tick differences would miss them; what the tests need is the variance over tens
+ * of seconds.
+ */
+export function updateNoise(state: NoiseState, events: number, requests: number, seconds: number, windowSeconds: number): NoiseState {
+  if (requests <= 0 || !(seconds > 0)) return breakNoiseChain(state);
+  const o = state.open;
+  const open = { events: (o?.events ?? 0) + events, requests: (o?.requests ?? 0) + requests, seconds: (o?.seconds ?? 0) + seconds };
+  if (open.seconds < windowSeconds - 1e-9) return { ...state, open };
+  const prev = state.last;
+  const closed = { logLik: state.logLik, pairs: state.pairs, last: open };
+  if (!prev) return closed;
+  const p = (prev.events + open.events) / (prev.requests + open.requests);
+  if (!(p > 0)) return closed;
+  const d = (open.events / open.requests - prev.events / prev.requests) / p;
+  const b = 1 / (prev.requests * p) + 1 / (open.requests * p);
+  const logLik = state.logLik.map((l, k) => {
+    const v = b + NOISE_GRID[k] / prev.seconds + NOISE_GRID[k] / open.seconds;
+    return l - 0.5 * (Math.log(v) + (d * d) / v);
+  });
+  return { logLik, pairs: state.pairs + 1, last: open };
+}
+
+/** Forgets the previous and the open window (the next interval starts a new chain). */
+export function breakNoiseChain(state: NoiseState): NoiseState {
+  return state.last || state.open ? { logLik: state.logLik, pairs: state.pairs } : state;
+}
+
+/** Maximum-likelihood noise level ν (grid resolution); 0 with no pairs. */
+export function noiseEstimate(state: NoiseState): number {
+  return state.pairs === 0 ? 0 : NOISE_GRID[argMax(state.logLik)];
+}
+
+/**
+ * The noise level to temper with: the profile-likelihood upper confidence bound (the largest
+ * ν within `slack` log-likelihood units of the maximum: 1.35 is a one-sided 95% bound), but
+ * never more than max(`assumed`, the point estimate) — before the data say anything, the
+ * bound is the whole grid and `assumed` stands in for it; once they do, the bound follows
+ * them, down to about 0 for clean counting noise.
+ */
+export function noiseUpperBound(state: NoiseState, assumed: number, slack = 1.35): number {
+  if (state.pairs === 0) return assumed;
+  const best = Math.max(...state.logLik);
+  let upper = 0;
+  for (let k = 0; k < NOISE_GRID.length; k++) if (best - state.logLik[k] <= slack) upper = NOISE_GRID[k];
+  return Math.min(upper, Math.max(assumed, noiseEstimate(state)));
+}
+
+/**
+ * The heterogeneity statistic of ψ across blocks: twice the log-likelihood gained by letting
+ * every block have its own ratio instead of one common ratio, each block's log-likelihood
+ * maximised on the grid. With tempered log-likelihoods it is approximately χ² with
+ * (blocks − 1) degrees of freedom when ψ is constant.
+ */
+export function heterogeneityStatistic(blocks: readonly (readonly number[])[]): number {
+  if (blocks.length < 2) return 0;
+  let separate = 0;
+  const pooled = blocks[0].map(() => 0);
+  for (const b of blocks) {
+    let m = -Infinity;
+    for (let k = 0; k < b.length; k++) {
+      if (b[k] > m) m = b[k];
+      pooled[k] += b[k];
+    }
+    separate += m;
+  }
+  return Math.max(0, 2 * (separate - Math.max(...pooled)));
 }

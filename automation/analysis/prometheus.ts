@@ -1,16 +1,22 @@
 /**
- * The Prometheus metrics provider: reads raw cumulative counters for canary and baseline
- * at each tick boundary through the HTTP API (`/api/v1/query` with an explicit `time`) and
- * turns them into per-tick counts. It never asks Prometheus for `rate()` or
- * `histogram_quantile()`: those extrapolate, smooth over a window and hide resets, and the
- * judge needs exact counts to compare the versions fairly.
+ * The Prometheus metrics provider: reads the raw samples of cumulative counters for canary
+ * and baseline through the HTTP API (`/api/v1/query` with an explicit `time` and a plain
+ * range selector, `metric{…}[300s]`) and turns them into per-tick counts aligned to the
+ * samples' own timestamps (alignment.ts): both versions' increases over one common interval,
+ * whatever the phases of their scrapes. It never asks Prometheus for `rate()`, `increase()`
+ * or `histogram_quantile()`: those extrapolate, smooth over a window and hide resets, and
+ * the judge needs exact counts to compare the versions fairly.
+ *
+ * It also reads, once before a rollout, the baseline's recent history (the judge's
+ * reference window and the planner's current traffic) and the targets' scrape interval
+ * (`/api/v1/targets`).
  *
  * Every failure becomes a measurement value (`queryFailed`, `noValues`), never an
  * exception out of the rollout loop. Only a bad configuration throws, at construction.
  */
 import { z } from "zod";
-import { counterDelta, Labels, SeriesReading, seriesKey, Snapshot, snapshotOf } from "./counters";
-import { LatencyBucket, TickMeasurement, VersionCounts } from "./types";
+import { historyIncrements, Labels, SampleAligner, SeriesReading, seriesKey, SeriesSamples } from "./alignment";
+import { LatencyBucket, ReferenceWindow, TickMeasurement, VersionCounts } from "./types";
 import { formatIssues } from "./validation";
 import { InputError } from "../errors";
 
@@ -22,15 +28,30 @@ export class ProviderConfigError extends InputError {
   }
 }
 
+/** The baseline's history read before a rollout, or why it could not be read. */
+export type ReferenceReading = { readonly kind: "ok"; readonly reference: ReferenceWindow } | { readonly kind: "failed"; readonly error: string };
+
 /** Reads one tick of counts for canary and baseline. */
 export interface MetricsProvider {
   /** The provider type, as written in the plan. */
   readonly type: string;
   /**
+   * Whether readings are aligned to the samples' own timestamps, so that a tick shorter
+   * than the scrape interval loses nothing (the reading is `pending` until a sample arrives).
+   */
+  readonly alignsToSamples: boolean;
+  /**
    * Reads the counters at `at` (Unix seconds) and returns the counts since the previous
    * successful reading. Never rejects.
    */
   measure(at: number): Promise<TickMeasurement>;
+  /**
+   * The baseline's counts over the `windowSeconds` before `at`, as consecutive intervals of
+   * `intervalSeconds`: the judge's reference and the planner's current traffic. Never rejects.
+   */
+  readReference(at: number, windowSeconds: number, intervalSeconds: number): Promise<ReferenceReading>;
+  /** The largest scrape interval of the targets the queries read, seconds; undefined when it cannot tell. Never rejects. */
+  scrapeIntervalSeconds(at: number): Promise<number | undefined>;
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -84,6 +105,12 @@ export const prometheusConfigSchema = z.object({
   counts: z.array(z.object({ key: z.string().min(1), metric: metricName })).default([]),
   /** How long a vanished series' last value is remembered (see PrometheusProvider). Defaults to 3600. */
   forgetSeriesAfterSeconds: z.number().positive().default(3600),
+  /**
+   * The range each tick's query reads samples over (`metric[…s]`). It must hold at least two
+   * scrapes of every target and cover the gap after a failed query; longer gaps lose only the
+   * detection of counter resets inside them. Defaults to 300 (Prometheus's lookback).
+   */
+  sampleWindowSeconds: z.number().int().min(10).max(3600).default(300),
   /** Extra HTTP headers (e.g. Authorization) sent with every query. */
   headers: z.record(z.string(), z.string()).default({}),
 });
@@ -135,54 +162,62 @@ class QueryError extends Error {
   }
 }
 
-const vectorResponse = z.object({
+const matrixResponse = z.object({
   status: z.literal("success"),
   data: z.object({
-    resultType: z.literal("vector"),
-    result: z.array(z.object({ metric: z.record(z.string(), z.string()), value: z.tuple([z.number(), z.string()]) })),
+    resultType: z.literal("matrix"),
+    result: z.array(z.object({ metric: z.record(z.string(), z.string()), values: z.array(z.tuple([z.number(), z.string()])) })),
+  }),
+});
+
+const targetsResponse = z.object({
+  status: z.literal("success"),
+  data: z.object({
+    activeTargets: z.array(z.object({ labels: z.record(z.string(), z.string()), scrapeInterval: z.string().optional() })),
   }),
 });
 
 type QueryName = "requests" | "latency" | `count:${string}`;
 
-/** A series' last known value, kept while it is absent so its return is not a "new" series. */
-interface Remembered {
-  readonly reading: SeriesReading;
-  readonly seenAt: number;
-}
+type Version = "canary" | "baseline";
 
-type PerVersion<T> = Readonly<Record<"canary" | "baseline", ReadonlyMap<QueryName, T>>>;
-
-interface Reading {
-  readonly at: number;
-  /** Per version, per query: what this reading returned. */
-  readonly current: PerVersion<Snapshot>;
-  /** Per version, per query: the last value of every series seen recently. */
-  readonly known: PerVersion<ReadonlyMap<string, Remembered>>;
+/** One series' samples as a range query returned them. */
+interface RangeSeries {
+  readonly labels: Labels;
+  readonly samples: readonly (readonly [number, number])[];
 }
 
 /**
- * Reads cumulative counters from Prometheus and differences them per series. Keeps the
- * previous successful reading (and recently seen series) in memory; a driver that resumes
- * starts with a priming read.
+ * Reads cumulative counters from Prometheus and turns their samples into increments over
+ * common, sample-aligned intervals. Keeps the per-series state in memory (its
+ * {@link SampleAligner}); a driver that resumes starts with a priming read.
  */
 export class PrometheusProvider implements MetricsProvider {
   /** Always "prometheus". */
   public readonly type = "prometheus";
+  /** Readings are aligned to the samples' timestamps. */
+  public readonly alignsToSamples = true;
   /** The validated configuration. */
   public readonly config: PrometheusConfig;
-  private previous: Reading | undefined;
+  private readonly aligner: SampleAligner;
+  private primed = false;
   /** Versions that have had at least one requests series in any reading. */
-  private readonly seen = new Set<"canary" | "baseline">();
+  private readonly seen = new Set<Version>();
   private readonly errorCodes: RegExp;
+  /** job/instance of every requests series seen, to find their targets' scrape interval. */
+  private readonly targets = new Set<string>();
 
-  constructor(config: PrometheusConfigInput, private readonly fetchImpl: typeof fetch = fetch) {
+  constructor(
+    config: PrometheusConfigInput,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {
     this.config = parsePrometheusConfig(config);
     this.errorCodes = new RegExp(this.config.requests.errorCodes);
+    this.aligner = new SampleAligner({ forgetAfterSeconds: this.config.forgetSeriesAfterSeconds });
   }
 
-  /** The exact PromQL sent for a version (for logs, dashboards and tests). */
-  queries(version: "canary" | "baseline"): Record<QueryName, string> {
+  /** The exact PromQL selectors for a version (for logs, dashboards and tests); queries read them as ranges. */
+  queries(version: Version): Record<QueryName, string> {
     const c = this.config;
     const matchers = { ...c.selectors, [c.versionLabel]: c[version] };
     const out: Record<string, string> = { requests: selector(c.requests.metric, matchers) };
@@ -191,92 +226,127 @@ export class PrometheusProvider implements MetricsProvider {
     return out as Record<QueryName, string>;
   }
 
-  /** See {@link MetricsProvider.measure}. */
-  async measure(at: number): Promise<TickMeasurement> {
-    let snapshots: Reading["current"];
-    try {
-      const read = async (version: "canary" | "baseline"): Promise<Map<QueryName, Snapshot>> => {
-        const entries = await Promise.all(
-          Object.entries(this.queries(version)).map(async ([name, q]) => [name as QueryName, snapshotOf(await this.instantQuery(q, at))] as const),
-        );
-        return new Map(entries);
-      };
-      const [canary, baseline] = await Promise.all([read("canary"), read("baseline")]);
-      snapshots = { canary, baseline };
-    } catch (e) {
-      // The previous reading is kept, so the next successful tick covers the gap in full.
-      return { kind: "queryFailed", end: at, error: e instanceof Error ? e.message : String(e) };
-    }
-    const previous = this.previous;
-    this.previous = { at, current: snapshots, known: { canary: this.remember(previous?.known.canary, snapshots.canary, at), baseline: this.remember(previous?.known.baseline, snapshots.baseline, at) } };
-    const missing = (["canary", "baseline"] as const).filter((v) => (snapshots[v].get("requests")?.size ?? 0) === 0);
-    const neverSeen = missing.filter((v) => !this.seen.has(v));
-    for (const v of ["canary", "baseline"] as const) if (!missing.includes(v)) this.seen.add(v);
-    if (!previous) return { kind: "priming", end: at };
-
-    const notes: string[] = [];
-    const counts = (v: "canary" | "baseline"): VersionCounts => this.countsFor(v, previous, snapshots[v], notes);
-    if (missing.length > 0) {
-      const c = this.config;
-      const detail = missing.map((v) => `${selector(c.requests.metric, { ...c.selectors, [c.versionLabel]: c[v] })} returned no series`).join("; ");
-      return {
-        kind: "noValues",
-        end: at,
-        start: previous.at,
-        missing,
-        neverSeen,
-        detail,
-        ...(missing.includes("canary") ? {} : { canary: counts("canary") }),
-      };
-    }
-    const canary = counts("canary");
-    const baseline = counts("baseline");
-    return { kind: "ok", start: previous.at, end: at, canary, baseline, ...(notes.length ? { notes } : {}) };
-  }
-
-  /**
-   * Merges a reading into the remembered values. A single failed scrape makes Prometheus
-   * mark a target's series stale, so they vanish from one reading and come back with
-   * their full cumulative values; differencing against the remembered value keeps that
-   * from counting hours of history as one tick. Series unseen for longer than
-   * `forgetSeriesAfterSeconds` are dropped (pods that are gone for good).
-   */
-  private remember(
-    known: ReadonlyMap<QueryName, ReadonlyMap<string, Remembered>> | undefined,
-    current: ReadonlyMap<QueryName, Snapshot>,
-    at: number,
-  ): Map<QueryName, Map<string, Remembered>> {
-    const out = new Map<QueryName, Map<string, Remembered>>();
-    for (const [q, snapshot] of current) {
-      const merged = new Map<string, Remembered>();
-      for (const [key, r] of known?.get(q) ?? new Map<string, Remembered>()) {
-        if (at - r.seenAt <= this.config.forgetSeriesAfterSeconds) merged.set(key, r);
-      }
-      for (const [key, reading] of snapshot) merged.set(key, { reading, seenAt: at });
-      out.set(q, merged);
-    }
+  /** Every query of the given versions over `seconds` before `at`: per version, per query name, the series. */
+  private async readRanges(versions: readonly Version[], at: number, seconds: number): Promise<Map<Version, Map<QueryName, RangeSeries[]>>> {
+    const out = new Map<Version, Map<QueryName, RangeSeries[]>>();
+    await Promise.all(
+      versions.map(async (v) => {
+        const entries = await Promise.all(Object.entries(this.queries(v)).map(async ([name, q]) => [name as QueryName, await this.rangeQuery(q, at, seconds)] as const));
+        out.set(v, new Map(entries));
+      }),
+    );
     return out;
   }
 
-  private countsFor(version: "canary" | "baseline", previous: Reading, after: ReadonlyMap<QueryName, Snapshot>, notes: string[]): VersionCounts {
-    const delta = (q: QueryName): SeriesReading[] => {
-      const before = new Map<string, SeriesReading>();
-      for (const [key, r] of previous.known[version].get(q) ?? new Map<string, Remembered>()) before.set(key, r.reading);
-      const current = after.get(q) ?? new Map<string, SeriesReading>();
-      const d = counterDelta(before, current);
-      if (d.resets > 0) notes.push(`${version} ${q}: ${d.resets} counter reset(s)`);
-      let vanished = 0;
-      for (const key of (previous.current[version].get(q) ?? new Map<string, SeriesReading>()).keys()) if (!current.has(key)) vanished++;
-      if (vanished > 0) notes.push(`${version} ${q}: ${vanished} series disappeared`);
-      return [...d.increments];
+  /** See {@link MetricsProvider.measure}. */
+  async measure(at: number): Promise<TickMeasurement> {
+    let ranges: Map<Version, Map<QueryName, RangeSeries[]>>;
+    try {
+      ranges = await this.readRanges(["canary", "baseline"], at, this.config.sampleWindowSeconds);
+    } catch (e) {
+      // Nothing is consumed: the next successful reading covers the gap in full.
+      return { kind: "queryFailed", end: at, error: e instanceof Error ? e.message : String(e) };
+    }
+    const samples: SeriesSamples[] = [];
+    for (const [v, byQuery] of ranges) {
+      for (const [q, series] of byQuery) {
+        for (const s of series) {
+          samples.push({ key: `${v}|${q}|${seriesKey(s.labels)}`, labels: s.labels, samples: s.samples });
+          if (q === "requests") this.targets.add(`${s.labels.job ?? ""}|${s.labels.instance ?? ""}`);
+        }
+      }
+    }
+    const r = this.aligner.read(at, samples);
+    // A version is missing when none of its requests series has a recent sample: never
+    // scraped, wrong labels, or pods that stopped reporting (their old samples do not count).
+    const liveRequests = (v: Version): boolean => [...r.live].some((k) => k.startsWith(`${v}|requests|`));
+    const missing = (["canary", "baseline"] as const).filter((v) => !liveRequests(v));
+    const neverSeen = missing.filter((v) => !this.seen.has(v) && (ranges.get(v)?.get("requests")?.length ?? 0) === 0);
+    for (const v of ["canary", "baseline"] as const) if ((ranges.get(v)?.get("requests")?.length ?? 0) > 0) this.seen.add(v);
+    if (!this.primed || r.kind === "priming") {
+      this.primed = true;
+      return { kind: "priming", end: at };
+    }
+    const counts = (v: Version): VersionCounts | undefined => (r.kind === "ok" ? this.countsOf(v, r.increments) : undefined);
+    if (missing.length > 0) {
+      const c = this.config;
+      const detail = missing.map((v) => `${selector(c.requests.metric, { ...c.selectors, [c.versionLabel]: c[v] })} has no recent samples`).join("; ");
+      const canary = missing.includes("canary") ? undefined : counts("canary");
+      return { kind: "noValues", end: at, missing, neverSeen, detail, ...(canary && r.kind === "ok" ? { canary, start: r.start } : {}) };
+    }
+    if (r.kind === "pending") return { kind: "pending", end: at, since: r.since };
+    return {
+      kind: "ok",
+      start: r.start,
+      end: at,
+      covers: { start: r.start, end: r.end },
+      canary: counts("canary")!,
+      baseline: counts("baseline")!,
+      ...(r.notes.length ? { notes: [...r.notes] } : {}),
     };
+  }
+
+  /** See {@link MetricsProvider.readReference}. */
+  async readReference(at: number, windowSeconds: number, intervalSeconds: number): Promise<ReferenceReading> {
+    let ranges: Map<Version, Map<QueryName, RangeSeries[]>>;
+    try {
+      ranges = await this.readRanges(["baseline"], at, windowSeconds + 2 * intervalSeconds);
+    } catch (e) {
+      return { kind: "failed", error: e instanceof Error ? e.message : String(e) };
+    }
+    const samples: SeriesSamples[] = [];
+    for (const [q, series] of ranges.get("baseline") ?? new Map<QueryName, RangeSeries[]>()) {
+      for (const s of series) samples.push({ key: `baseline|${q}|${seriesKey(s.labels)}`, labels: s.labels, samples: s.samples });
+    }
+    const h = historyIncrements(samples, intervalSeconds, Math.floor(windowSeconds / intervalSeconds));
+    if (!h) return { kind: "failed", error: `no baseline samples in the ${windowSeconds}s before ${at}` };
+    return { kind: "ok", reference: { start: h.start, end: h.end, intervalSeconds, baseline: h.intervals.map((incs) => this.countsOf("baseline", incs)) } };
+  }
+
+  /** See {@link MetricsProvider.scrapeIntervalSeconds}. */
+  async scrapeIntervalSeconds(at: number): Promise<number | undefined> {
+    try {
+      if (this.targets.size === 0) {
+        const ranges = await this.readRanges(["canary", "baseline"], at, this.config.sampleWindowSeconds);
+        for (const byQuery of ranges.values()) for (const s of byQuery.get("requests") ?? []) this.targets.add(`${s.labels.job ?? ""}|${s.labels.instance ?? ""}`);
+      }
+      const res = await this.fetchImpl(new URL("api/v1/targets?state=active", this.baseUrl()), { headers: this.config.headers, signal: AbortSignal.timeout(this.config.timeoutMs) });
+      if (!res.ok) return undefined;
+      const parsed = targetsResponse.safeParse(JSON.parse(await res.text()));
+      if (!parsed.success) return undefined;
+      let max: number | undefined;
+      for (const t of parsed.data.data.activeTargets) {
+        if (!this.targets.has(`${t.labels.job ?? ""}|${t.labels.instance ?? ""}`) || t.scrapeInterval === undefined) continue;
+        const seconds = parseScrapeInterval(t.scrapeInterval);
+        if (seconds !== undefined) max = Math.max(max ?? 0, seconds);
+      }
+      return max;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private baseUrl(): string {
+    return this.config.url.endsWith("/") ? this.config.url : `${this.config.url}/`;
+  }
+
+  /** Sums a version's increments (keyed `version|query|series`) into its counts. */
+  private countsOf(version: Version, increments: readonly (SeriesReading & { readonly key: string })[]): VersionCounts {
     const c = this.config;
+    const byQuery = new Map<string, SeriesReading[]>();
+    for (const inc of increments) {
+      const [v, q] = inc.key.split("|", 2);
+      if (v !== version) continue;
+      const list = byQuery.get(q) ?? [];
+      list.push(inc);
+      byQuery.set(q, list);
+    }
     let requests = 0;
     let errors = 0;
     // Series that differ only in the status code belong to one pod (or instance): their
     // spread of error rates is what the judge's overdispersion estimate uses.
     const groups = new Map<string, { requests: number; errors: number }>();
-    for (const s of delta("requests")) {
+    for (const s of byQuery.get("requests") ?? []) {
       const isError = this.errorCodes.test(s.labels[c.requests.codeLabel] ?? "");
       requests += s.value;
       if (isError) errors += s.value;
@@ -287,17 +357,15 @@ export class PrometheusProvider implements MetricsProvider {
       if (isError) g.errors += s.value;
       groups.set(key, g);
     }
-    const out: {
-      requests: number;
-      errors: number;
-      bySeries: { requests: number; errors: number }[];
-      latencyBuckets?: LatencyBucket[];
-      counts?: Record<string, number>;
-    } = { requests, errors, bySeries: [...groups.values()] };
+    const out: { requests: number; errors: number; bySeries: { requests: number; errors: number }[]; latencyBuckets?: LatencyBucket[]; counts?: Record<string, number> } = {
+      requests,
+      errors,
+      bySeries: [...groups.values()],
+    };
     if (c.latency) {
       const leLabel = c.latency.leLabel;
       const byLe = new Map<number, number>();
-      for (const s of delta("latency")) {
+      for (const s of byQuery.get("latency") ?? []) {
         const le = parseLe(s.labels, leLabel);
         if (le !== undefined) byLe.set(le, (byLe.get(le) ?? 0) + s.value);
       }
@@ -305,14 +373,16 @@ export class PrometheusProvider implements MetricsProvider {
     }
     if (c.counts.length > 0) {
       out.counts = {};
-      for (const k of c.counts) out.counts[k.key] = delta(`count:${k.key}`).reduce((a, s) => a + s.value, 0);
+      for (const k of c.counts) out.counts[k.key] = (byQuery.get(`count:${k.key}`) ?? []).reduce((a, s) => a + s.value, 0);
     }
     return out;
   }
 
-  private async instantQuery(query: string, at: number): Promise<SeriesReading[]> {
-    const url = new URL("api/v1/query", this.config.url.endsWith("/") ? this.config.url : `${this.config.url}/`);
-    const body = new URLSearchParams({ query, time: at.toFixed(3) });
+  /** `query[seconds s]` at `at`: every series' raw samples in the range. */
+  private async rangeQuery(query: string, at: number, seconds: number): Promise<RangeSeries[]> {
+    const q = `${query}[${Math.round(seconds)}s]`;
+    const url = new URL("api/v1/query", this.baseUrl());
+    const body = new URLSearchParams({ query: q, time: at.toFixed(3) });
     let res: Response;
     try {
       res = await this.fetchImpl(url, {
@@ -324,29 +394,38 @@ export class PrometheusProvider implements MetricsProvider {
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
       const why = err.name === "TimeoutError" ? `timed out after ${this.config.timeoutMs} ms` : `${err.message}${err.cause?.code ? ` (${err.cause.code})` : ""}`;
-      throw new QueryError(`query ${query} at ${at}: ${why}`);
+      throw new QueryError(`query ${q} at ${at}: ${why}`);
     }
     let text: string;
     try {
       text = await res.text();
     } catch (e) {
-      throw new QueryError(`query ${query} at ${at}: reading the response failed: ${(e as Error).message}`);
+      throw new QueryError(`query ${q} at ${at}: reading the response failed: ${(e as Error).message}`);
     }
-    if (!res.ok) throw new QueryError(`query ${query} at ${at}: HTTP ${res.status}: ${text.slice(0, 200)}`);
+    if (!res.ok) throw new QueryError(`query ${q} at ${at}: HTTP ${res.status}: ${text.slice(0, 200)}`);
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw new QueryError(`query ${query} at ${at}: response is not JSON: ${text.slice(0, 200)}`);
+      throw new QueryError(`query ${q} at ${at}: response is not JSON: ${text.slice(0, 200)}`);
     }
-    const parsed = vectorResponse.safeParse(json);
-    if (!parsed.success) throw new QueryError(`query ${query} at ${at}: unexpected response shape: ${text.slice(0, 200)}`);
+    const parsed = matrixResponse.safeParse(json);
+    if (!parsed.success) throw new QueryError(`query ${q} at ${at}: unexpected response shape: ${text.slice(0, 200)}`);
     return parsed.data.data.result.map((r) => {
       const labels: Record<string, string> = { ...r.metric };
       delete labels.__name__;
-      return { labels, value: Number(r.value[1]) };
+      return { labels, samples: r.values.map(([t, v]) => [t, Number(v)] as const) };
     });
   }
+}
+
+/** A target's scrape interval as Prometheus reports it ("15s", "1m", "1m30s"), in seconds; undefined when unreadable. */
+export function parseScrapeInterval(text: string): number | undefined {
+  const m = /^((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$/.exec(text);
+  if (!m || text === "") return undefined;
+  const [h, min, sec, ms] = [m[2], m[4], m[6], m[8]].map((x) => Number(x ?? 0));
+  const total = h * 3600 + min * 60 + sec + ms / 1000;
+  return total > 0 ? total : undefined;
 }
 
 function parseLe(labels: Labels, leLabel: string): number | undefined {

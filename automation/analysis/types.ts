@@ -44,8 +44,26 @@ export interface OkMeasurement {
   readonly end: number;
   readonly canary: VersionCounts;
   readonly baseline: VersionCounts;
+  /**
+   * The time the counts cover, when the provider aligned them to scrape samples: both
+   * versions' increases over exactly this interval, which lags the reading by up to one scrape
+   * interval. Defaults to [start, end]. Warm-up and observed time are measured on it.
+   */
+  readonly covers?: { readonly start: number; readonly end: number };
   /** Notes about the reading worth keeping in the record (counter resets, new series). */
   readonly notes?: readonly string[];
+}
+
+/**
+ * No series has a new sample since the last reading (ticks shorter than the scrape
+ * interval): nothing new to count, and nothing lost — the next reading covers the time. Not
+ * an outage while it lasts less than the outage limit.
+ */
+export interface PendingMeasurement {
+  readonly kind: "pending";
+  readonly end: number;
+  /** The end of the last interval counted. */
+  readonly since: number;
 }
 
 /**
@@ -91,13 +109,29 @@ export interface QueryFailedMeasurement {
  * rollout loop; failures are values of this union so the judge can hold, and roll back
  * only when an outage outlasts its limit.
  */
-export type TickMeasurement = OkMeasurement | PrimingMeasurement | NoValuesMeasurement | QueryFailedMeasurement;
+export type TickMeasurement = OkMeasurement | PrimingMeasurement | PendingMeasurement | NoValuesMeasurement | QueryFailedMeasurement;
+
+/**
+ * The baseline's counts before the rollout, read once by the pre-flight check: consecutive
+ * intervals of equal length, oldest first. The judge takes the baseline's usual rates from it
+ * (so an episode in which the baseline is unusually bad cannot make a worse canary look
+ * good) and its tick-to-tick noise (so the tests are tempered from the first tick).
+ */
+export interface ReferenceWindow {
+  /** Start and end of the window, Unix seconds. */
+  readonly start: number;
+  readonly end: number;
+  /** Length of each interval, seconds. */
+  readonly intervalSeconds: number;
+  /** The baseline's counts per interval, oldest first. */
+  readonly baseline: readonly VersionCounts[];
+}
 
 /** The judge's verdict for a tick. */
 export type Decision = "continue" | "promote" | "rollback" | "inconclusive";
 
 /** Why a `continue` holds the step instead of accumulating evidence normally. */
-export type HoldReason = "priming" | "noTraffic" | "metricsOutage" | "sharedGuardrailBreach";
+export type HoldReason = "priming" | "noTraffic" | "awaitingSamples" | "warmup" | "metricsOutage" | "sharedGuardrailBreach";
 
 /** Evidence about one canary-versus-baseline metric, as of a tick. */
 export interface RelativeMetricReport {
@@ -122,6 +156,11 @@ export interface RelativeMetricReport {
   readonly ratioLower: number;
   readonly ratioUpper: number;
   /**
+   * The upper bound on ψ (lower bound for lowerIsWorse) from this step's ticks alone, at level
+   * 1 − promoteAlpha: a promotion needs it within the allowed ratio as well as the rollout's.
+   */
+  readonly stepRatioBound: number;
+  /**
    * Rollback e-value against "the canary is no worse than the margin": the mixture of
    * tempered likelihood ratios, each tick's contribution capped (tickEvidenceCap). Rollback
    * at `rollbackThreshold`.
@@ -137,7 +176,31 @@ export interface RelativeMetricReport {
   readonly margin: number;
   /** The ratio a promotion must rule out (canary/baseline). */
   readonly allowedRatio: number;
-  /** Overdispersion factor φ ≥ 1 the likelihood is currently tempered by. */
+  /** The baseline's rate in the pre-flight reference window, when one was read. */
+  readonly referenceRate?: number;
+  /**
+   * The level the canary's own rate in this step is tested against: referenceRatio × the
+   * reference rate (its lower confidence bound), at least `negligibleRate`; or, without a
+   * reference, `negligibleRate` alone. For lowerIsWorse: the reference's upper bound ÷
+   * referenceRatio, and the canary's rate must stay above it.
+   */
+  readonly rateLevel?: number;
+  /** The always-valid bound on the canary's own rate in this step (upper; lower for lowerIsWorse). */
+  readonly rateBound?: number;
+  /**
+   * The heterogeneity test of ψ across windows of the step (and the earlier steps pooled):
+   * promotion is blocked while the statistic exceeds the threshold (χ² at the configured level).
+   */
+  readonly heterogeneity: { readonly statistic: number; readonly threshold: number; readonly windows: number };
+  /** Ticks set aside as baseline episodes so far. */
+  readonly episodes: number;
+  /**
+   * The noise shared by all pods of a version used for tempering (the baseline's measured
+   * upper bound, assumed for the canary too): ν in seconds, the relative variance of the
+   * version's rate over τ seconds being ν/τ.
+   */
+  readonly noise: number;
+  /** Overdispersion factor φ ≥ 1 the last tick was tempered by. */
   readonly dispersion: number;
   /**
    * "breached": rollback evidence reached; "passed": ready to promote on this metric;
@@ -163,10 +226,11 @@ export interface GuardrailReport {
   readonly baselineObserved?: number;
   /**
    * "breached": the canary alone is over the limit; "sharedBreach": both versions are, so
-   * rolling back would not help (hold instead); "ok"; "insufficientSample": fewer requests
-   * than the configured minimum.
+   * rolling back would not help (hold instead); "baselineBreach": the canary is within the
+   * limit but the baseline is over it (an incident on the baseline: no promotion while it
+   * lasts); "ok"; "insufficientSample": fewer requests than the configured minimum.
    */
-  readonly status: "breached" | "sharedBreach" | "ok" | "insufficientSample";
+  readonly status: "breached" | "sharedBreach" | "baselineBreach" | "ok" | "insufficientSample";
 }
 
 /** What the judge decided at a tick, and everything behind it. */

@@ -1,12 +1,11 @@
 /** The control verbs: `canary promote|abort|pause|resume|freeze|unfreeze|approve|retry`. */
-import { openBackend } from "../backends";
 import { parseDuration } from "../duration";
 import { InputError } from "../errors";
 import { ControlOutcome, ControlRefusedError, controlRollout } from "../rollout/control";
 import { operatorIdentity } from "../rollout/lease";
 import { ControlVerb, describePhase } from "../state";
 import { EXIT } from "./exit";
-import { CommonFlags } from "./flags";
+import { CommandDeps, CommonFlags, DEFAULT_DEPS } from "./flags";
 import { hasControlChars, readPlan } from "./input";
 import { rollout } from "./rollout";
 
@@ -33,7 +32,7 @@ const CONTROL_EXIT: Readonly<Record<ControlOutcome["status"], number>> = {
 };
 
 /** Runs one control verb; resolves with the exit code. */
-export async function control(verb: ControlVerb | "retry", o: ControlFlags): Promise<number> {
+export async function control(verb: ControlVerb | "retry", o: ControlFlags, deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
   const waitSeconds = parseDuration(o.wait);
   if ("error" in waitSeconds) throw new InputError(`--wait: ${waitSeconds.error}, got ${JSON.stringify(o.wait)}`);
   const who = o.who ?? operatorIdentity();
@@ -47,7 +46,7 @@ export async function control(verb: ControlVerb | "retry", o: ControlFlags): Pro
     gate = o.step !== undefined ? `step ${Number(o.step)}` : "promotion";
   }
   const plan = readPlan(o.plan);
-  const backend = openBackend(o);
+  const backend = deps.openBackend(o);
   const store = await backend.store();
   const say = (line: string): void => void process.stdout.write(`${line}\n`);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -57,7 +56,7 @@ export async function control(verb: ControlVerb | "retry", o: ControlFlags): Pro
       throw new ControlRefusedError(`retry: ${record ? `rollout ${record.id} of ${record.version} is ${describePhase(record)}` : `no rollout recorded in ${store.description}`}; only a rolled-back rollout can be retried`);
     }
     say(`retry of rollout ${record.id} (${record.version}) by ${who}: ${reason}`);
-    return rollout({ ...o, version: record.version, image: record.image, plan: o.plan }, { id: record.id, by: who, reason });
+    return rollout({ ...o, version: record.version, image: record.image, plan: o.plan }, { id: record.id, by: who, reason }, deps);
   }
   const controlVerb: ControlVerb = verb === "promote" && o.full ? "promoteFull" : verb;
   const outcome = await controlRollout(

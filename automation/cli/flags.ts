@@ -1,8 +1,21 @@
 /** The flags every command takes: where the rollout is, and how to print. */
 import { Command, Option } from "commander";
-import { BackendFlags } from "../backends";
+import { Backend, BackendFlags, openBackend } from "../backends";
 import { DEFAULT_SANDBOX_STATE } from "../backends/haproxy";
 import { TARGET_TYPES } from "../targets";
+
+/**
+ * What the commands use from outside their flags. The CLI passes the real ones; tests and
+ * programs that embed the CLI pass their own backend (a recording target, an in-memory store)
+ * and drive the same command code end to end.
+ */
+export interface CommandDeps {
+  /** Opens the backend `--target` names. */
+  readonly openBackend: (flags: BackendFlags) => Backend;
+}
+
+/** The commands' real dependencies. */
+export const DEFAULT_DEPS: CommandDeps = { openBackend };
 
 /** The common flags, as commander parses them. */
 export interface CommonFlags extends BackendFlags {

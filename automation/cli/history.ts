@@ -2,13 +2,13 @@
 import * as path from "node:path";
 import { parseJudgeConfig } from "../analysis/judge";
 import { MetricsProvider } from "../analysis/prometheus";
-import { Backend, openBackend } from "../backends";
+import { Backend } from "../backends";
 import { errorMessage, InputError } from "../errors";
 import { formatHistory, HistoryStore, KeptRollout, summarizeRollout } from "../history/store";
 import { prometheusSeries, reportFileName, writeReport } from "../report/archive";
 import { readTrace } from "../report/trace";
 import { metricsFromPlan } from "../rollout/judging";
-import { CommonFlags } from "./flags";
+import { CommandDeps, CommonFlags, DEFAULT_DEPS } from "./flags";
 import { readPlan } from "./input";
 import { serviceOf } from "./rollout";
 
@@ -19,10 +19,10 @@ async function keptRollouts(backend: Backend): Promise<{ store: HistoryStore; ke
 }
 
 /** Lists past rollouts: version, start, end, outcome, trigger, duration, who. */
-export async function history(o: CommonFlags & { readonly limit?: string }): Promise<number> {
+export async function history(o: CommonFlags & { readonly limit?: string }, deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
   const limit = o.limit === undefined ? Infinity : Number(o.limit);
   if (!(Number.isInteger(limit) && limit >= 1) && limit !== Infinity) throw new InputError(`--limit: must be a whole number ≥ 1, got ${JSON.stringify(o.limit)}`);
-  const { store, kept } = await keptRollouts(openBackend(o));
+  const { store, kept } = await keptRollouts(deps.openBackend(o));
   const rows = kept.slice(0, limit).map(summarizeRollout);
   if (o.json) for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
   else process.stdout.write(`${rows.length > 0 ? formatHistory(rows) : `no rollouts in the history at ${store.dir}`}\n`);
@@ -38,9 +38,9 @@ export interface ReportFlags extends CommonFlags {
 }
 
 /** Writes a rollout's self-contained HTML report (the newest kept rollout by default). */
-export async function report(o: ReportFlags): Promise<number> {
+export async function report(o: ReportFlags, deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
   const plan = readPlan(o.plan);
-  const backend = openBackend(o);
+  const backend = deps.openBackend(o);
   const { store, kept } = await keptRollouts(backend);
   let chosen = o.rollout !== undefined ? kept.find((k) => k.record.id === o.rollout) : kept[0];
   if (!chosen && o.rollout === undefined) {

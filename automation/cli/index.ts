@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * `canary`: the rollout driver's command line. One file per command (rollout.ts, control.ts,
- * status.ts, history.ts); each asks the backend of `--target` (automation/backends) for the target, the
+ * status.ts, history.ts, plan.ts); each asks the backend of `--target` (automation/backends) for the target, the
  * record store and their defaults.
  *
+ *   canary plan --check --stack prod [--plan plan.yaml]
  *   canary rollout --stack prod --version v2.5.0 --image registry/app:v2.5.0 [--plan plan.yaml]
  *   canary status  --stack prod [--watch] [--json]
  *   canary history --stack prod [--json]
@@ -18,13 +19,14 @@ import { Command, CommanderError } from "commander";
 import { ControlVerb } from "../state";
 import { control, ControlFlags } from "./control";
 import { EXIT, exitCodeOf } from "./exit";
-import { CommonFlags, withCommonFlags } from "./flags";
+import { CommandDeps, CommonFlags, DEFAULT_DEPS, withCommonFlags } from "./flags";
 import { history, report, ReportFlags } from "./history";
+import { planCheck, PlanFlags } from "./plan";
 import { rollout, RolloutFlags } from "./rollout";
 import { status } from "./status";
 
 /** Builds the command line (exported for tests and embedding). */
-export function buildProgram(setExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
+export function buildProgram(setExit: (code: number) => void = (c) => (process.exitCode = c), deps: CommandDeps = DEFAULT_DEPS): Command {
   const program = new Command("canary").description("Canary rollouts with automatic rollback, driven from Pulumi stack config.").exitOverride().showHelpAfterError();
   withCommonFlags(
     program
@@ -38,13 +40,23 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
       .option("--metrics-port <port>", "serve the driver's own metrics at http://127.0.0.1:<port>/metrics (0: a free port, reported)")
       .option("--textfile-dir <dir>", "write the driver's metrics to <dir>/canary_rollout.prom for node-exporter's textfile collector"),
   ).action(async (o: RolloutFlags) => {
-    setExit(await rollout(o));
+    setExit(await rollout(o, undefined, deps));
+  });
+  withCommonFlags(
+    program
+      .command("plan")
+      .description("check a plan against the current traffic before a rollout: the tick against the scrape interval, and per step the time to promote a good canary and to detect a 2× regression; exit 0 fine, 2 a step cannot decide")
+      .requiredOption("--check", "run the pre-flight check (the only mode)")
+      .option("--plan <file>", "the rollout plan (YAML); defaults to 5 → 25 → 50 → 100")
+      .option("--version <version>", "the canary's version label (the plan's analysis.metrics.canary otherwise)"),
+  ).action(async (o: PlanFlags) => {
+    setExit(await planCheck(o, deps));
   });
   withCommonFlags(program.command("status").description("show the rollout record").option("-w, --watch", "keep showing it until the rollout ends")).action(async (o: CommonFlags & { watch?: boolean }) => {
-    setExit(await status(o));
+    setExit(await status(o, deps));
   });
   withCommonFlags(program.command("history").description("list past rollouts: version, start, end, outcome, trigger, duration, who").option("--limit <n>", "the newest n only")).action(async (o: CommonFlags & { limit?: string }) => {
-    setExit(await history(o));
+    setExit(await history(o, deps));
   });
   withCommonFlags(
     program
@@ -55,7 +67,7 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
       .option("--plan <file>", "the rollout's plan: its Prometheus settings for the raw series, its judge's limits")
       .option("--service <name>", "the service name, for a rollout not in the history"),
   ).action(async (o: ReportFlags) => {
-    setExit(await report(o));
+    setExit(await report(o, deps));
   });
   const verbs: [ControlVerb | "retry", string, (c: Command) => Command][] = [
     ["promote", "skip the current step's wait (the next step follows); --full: promote now, skipping the remaining steps", (c) => c.option("--full", "promote now")],
@@ -79,16 +91,16 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
           .option("--plan <file>", "the rollout plan (rollback mode and tick for abort of a stopped rollout; the plan for retry)"),
       ),
     ).action(async (o: ControlFlags) => {
-      setExit(await control(verb, o));
+      setExit(await control(verb, o, deps));
     });
   }
   return program;
 }
 
-/** Runs the CLI; resolves with the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+/** Runs the CLI; resolves with the exit code. `deps` replaces what the commands use from outside their flags. */
+export async function main(argv: readonly string[], deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
   let code = 0;
-  const program = buildProgram((c) => (code = c));
+  const program = buildProgram((c) => (code = c), deps);
   try {
     await program.parseAsync([...argv], { from: "user" });
     return code;

@@ -1,6 +1,6 @@
 /** `canary rollout` (and `canary retry`, which rolls a rolled-back rollout out again). */
 import * as path from "node:path";
-import { Backend, openBackend } from "../backends";
+import { Backend } from "../backends";
 import { Plan } from "../plan";
 import { RecordStore } from "../record/types";
 import { Outcome } from "../rollout/decide";
@@ -21,7 +21,7 @@ import { MetricsServer, startMetricsServer } from "../telemetry/server";
 import { RolloutMetrics } from "../telemetry/metrics";
 import { TextfileWriter } from "../telemetry/textfile";
 import { EXIT } from "./exit";
-import { CommonFlags } from "./flags";
+import { CommandDeps, CommonFlags, DEFAULT_DEPS } from "./flags";
 import { checkPlanMetrics, checkVersion, metricsPort, readPlan } from "./input";
 import { Renderer } from "./render";
 
@@ -67,9 +67,9 @@ function inert(backend: Backend): { target: Target; store: RecordStore } {
 }
 
 /** Runs a rollout as `canary rollout` does; resolves with the exit code. */
-export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf"]): Promise<number> {
+export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf"], deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
   checkVersion(o.version, o.image);
-  const backend = openBackend(o);
+  const backend = deps.openBackend(o);
   const plan = readPlan(o.plan);
   const dryRun = o.dryRun === true || plan.dryRun;
   const mode = o.json ? "json" : process.stdout.isTTY ? "tty" : "plain";

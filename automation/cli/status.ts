@@ -1,7 +1,6 @@
 /** `canary status [--watch] [--json]`: the rollout record, as lines or JSON. */
-import { openBackend } from "../backends";
 import { describePhase, isUnfinished, RolloutRecord } from "../state";
-import { CommonFlags } from "./flags";
+import { CommandDeps, CommonFlags, DEFAULT_DEPS } from "./flags";
 import { fmtDuration } from "./render";
 
 /** A record as status lines. */
@@ -25,8 +24,8 @@ export function formatRecord(r: RolloutRecord, now = Date.now()): string {
 }
 
 /** Prints the record (again whenever it changes, with --watch, until the rollout ends). */
-export async function status(o: CommonFlags & { readonly watch?: boolean }): Promise<number> {
-  const store = await openBackend(o).store();
+export async function status(o: CommonFlags & { readonly watch?: boolean }, deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
+  const store = await deps.openBackend(o).store();
   const tty = process.stdout.isTTY && !o.json;
   let last = "";
   for (;;) {

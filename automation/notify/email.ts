@@ -4,7 +4,7 @@
  * {@link emailMessage}: a subject that says what happened to which version where (what a phone's
  * inbox shows), and a plain-text body with the rollout's fields and the judge's numbers.
  */
-import * as nodemailer from "nodemailer";
+import type * as Nodemailer from "nodemailer";
 import { EVENT_TITLES, fmt, pct } from "./format";
 import { Redactor } from "./redact";
 import { NotificationEvent, NotificationType, Notifier, NotifyError, severityOf } from "./types";
@@ -94,6 +94,9 @@ export class EmailNotifier implements Notifier {
     const { subject, text } = emailMessage(event);
     // A transport per attempt: nothing stays open between notifications, and an abandoned
     // attempt's connection is closed with it.
+    // Loaded on the first email, not with the command line: most rollouts never send one.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const nodemailer = require("nodemailer") as typeof Nodemailer;
     const transport = nodemailer.createTransport({ url: this.o.url, connectionTimeout: this.o.timeoutMs, greetingTimeout: this.o.timeoutMs, socketTimeout: this.o.timeoutMs });
     try {
       await transport.sendMail({ from: this.o.from, to: [...this.o.to], subject, text, signal: AbortSignal.any([signal, AbortSignal.timeout(this.o.timeoutMs)]) });

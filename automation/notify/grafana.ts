@@ -6,7 +6,7 @@
  * rate and latency they explain. The token (a service account token with `annotations:write`)
  * is the secret.
  */
-import { rolloutAnnotationTags } from "../../components/monitoring/dashboard";
+import { rolloutAnnotationTags } from "../../components/monitoring/annotations";
 import { EVENT_TITLES } from "./format";
 import { bodySnippet, Redactor, requestFailure } from "./redact";
 import { NotificationEvent, NotificationType, Notifier, NotifyError, retryableStatus } from "./types";

@@ -113,14 +113,15 @@ export class RolloutArchive {
   }
 
   /** The metrics source, remembering each measurement for the tick's trace sample. */
-  wrapMetrics<T extends { measure(at: number): Promise<TickMeasurement> }>(source: T): { measure(at: number): Promise<TickMeasurement> } {
-    return {
-      measure: async (at) => {
-        const m = await source.measure(at);
-        this.lastMeasurement = m;
-        return m;
-      },
+  wrapMetrics<T extends { measure(at: number): Promise<TickMeasurement> }>(source: T): T {
+    // Everything else of the source (the pre-flight's reads of a provider) stays reachable.
+    const wrapped = Object.create(source) as T;
+    wrapped.measure = async (at: number): Promise<TickMeasurement> => {
+      const m = await source.measure(at);
+      this.lastMeasurement = m;
+      return m;
     };
+    return wrapped;
   }
 
   /** Takes any driver event: transitions and ticks; ignores the rest. Returns at once, never throws. */

@@ -16,7 +16,7 @@
  * each look (like the guardrails themselves), not an always-valid test: it is a guard against a
  * clear regression, not a fine-grained comparison.
  */
-import { proportionLowerBound, proportionUpperBound } from "../analysis/evidence";
+import { proportionLowerBound } from "../analysis/evidence";
 import { JudgeConfig, slowerThan } from "../analysis/judge";
 import { TickMeasurement, Verdict, VersionCounts } from "../analysis/types";
 import { BakePlan } from "../plan";
@@ -53,6 +53,12 @@ export function firstTrafficAt(m: TickMeasurement): number | undefined {
   if (!c || c.requests <= 0) return undefined;
   if (m.kind === "ok") return m.start;
   return m.kind === "noValues" ? (m.start ?? m.end) : m.end;
+}
+
+/** The mirror of {@link proportionLowerBound}: P(bound < true rate) ≤ δ. 1 without requests. */
+export function proportionUpperBound(k: number, n: number, delta: number): number {
+  if (n <= 0 || k >= n) return 1;
+  return 1 - proportionLowerBound(n - k, n, delta);
 }
 
 /** Two counts added. */

@@ -64,7 +64,7 @@ export function rolloutExecutor(ctx: effects.EffectContext, plan: Plan, interrup
     const step = plan.steps[i];
     return bake
       ? { index: i, startedAt, minDurationSeconds: bake.durationSeconds, maxDurationSeconds: bake.maxDurationSeconds }
-      : { index: i, startedAt, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds };
+      : { index: i, startedAt, minDurationSeconds: step.minDurationSeconds, maxDurationSeconds: step.maxDurationSeconds, ...(step.warmupSeconds ? { warmupSeconds: step.warmupSeconds } : {}) };
   };
   return async (action) => {
     switch (action.kind) {

@@ -3,7 +3,7 @@
  * (and exported into the record, so a resumed step keeps its evidence), and the plan's metrics
  * provider built with the versions the rollout compares.
  */
-import { Judge, JudgeConfigInput, JudgeState, StepWindow } from "../analysis/judge";
+import { InitialStateOptions, Judge, JudgeConfigInput, JudgeState, StepWindow } from "../analysis/judge";
 import { createMetricsProvider, MetricsProvider } from "../analysis/prometheus";
 import { TickMeasurement, Verdict } from "../analysis/types";
 import { errorMessage } from "../errors";
@@ -70,12 +70,16 @@ export class JudgeAnalysis implements Analysis {
   private readonly judge: Judge;
   private current?: JudgeState;
 
-  constructor(config: JudgeConfigInput = {}) {
+  /** `initial`: what the rollout's first step starts with (the pre-flight's reference window). */
+  constructor(
+    config: JudgeConfigInput = {},
+    private readonly initial: InitialStateOptions = {},
+  ) {
     this.judge = new Judge(config);
   }
 
   beginStep(step: StepWindow): void {
-    this.current = this.current ? this.judge.startStep(this.current, step) : this.judge.initialState(step);
+    this.current = this.current ? this.judge.startStep(this.current, step) : this.judge.initialState(step, this.initial);
   }
 
   resumeStep(state: unknown, step: StepWindow, at: number): string | undefined {

@@ -2,7 +2,9 @@
  * `canary rollout` as a function: which rollout the record holds (a new one, one to resume, or
  * one that already succeeded), the session that holds it, and the loop that drives it.
  */
-import { Plan } from "../plan";
+import { InitialStateOptions } from "../analysis/judge";
+import { formatPreflight, isPreflightSource, preflight } from "../analysis/preflight";
+import { Plan, PlanError, preflightPlan } from "../plan";
 import { RecordStore, revisionOf } from "../record/types";
 import { describePhase, isUnfinished, newRecord, RolloutRecord } from "../state";
 import { InputError } from "../errors";
@@ -98,7 +100,8 @@ export function alertSourceOf(plan: Plan, defaults: { readonly url?: string } = 
  * gone is continued from its record (or rolled back, per plan onResume); a finished rollout of the
  * same version and image that succeeded is not repeated (`unchanged`, nothing contacted). Throws
  * only before anything was changed (another live driver, an unfinished rollout of another
- * version, a target that refuses to be prepared), when the rollout is lost to another process, or
+ * version, a target that refuses to be prepared, a plan the pre-flight check refuses at the current
+ * traffic), when the rollout is lost to another process, or
  * when the record cannot be written for longer than the lease lasts.
  */
 export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
@@ -134,8 +137,17 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   const reference = plan.bake && referenceFactory && previous !== undefined && previous !== o.version ? () => referenceFactory({ canary: previous, baseline: o.version }) : undefined;
   const alertSource = o.alertSource ?? alertSourceOf(plan);
   const hookSecrets = resolveHookSecrets(plan.hooks, o.hookSecrets ?? { env: process.env });
-  const analysis = o.analysis ?? new JudgeAnalysis(plan.analysis.judge);
   const report = o.report ?? (() => undefined);
+  // Still before anything changes: the tick against the scrape interval, a forecast of every step
+  // at the current traffic (refused, exit 2, where a step cannot decide), the judge's reference.
+  let initial: InitialStateOptions = {};
+  if (!resumed && isPreflightSource(metrics)) {
+    const pre = await preflight(metrics, preflightPlan(plan), clock.now() / 1000);
+    for (const line of formatPreflight(pre)) report({ kind: "log", line: `pre-flight: ${line}` });
+    if (pre.refuse) throw new PlanError(pre.findings.filter((f) => f.severity === "refuse").map((f) => ({ path: f.path, message: f.message })), "for the current traffic");
+    if (pre.reference) initial = { reference: pre.reference };
+  }
+  const analysis = o.analysis ?? new JudgeAnalysis(plan.analysis.judge, initial);
   const lease = newLease(clock.now(), leaseSeconds);
   const options = { store: o.store, clock, leaseSeconds, tickSeconds: plan.tickSeconds, report };
 

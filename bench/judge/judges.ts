@@ -4,33 +4,55 @@
  *
  *  - Flagger-like: every `interval` (default 1m) each metric is checked on the canary
  *    alone over the last interval (request-success-rate ≥ min, request-duration p99 ≤
- *    max via histogram_quantile); a failed check — including "no values" — increments
- *    failedChecks, which is not reset by later successes; rollback at `threshold` (5).
- *  - Argo-like: an AnalysisRun measuring every `interval` (1m) with a successCondition on
- *    canary-only rates; failureLimit (default 0: the first failed measurement fails the
- *    run), consecutiveErrorLimit (default 4: a run of query errors beyond it fails too).
+ *    max via histogram_quantile); a passing check advances the weight, a failed one —
+ *    including "no values" — holds it and increments failedChecks, which is not reset by
+ *    later successes; rollback at `threshold` (5).
+ *  - Argo-like: each step a `pause` of the step's minimum duration after `setWeight`; an
+ *    AnalysisRun measuring every `interval` (1m) from the rollout's start with a
+ *    successCondition on canary-only rates; failureLimit (default 0: the first failed
+ *    measurement fails the run), consecutiveErrorLimit (default 4: a run of query errors
+ *    beyond it fails too).
  *  - Kayenta-like: every `interval` (1m) compares the canary's and baseline's per-tick
  *    series over the whole run with NetflixACAJudge's Mann–Whitney classifier at 98%
  *    confidence (High when the Hodges–Lehmann confidence interval's lower end exceeds
- *    25% of the estimate); any High metric scores 50 < 75 (marginal) and fails.
+ *    25% of the estimate); any High metric scores 50 < 75 (marginal) and fails; a passing
+ *    score at least one interval into the step passes it.
  *
  * Thresholds for the canary-only checks are what an operator would pick for this
  * service: success ≥ 98% (twice the 1% baseline error rate) and p99 ≤ 500 ms (the
  * documented example; the baseline's p99 is ≈ 320 ms).
  */
-import { Judge, JudgeConfigInput, JudgeState } from "../../automation/analysis/judge";
-import { LatencyBucket, TickMeasurement, VersionCounts } from "../../automation/analysis/types";
+import { Judge, JudgeConfigInput, JudgeState, StepWindow } from "../../automation/analysis/judge";
+import { LatencyBucket, ReferenceWindow, TickMeasurement, VersionCounts } from "../../automation/analysis/types";
 import { SLO_BUCKET } from "./simulator";
 
-/** A judge as the benchmark drives it: one call per tick. */
+/** A rollout step as the benchmark's rollout runs it. */
+export interface BenchStep {
+  readonly index: number;
+  /** When the step's weight took effect (seconds since the rollout started). */
+  readonly startedAt: number;
+  readonly weight: number;
+  readonly minDurationSeconds: number;
+  readonly maxDurationSeconds: number;
+  readonly warmupSeconds: number;
+}
+
+/** What a judge answers at a tick. */
+export type BenchDecision = "continue" | "promote" | "rollback" | "inconclusive";
+
+/**
+ * A judge as the benchmark drives it, the way automation/driver.ts drives ours: a
+ * pre-flight reference, then one call per tick; "promote" passes the step (the runner
+ * applies the next weight and calls {@link BenchJudge.stepChanged}).
+ */
 export interface BenchJudge {
   readonly name: string;
-  /** Resets for a new run. */
-  reset(): void;
-  /** A new canary weight took effect at `at` (seconds). */
-  stepChanged(at: number): void;
+  /** A new run: the baseline's pre-rollout window (when read) and the first step. */
+  start(reference: ReferenceWindow | undefined, step: BenchStep): void;
+  /** The next step's weight took effect. */
+  stepChanged(step: BenchStep): void;
   /** Consumes a tick; returns the decision. */
-  tick(m: TickMeasurement): "continue" | "promote" | "rollback";
+  tick(m: TickMeasurement): BenchDecision;
 }
 
 /** Prometheus's histogram_quantile over cumulative buckets (linear interpolation within a bucket). */
@@ -60,16 +82,16 @@ function addCounts(a: VersionCounts | undefined, b: VersionCounts): VersionCount
   };
 }
 
-/** Counts accumulated over a check interval, and whether the query at check time worked. */
+/** Counts accumulated since the last check, and whether the query at check time worked. */
 class IntervalWindow {
   private acc: VersionCounts | undefined;
-  private nextCheck: number;
-  constructor(private readonly interval: number) {
-    this.nextCheck = interval;
-  }
-  reset(): void {
+  /** When the next check is due (seconds since the rollout started). */
+  nextCheck = 0;
+  constructor(private readonly interval: number) {}
+  /** Starts over: the next check one interval after `at`, nothing accumulated. */
+  restart(at: number): void {
     this.acc = undefined;
-    this.nextCheck = this.interval;
+    this.nextCheck = at + this.interval;
   }
   /** Returns the interval's canary counts when a check is due ("failed" for a failed query). */
   add(m: TickMeasurement): VersionCounts | "failed" | "noValues" | undefined {
@@ -91,7 +113,10 @@ function checkPasses(c: VersionCounts, minSuccess: number, maxP99: number): bool
   return success >= minSuccess && !(p99 > maxP99);
 }
 
-/** Flagger-like judge (see module comment). */
+/**
+ * Flagger-like judge (see module comment). Each check that passes advances the weight (a
+ * step lasts one interval when healthy); a failed check holds the weight and counts.
+ */
 export class FlaggerLike implements BenchJudge {
   readonly name = "flagger-like";
   private failed = 0;
@@ -99,45 +124,60 @@ export class FlaggerLike implements BenchJudge {
   constructor(private readonly opts = { interval: 60, threshold: 5, minSuccess: 0.98, maxP99: 0.5 }) {
     this.window = new IntervalWindow(opts.interval);
   }
-  reset(): void {
+  start(_reference: ReferenceWindow | undefined, step: BenchStep): void {
     this.failed = 0;
-    this.window.reset();
+    this.window.restart(step.startedAt);
   }
-  stepChanged(): void {}
-  tick(m: TickMeasurement): "continue" | "rollback" {
+  stepChanged(step: BenchStep): void {
+    this.window.restart(step.startedAt);
+  }
+  tick(m: TickMeasurement): BenchDecision {
     const c = this.window.add(m);
     if (c === undefined) return "continue";
-    if (typeof c === "string" || !checkPasses(c, this.opts.minSuccess, this.opts.maxP99)) this.failed++;
-    return this.failed >= this.opts.threshold ? "rollback" : "continue";
+    if (typeof c === "string" || !checkPasses(c, this.opts.minSuccess, this.opts.maxP99)) {
+      this.failed++;
+      return this.failed >= this.opts.threshold ? "rollback" : "continue";
+    }
+    return "promote";
   }
 }
 
-/** Argo-Rollouts-like background analysis (see module comment). */
+/**
+ * Argo-Rollouts-like (see module comment): each step is `setWeight` then a `pause` of the
+ * step's minimum duration; a background analysis measures every interval from the rollout's
+ * start and aborts on failure.
+ */
 export class ArgoLike implements BenchJudge {
   readonly name = "argo-like";
   private failed = 0;
   private consecutiveErrors = 0;
+  private stepEnds = 0;
   private readonly window: IntervalWindow;
   constructor(private readonly opts = { interval: 60, failureLimit: 0, consecutiveErrorLimit: 4, minSuccess: 0.98, maxP99: 0.5 }) {
     this.window = new IntervalWindow(opts.interval);
   }
-  reset(): void {
+  start(_reference: ReferenceWindow | undefined, step: BenchStep): void {
     this.failed = 0;
     this.consecutiveErrors = 0;
-    this.window.reset();
+    this.window.restart(step.startedAt);
+    this.stepChanged(step);
   }
-  stepChanged(): void {}
-  tick(m: TickMeasurement): "continue" | "rollback" {
+  stepChanged(step: BenchStep): void {
+    this.stepEnds = step.startedAt + step.minDurationSeconds;
+  }
+  tick(m: TickMeasurement): BenchDecision {
     const c = this.window.add(m);
-    if (c === undefined) return "continue";
-    if (c === "failed") {
-      this.consecutiveErrors++;
-    } else {
-      this.consecutiveErrors = 0;
-      // No canary requests makes the success-rate query NaN, and NaN >= 0.98 is false: a failure.
-      if (c === "noValues" || !checkPasses(c, this.opts.minSuccess, this.opts.maxP99)) this.failed++;
+    if (c !== undefined) {
+      if (c === "failed") {
+        this.consecutiveErrors++;
+      } else {
+        this.consecutiveErrors = 0;
+        // No canary requests makes the success-rate query NaN, and NaN >= 0.98 is false: a failure.
+        if (c === "noValues" || !checkPasses(c, this.opts.minSuccess, this.opts.maxP99)) this.failed++;
+      }
+      if (this.failed > this.opts.failureLimit || this.consecutiveErrors > this.opts.consecutiveErrorLimit) return "rollback";
     }
-    return this.failed > this.opts.failureLimit || this.consecutiveErrors > this.opts.consecutiveErrorLimit ? "rollback" : "continue";
+    return m.end >= this.stepEnds ? "promote" : "continue";
   }
 }
 
@@ -202,22 +242,26 @@ function erf(x: number): number {
   return x >= 0 ? y : -y;
 }
 
-/** Kayenta-like judge (see module comment). */
+/**
+ * Kayenta-like judge (see module comment): scores every interval over the run so far; a
+ * failing score rolls back, a passing one at least one interval into the step passes it.
+ */
 export class KayentaLike implements BenchJudge {
   readonly name = "kayenta-like";
   private readonly series: { canary: number[]; baseline: number[] }[] = [];
-  private nextCheck: number;
-  constructor(private readonly opts = { interval: 60, confLevel: 0.98, tolerance: 0.25, marginalScore: 75 }) {
-    this.nextCheck = opts.interval;
-    this.reset();
-  }
-  reset(): void {
+  private nextCheck = 0;
+  private stepStart = 0;
+  constructor(private readonly opts = { interval: 60, confLevel: 0.98, tolerance: 0.25, marginalScore: 75 }) {}
+  start(_reference: ReferenceWindow | undefined, step: BenchStep): void {
     this.series.length = 0;
     this.series.push({ canary: [], baseline: [] }, { canary: [], baseline: [] });
-    this.nextCheck = this.opts.interval;
+    this.nextCheck = step.startedAt + this.opts.interval;
+    this.stepStart = step.startedAt;
   }
-  stepChanged(): void {}
-  tick(m: TickMeasurement): "continue" | "rollback" {
+  stepChanged(step: BenchStep): void {
+    this.stepStart = step.startedAt;
+  }
+  tick(m: TickMeasurement): BenchDecision {
     if (m.kind === "ok" && m.canary.requests > 0 && m.baseline.requests > 0) {
       // Per-tick points, as Kayenta fetches them at the metric's step; NaN points are removed.
       this.series[0].canary.push(m.canary.errors / m.canary.requests);
@@ -242,7 +286,8 @@ export class KayentaLike implements BenchJudge {
       if (!high) passed++;
     }
     const score = (100 * passed) / this.series.length;
-    return score < this.opts.marginalScore ? "rollback" : "continue";
+    if (score < this.opts.marginalScore) return "rollback";
+    return m.end - this.stepStart >= this.opts.interval ? "promote" : "continue";
   }
 }
 
@@ -255,29 +300,38 @@ export const OUR_CONFIG: JudgeConfigInput = {
   guardrails: { latency: [{ name: "p99≤1s", le: 1, maxFraction: 0.01 }] },
 };
 
-/** Our judge behind the benchmark interface. */
+/** Our judge behind the benchmark interface, driven the way automation/driver.ts drives it. */
 export class OurJudge implements BenchJudge {
   private readonly judge: Judge;
   private state!: JudgeState;
-  private step = 0;
   constructor(
     config: JudgeConfigInput = OUR_CONFIG,
     readonly name = "ours",
+    /** Whether to pass the plan's warm-up to the judge (false: a plan without `warmup`). */
+    private readonly useWarmup = true,
+    /** Whether to pass the pre-flight reference (false: a driver that could not read it). */
+    private readonly useReference = true,
   ) {
     this.judge = new Judge(config);
-    this.reset();
   }
-  reset(): void {
-    this.step = 0;
-    this.state = this.judge.initialState({ index: 0, startedAt: 0, minDurationSeconds: 60, maxDurationSeconds: 3600 });
+  private window(step: BenchStep): StepWindow {
+    return {
+      index: step.index,
+      startedAt: step.startedAt,
+      minDurationSeconds: step.minDurationSeconds,
+      maxDurationSeconds: step.maxDurationSeconds,
+      ...(this.useWarmup && step.warmupSeconds > 0 ? { warmupSeconds: step.warmupSeconds } : {}),
+    };
   }
-  stepChanged(at: number): void {
-    this.step++;
-    this.state = this.judge.startStep(this.state, { index: this.step, startedAt: at, minDurationSeconds: 60, maxDurationSeconds: 3600 });
+  start(reference: ReferenceWindow | undefined, step: BenchStep): void {
+    this.state = this.judge.initialState(this.window(step), this.useReference && reference ? { reference } : {});
   }
-  tick(m: TickMeasurement): "continue" | "promote" | "rollback" {
+  stepChanged(step: BenchStep): void {
+    this.state = this.judge.startStep(this.state, this.window(step));
+  }
+  tick(m: TickMeasurement): BenchDecision {
     const r = this.judge.tick(this.state, m);
     this.state = r.state;
-    return r.verdict.decision === "inconclusive" ? "continue" : r.verdict.decision;
+    return r.verdict.decision;
   }
 }

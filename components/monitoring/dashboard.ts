@@ -4,6 +4,7 @@
  * with one query per version, and the rollout driver's events (Grafana annotations) on every panel.
  */
 import { common, dashboard, Dashboard, prometheus, timeseries } from "./grafana";
+import { rolloutAnnotationTags } from "./annotations";
 import { rateQueries, selector } from "./promql";
 import { MonitoringSettings } from "./settings";
 
@@ -18,17 +19,6 @@ const DATASOURCE = { type: "prometheus", uid: "${datasource}" };
 
 /** The panel titles, in dashboard order. */
 export const PANEL_TITLES = ["Canary weight", "Request rate", "Error ratio (5xx)", "Success ratio", "Latency p50", "Latency p95", "Latency p99"] as const;
-
-/** The tag on every Grafana annotation the rollout driver posts. */
-export const ROLLOUT_ANNOTATION_TAG = "canary-rollout";
-
-/**
- * The tags of a rollout event's Grafana annotation. The dashboard's annotation query selects the
- * first two, so it shows every rollout of its service whatever the version.
- */
-export function rolloutAnnotationTags(e: { readonly service: string; readonly version: string; readonly stack: string; readonly event: string }): string[] {
-  return [ROLLOUT_ANNOTATION_TAG, `service:${e.service}`, `version:${e.version}`, `stack:${e.stack}`, `event:${e.event}`];
-}
 
 /** The annotation query showing the rollout driver's events on every panel (Grafana's built-in annotation store, by tags). */
 function rolloutAnnotations(service: string): { build: () => dashboard.AnnotationQuery } {

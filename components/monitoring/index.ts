@@ -2,6 +2,7 @@
 export * from "./promql";
 export * from "./settings";
 export * from "./rules";
+export * from "./annotations";
 export * from "./dashboard";
 export * from "./resources";
 export * from "./canaryMonitoring";

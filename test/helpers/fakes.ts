@@ -1,11 +1,14 @@
 /**
- * Test doubles for the driver: a clock that does not wait, scripted metrics and analysis, and a
- * target that records every call.
+ * Test doubles for the driver: a clock that does not wait, scripted metrics and analysis, a
+ * target that records every call, and a backend for running the `canary` command in-process.
  */
 import { StepWindow } from "../../automation/analysis/judge";
 import { Decision, TickMeasurement, Verdict } from "../../automation/analysis/types";
 import { Clock } from "../../automation/rollout/clock";
 import { Analysis, MetricsSource } from "../../automation/rollout/judging";
+import { Backend } from "../../automation/backends";
+import { MemoryRecordStore } from "../../automation/record/memory";
+import { RecordStore } from "../../automation/record/types";
 import { RollbackMode, Target, TargetSnapshot } from "../../automation/targets/types";
 
 /** A clock whose `sleep` advances time at once. Starts at 2026-01-01T00:00:00Z. */
@@ -107,5 +110,42 @@ export class FakeTarget implements Target {
   async rollback(snapshot: TargetSnapshot, mode: RollbackMode): Promise<void> {
     this.check(`rollback:${mode}`);
     this.weight = snapshot.weight as number;
+  }
+}
+
+/**
+ * A backend for the `canary` command's own code (cli/index.ts `main` with this backend): a
+ * {@link FakeTarget} that fails every change (so a rollout that should never have started stops
+ * at once, its calls recorded) and an in-memory store that keeps every save. `opened` lists the
+ * target, store and config values the command asked the backend for.
+ */
+export class RecordingBackend implements Backend {
+  readonly type = "haproxy";
+  readonly targetName = "fake-target";
+  readonly storeDescription = "the test's memory store";
+  readonly fake = new FakeTarget();
+  readonly memory = new MemoryRecordStore();
+  readonly opened: string[] = [];
+  constructor(readonly incidentDir: string, readonly historyDir: string) {
+    for (const call of ["prepare", "setCanary", "setWeight", "promote", "rollback"]) this.fake.fail.set(call, new Error(`the target was contacted (${call})`));
+  }
+  concerns(): boolean {
+    return true;
+  }
+  /** Asks nothing of the target (it is what the plan's metrics checks start from). */
+  metricsDefaults(): { readonly url?: string } {
+    return {};
+  }
+  async target(): Promise<Target> {
+    this.opened.push("target");
+    return this.fake;
+  }
+  async store(): Promise<RecordStore> {
+    this.opened.push("store");
+    return this.memory;
+  }
+  async configValues(): Promise<Readonly<Record<string, string | undefined>>> {
+    this.opened.push("configValues");
+    return {};
   }
 }

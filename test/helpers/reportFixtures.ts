@@ -1,6 +1,7 @@
 /**
  * A judged rollout for report tests, made with the real judge and the real transition function
- * (deterministic, no clock): step 0 (5%) with a clean canary passes, an operator pauses and
+ * (deterministic, no clock), given the baseline's twenty minutes before the rollout as its
+ * reference (as the driver's pre-flight gives it): step 0 (5%) with a clean canary passes, an operator pauses and
  * resumes it on the way, step 1 (25%) starts failing 20% of the canary's requests and the judge
  * rolls it back, and the snapshot is restored. Returns the kept rollout and the trace samples the
  * archive would have written.
@@ -81,14 +82,17 @@ export function judgedRollout(): { kept: KeptRollout; samples: TraceSample[]; ro
   apply({ type: "start", at: iso(T0), reason: "rollout of v4.2.0 (registry.example.com/checkout:v4.2.0) through 5 → 25 → 50 → 100", evidence: { snapshotOf: "pulumi" } });
   let t = T0 + 4;
   apply({ type: "advance", at: iso(t), step: 0, weight: 5, reason: "canary deployed; first step at weight 5", evidence: { applied: 5 } });
-  let state = judge.initialState({ index: 0, startedAt: t, minDurationSeconds: 30, maxDurationSeconds: 600 });
+  // The pre-flight's reference: the baseline's last twenty minutes at full traffic (its own generator, so the rollout's counts are the same).
+  const refRnd = random(7);
+  const reference = { start: T0 - 1200, end: T0, intervalSeconds: TICK, baseline: Array.from({ length: 1200 / TICK }, () => counts(Math.round(1000 * TICK * (0.9 + 0.2 * refRnd())), 0.004, 0.01, refRnd)) };
+  let state = judge.initialState({ index: 0, startedAt: t, minDurationSeconds: 30, maxDurationSeconds: 600 }, { reference });
   let pauseAt = 0;
   for (let step = 0; step < 2; step++) {
     const weight = record.steps[step]!;
     for (let n = 0; n < 40; n++) {
       const start = t;
       t += TICK;
-      const total = Math.round(200 * TICK * (0.9 + 0.2 * rnd()));
+      const total = Math.round(1000 * TICK * (0.9 + 0.2 * rnd()));
       const canaryRequests = Math.round((total * weight) / 100);
       const failing = step === 1 && n >= 2;
       const m: OkMeasurement = { kind: "ok", start, end: t, canary: counts(canaryRequests, failing ? 0.2 : 0.004, 0.01, rnd), baseline: counts(total - canaryRequests, 0.004, 0.01, rnd) };

@@ -186,8 +186,10 @@ describe("judge + Prometheus provider against a real Prometheus", function () {
     const m1 = await provider.measure(t1);
     assert.equal(m1.kind, "ok", JSON.stringify(m1));
     const ok = m1 as OkMeasurement;
-    assert.equal(ok.start, t0);
+    // The counts cover the interval between the scrapes last before t0 and t1 (1 s apart at most).
     assert.equal(ok.end, t1);
+    assert.ok(ok.covers!.start <= t0 && ok.covers!.start > t0 - 1.5, JSON.stringify(ok.covers));
+    assert.ok(ok.covers!.end <= t1 && ok.covers!.end > t1 - 1.5, JSON.stringify(ok.covers));
     assert.equal(ok.baseline.requests, 505);
     assert.equal(ok.baseline.errors, 5);
     assert.equal(ok.canary.requests, 52);
@@ -237,8 +239,23 @@ describe("judge + Prometheus provider against a real Prometheus", function () {
     assert.equal(m.kind, "ok", JSON.stringify(m));
     // Summed before differencing, the canary would show 7 − 142 < 0 requests; per series it is exact.
     assert.deepEqual([m.canary.requests, m.canary.errors, m.baseline.requests, m.baseline.errors], [7, 0, 30, 0]);
-    assert.ok(m.notes?.some((n) => /^canary requests: 1 counter reset\(s\)$/.test(n)), JSON.stringify(m.notes));
-    assert.ok(m.notes?.some((n) => /^canary requests: 1 series disappeared$/.test(n)), JSON.stringify(m.notes));
+    assert.ok(m.notes?.some((n) => /^\d+ counter reset\(s\)$/.test(n)), JSON.stringify(m.notes));
+    // Series the restarted process has not re-created stop holding the boundary back.
+    assert.ok(m.notes?.some((n) => /^\d+ series without a recent sample$/.test(n)), JSON.stringify(m.notes));
+  });
+
+  it("reads its targets' scrape interval and the baseline's recent history (the pre-flight reads)", async function () {
+    assert.equal(await provider.scrapeIntervalSeconds(Date.now() / 1000), 1);
+    const before = await boundary();
+    await record("v1", "200", 300, 0.05);
+    await record("v1", "500", 3, 0.05);
+    const after = await boundary();
+    const r = await provider.readReference(after, Math.ceil(after - before) + 2, 1);
+    assert.equal(r.kind, "ok", JSON.stringify(r));
+    if (r.kind !== "ok") return;
+    const total = r.reference.baseline.reduce((a, v) => [a[0] + v.requests, a[1] + v.errors], [0, 0]);
+    assert.deepEqual(total, [303, 3]);
+    assert.equal(r.reference.intervalSeconds, 1);
   });
 
   it("reports a version without series as noValues, not as zero traffic", async function () {
@@ -249,7 +266,7 @@ describe("judge + Prometheus provider against a real Prometheus", function () {
     assert.equal(m.kind, "noValues");
     assert.deepEqual(m.kind === "noValues" && m.missing, ["canary"]);
     assert.deepEqual(m.kind === "noValues" && m.neverSeen, ["canary"]);
-    assert.equal(m.kind === "noValues" && m.detail, 'http_requests_total{job="app",version="v9"} returned no series');
+    assert.equal(m.kind === "noValues" && m.detail, 'http_requests_total{job="app",version="v9"} has no recent samples');
   });
 
   it("turns an unreachable Prometheus into queryFailed, and the judge holds", async function () {

@@ -1,8 +1,9 @@
 /**
  * Faults on the real sandbox (HAProxy, Prometheus, the sample service under load), through the
  * CLI as a pipeline runs it: two drivers on one rollout, a driver SIGKILLed mid-step and resumed
- * by the next run, an abort from another process, Prometheus killed mid-step. Each test starts
- * its own sandbox and every process it starts is stopped.
+ * by the next run, an abort from another process, Prometheus killed mid-step. The tests share
+ * one sandbox (reset between them: weight 0, no faults, no record), except the two that kill
+ * HAProxy or Prometheus, which get one each; every process a test starts is stopped.
  */
 import * as assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
@@ -11,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { runLoad } from "../../../local/loadgen";
 import { Sandbox, startSandbox } from "../../../local/sandbox";
+import { resetSandbox } from "../../../local/sandboxRollout";
 import { checkRecord, RolloutRecord } from "../../../automation/state";
 import { Receiver } from "../../helpers/receiver";
 import { HAPROXY, needs, PROMETHEUS } from "../../helpers/tools";
@@ -50,49 +52,96 @@ async function until(file: string, f: (r: RolloutRecord) => boolean, what: strin
   }
 }
 
+/** The sandbox a group of tests shares, with load running, and the files of the rollout under test. */
+interface Bench {
+  readonly dir: string;
+  readonly stateFile: string;
+  readonly record: string;
+  readonly sandbox: Sandbox;
+  stopLoad: AbortController;
+  load: Promise<unknown>;
+}
+
+/** Starts a sandbox (scraped every half second) whose versions both have counter series, scraped. */
+async function openBench(): Promise<Bench> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-faults-"));
+  const stateFile = path.join(dir, "state.json");
+  const sandbox = await startSandbox({ versions: { stable: "v1", canary: "v2" }, stateFile, traffic: { canaryWeight: 0 }, scrapeIntervalSeconds: 0.5 });
+  await runLoad({ url: sandbox.urls.traffic, rps: 20, durationSeconds: 0.5, shares: [{ name: "override", match: { kind: "header", name: "x-canary", value: "true" }, share: 0.5 }] });
+  await new Promise((r) => setTimeout(r, 1500));
+  const stopLoad = new AbortController();
+  stopLoad.abort();
+  return { dir, stateFile, record: path.join(dir, "rollout.json"), sandbox, stopLoad, load: Promise.resolve() };
+}
+
+/** Load at 300 requests/s until the test ends (a new controller per test: an aborted one ends the next test's load at once). */
+function startLoad(b: Bench): void {
+  b.stopLoad = new AbortController();
+  b.load = runLoad({ url: b.sandbox.urls.traffic, rps: 300, durationSeconds: 600, signal: b.stopLoad.signal });
+}
+
+/** The state a test starts from: weight 0, healthy instances, no record (nor its lock, incidents or history), no load. */
+async function resetBench(b: Bench): Promise<void> {
+  await resetSandbox(b.sandbox);
+  for (const f of fs.readdirSync(b.dir)) if (f !== path.basename(b.stateFile)) fs.rmSync(path.join(b.dir, f), { recursive: true, force: true });
+  // What the last test sent is counted before this one's driver takes its first reading.
+  await new Promise((r) => setTimeout(r, 1250));
+}
+
+async function closeBench(b: Bench | undefined): Promise<void> {
+  if (!b) return;
+  b.stopLoad.abort();
+  await b.load;
+  await b.sandbox.stop();
+  fs.rmSync(b.dir, { recursive: true, force: true });
+}
+
+// The sandbox and rollout files the running test uses (set by its describe's hooks).
+let bench: Bench | undefined;
+let dir: string;
+let stateFile: string;
+let record: string;
+let sandbox: Sandbox;
+const children: ChildProcess[] = [];
+
+/** Makes `b` the bench the tests' helpers use, reset and under load. */
+async function use(b: Bench): Promise<void> {
+  bench = b;
+  ({ dir, stateFile, record, sandbox } = b);
+  await resetBench(b);
+  startLoad(b);
+}
+
+/** Stops what the test started: its CLI processes and its load. */
+async function endTest(): Promise<void> {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  bench?.stopLoad.abort();
+  await bench?.load;
+}
+
+const start = (args: string[], env?: NodeJS.ProcessEnv): Run => {
+  const run = cli(args, dir, env);
+  children.push(run.child);
+  return run;
+};
+const rolloutArgs = (planText: string): string[] => {
+  const planFile = path.join(dir, "plan.yaml");
+  fs.writeFileSync(planFile, planText);
+  return ["rollout", "--target", "haproxy", "--sandbox", stateFile, "--version", "v2", "--image", "sandbox/app:v2", "--plan", planFile];
+};
+/** A step that waits (long minimum) so the faults happen mid-step. */
+const HOLDING = "steps: [{weight: 20, minDuration: 5m, maxDuration: 10m}, {weight: 100}]\ntick: 1s\n";
+
 describe("faults on the sandbox, through the CLI", function () {
   needs(HAPROXY, PROMETHEUS);
   this.timeout(120_000);
-  let dir: string;
-  let sandbox: Sandbox;
-  let stateFile: string;
-  let record: string;
-  let load: Promise<unknown>;
-  let stopLoad: AbortController;
-  const children: ChildProcess[] = [];
-
-  beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-faults-"));
-    stateFile = path.join(dir, "state.json");
-    record = path.join(dir, "rollout.json");
-    sandbox = await startSandbox({ versions: { stable: "v1", canary: "v2" }, stateFile, traffic: { canaryWeight: 0 } });
-    await runLoad({ url: sandbox.urls.traffic, rps: 20, durationSeconds: 0.5, shares: [{ name: "override", match: { kind: "header", name: "x-canary", value: "true" }, share: 0.5 }] });
-    await new Promise((r) => setTimeout(r, 2500));
-    // A new controller per test: an aborted one would end the next test's load at once.
-    stopLoad = new AbortController();
-    load = runLoad({ url: sandbox.urls.traffic, rps: 100, durationSeconds: 600, signal: stopLoad.signal });
+  let shared: Bench | undefined;
+  before(async () => {
+    shared = await openBench();
   });
-
-  afterEach(async () => {
-    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-    stopLoad.abort();
-    await load;
-    await sandbox.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  const start = (args: string[], env?: NodeJS.ProcessEnv): Run => {
-    const run = cli(args, dir, env);
-    children.push(run.child);
-    return run;
-  };
-  const rolloutArgs = (planText: string): string[] => {
-    const planFile = path.join(dir, "plan.yaml");
-    fs.writeFileSync(planFile, planText);
-    return ["rollout", "--target", "haproxy", "--sandbox", stateFile, "--version", "v2", "--image", "sandbox/app:v2", "--plan", planFile];
-  };
-  /** A step that waits (long minimum) so the faults happen mid-step. */
-  const HOLDING = "steps: [{weight: 20, minDuration: 5m, maxDuration: 10m}, {weight: 100}]\ntick: 1s\n";
+  after(async () => closeBench(shared));
+  beforeEach(async () => use(shared as Bench));
+  afterEach(endTest);
 
   it("a second driver is refused with the holder's identity; a SIGKILLed driver is resumed without re-applying its weight; abort from another process rolls back", async () => {
     const a = start(rolloutArgs(HOLDING));
@@ -125,12 +174,12 @@ describe("faults on the sandbox, through the CLI", function () {
   });
 
   it("retry after a rollback: the fixed canary (same version and image) is rolled out again and promoted; the new record names the rolled-back one and who retried", async function () {
-    // Two whole rollouts: about 20 s alone, twice that on a loaded machine.
+    // Two whole rollouts: about 10 s alone, more on a loaded machine.
     this.timeout(200_000);
     // Judged as in the demo: error rates under 1% are negligible, so a healthy canary can pass.
     const plan = [
-      "steps: [{weight: 20, minDuration: 4s, maxDuration: 80s}, {weight: 100}]",
-      "tick: 2s",
+      "steps: [{weight: 20, minDuration: 2s, maxDuration: 80s}, {weight: 100}]",
+      "tick: 1s",
       "analysis:",
       "  judge:",
       "    metrics: [{ name: errors, source: { kind: errors }, negligibleRate: 0.01 }]",
@@ -241,42 +290,6 @@ describe("faults on the sandbox, through the CLI", function () {
     assert.deepEqual([final.history.at(-2)!.by, final.history.at(-2)!.evidence], ["ops@test", { gradual: [20] }]);
   });
 
-  it("Prometheus killed mid-step: the driver holds (never promotes), then rolls back once the outage passes the plan's limit", async () => {
-    const plan = "steps: [{weight: 20, minDuration: 2s, maxDuration: 10m}, {weight: 100}]\ntick: 1s\nanalysis:\n  judge: { noData: { maxOutageSeconds: 4 }, minCanaryRequestsToPromote: 100000 }\n";
-    const run = start([...rolloutArgs(plan), "--json"]);
-    await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
-    process.kill(sandbox.pids.prometheus, "SIGKILL");
-    const r = await run.done;
-    assert.equal(r.code, 1, r.stderr);
-    const ticks = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; decision?: string; hold?: string });
-    const decisions = ticks.filter((t) => t.event === "tick").map((t) => `${t.decision}${t.hold ? `/${t.hold}` : ""}`);
-    assert.equal(decisions.includes("promote"), false, decisions.join(", "));
-    assert.ok(decisions.some((d) => d.startsWith("continue/")), `a hold before the rollback: ${decisions.join(", ")}`);
-    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
-    assert.equal(final.phase, "RolledBack");
-    assert.match(final.history.find((h) => h.type === "rollback")!.reason, /^metrics unavailable for [\d.]+s, limit 4s$/);
-    const w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
-    assert.deepEqual([w.stable, w.canary], [100, 0]);
-  });
-
-  it("a failing restore (HAProxy gone) exits 4 with a loud message; the record stays RollingBack and says what traffic may be doing", async () => {
-    const run = start(rolloutArgs(HOLDING));
-    await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
-    // HAProxy's runtime API is the only way to change the weight: without it no restore can work.
-    process.kill(sandbox.pids.haproxy, "SIGKILL");
-    const abort = await start(["abort", "--target", "haproxy", "--sandbox", stateFile, "--reason", "drill", "--wait", "60s"]).done;
-    assert.equal(abort.code, 0, abort.stderr);
-    const r = await run.done;
-    assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stdout, /ROLLBACK FAILED for v2: .*; the target may still route traffic to the canary \(exit 4\)\n$/);
-    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
-    assert.equal(final.phase, "RollingBack");
-    const last = final.history.at(-1)!;
-    assert.equal(last.type, "rollbackFailed");
-    assert.deepEqual([last.weight, (last.evidence as { appliedWeight: unknown }).appliedWeight], [20, "cannot verify"]);
-    assert.equal(final.lease, undefined, "no driver holds it: the next run (or canary abort) retries the restore");
-  });
-
   it("SIGTERM with onSignal: pause holds the weight and exits 5; SIGTERM with the default rolls back and exits 1", async () => {
     const paused = start(rolloutArgs(`${HOLDING}onSignal: pause\n`));
     await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
@@ -366,5 +379,53 @@ describe("faults on the sandbox, through the CLI", function () {
     } finally {
       await receiver.stop();
     }
+  });
+});
+
+describe("faults that kill a sandbox process, through the CLI", function () {
+  needs(HAPROXY, PROMETHEUS);
+  this.timeout(120_000);
+  // Each test kills Prometheus or HAProxy, so each gets a sandbox of its own.
+  let own: Bench | undefined;
+  beforeEach(async () => use((own = await openBench())));
+  afterEach(async () => {
+    await endTest();
+    await closeBench(own);
+  });
+
+  it("Prometheus killed mid-step: the driver holds (never promotes), then rolls back once the outage passes the plan's limit", async () => {
+    const plan = "steps: [{weight: 20, minDuration: 2s, maxDuration: 10m}, {weight: 100}]\ntick: 1s\nanalysis:\n  judge: { noData: { maxOutageSeconds: 4 }, minCanaryRequestsToPromote: 100000 }\n";
+    const run = start([...rolloutArgs(plan), "--json"]);
+    await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
+    process.kill(sandbox.pids.prometheus, "SIGKILL");
+    const r = await run.done;
+    assert.equal(r.code, 1, r.stderr);
+    const ticks = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; decision?: string; hold?: string });
+    const decisions = ticks.filter((t) => t.event === "tick").map((t) => `${t.decision}${t.hold ? `/${t.hold}` : ""}`);
+    assert.equal(decisions.includes("promote"), false, decisions.join(", "));
+    assert.ok(decisions.some((d) => d.startsWith("continue/")), `a hold before the rollback: ${decisions.join(", ")}`);
+    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.equal(final.phase, "RolledBack");
+    assert.match(final.history.find((h) => h.type === "rollback")!.reason, /^metrics unavailable for [\d.]+s, limit 4s$/);
+    const w = (await sandbox.readWeights()).find((x) => x.route === "default")!;
+    assert.deepEqual([w.stable, w.canary], [100, 0]);
+  });
+
+  it("a failing restore (HAProxy gone) exits 4 with a loud message; the record stays RollingBack and says what traffic may be doing", async () => {
+    const run = start(rolloutArgs(HOLDING));
+    await until(record, (r) => r.phase === "Progressing" && r.lastVerdict !== undefined, "step 0 judged");
+    // HAProxy's runtime API is the only way to change the weight: without it no restore can work.
+    process.kill(sandbox.pids.haproxy, "SIGKILL");
+    const abort = await start(["abort", "--target", "haproxy", "--sandbox", stateFile, "--reason", "drill", "--wait", "60s"]).done;
+    assert.equal(abort.code, 0, abort.stderr);
+    const r = await run.done;
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stdout, /ROLLBACK FAILED for v2: .*; the target may still route traffic to the canary \(exit 4\)\n$/);
+    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.equal(final.phase, "RollingBack");
+    const last = final.history.at(-1)!;
+    assert.equal(last.type, "rollbackFailed");
+    assert.deepEqual([last.weight, (last.evidence as { appliedWeight: unknown }).appliedWeight], [20, "cannot verify"]);
+    assert.equal(final.lease, undefined, "no driver holds it: the next run (or canary abort) retries the restore");
   });
 });

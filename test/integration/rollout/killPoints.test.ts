@@ -1,10 +1,13 @@
 /**
- * Exact resume on the real sandbox: `canary rollout` SIGKILLed at each action boundary (before
- * each change of HAProxy's weight, each read-back and each record save, after the last save, and
- * with the record file's lock held mid-save), then the same command run again. The rerun must
- * finish the rollout (exit 0) without HAProxy's weight ever moving backwards, and waits out a
- * lock the killed process left behind. The kill happens inside the driver process
- * (test/fixtures/killPoint.ts), so it lands exactly at the boundary.
+ * Exact resume on the real sandbox: `canary rollout` SIGKILLed at each action boundary in turn
+ * (before each change of HAProxy's weight, each read-back and each record save, with the record
+ * file's lock held mid-save, and after the last save), each time run again with the same
+ * command, which resumes from what the killed run left and is killed at the next boundary. The
+ * rollout must finish without HAProxy's weight ever moving backwards, a rerun waits out a lock
+ * the killed process left behind, and a rerun of the finished rollout changes nothing. The kill
+ * happens inside the driver process (test/fixtures/killPoint.ts), so it lands exactly at the
+ * boundary. (test/unit/rollout/resume.test.ts kills before and during every operation, in
+ * process, each from a fresh start.)
  */
 import * as assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -50,8 +53,11 @@ const OPS = [
   "promote",
   "save complete",
 ];
-/** Before each, after the last, and with the lock held during a save early, mid-rollout and last. */
-const KILLS = [...OPS.map((op) => `before ${op}`), "after save complete", "during save start", "during save intent setWeight 60", "during save complete"];
+/**
+ * The kills, in the order a rollout passes them: before each boundary, with the record file's
+ * lock held mid-rollout, and after the last save.
+ */
+const KILLS = [...OPS.slice(0, 9).map((op) => `before ${op}`), "during save intent setWeight 60", ...OPS.slice(9).map((op) => `before ${op}`), "after save complete"];
 
 interface Exit {
   readonly code: number | null;
@@ -99,35 +105,44 @@ describe("exact resume on the sandbox: SIGKILL at every action boundary, then th
     return new Promise((resolve) => child.on("close", (code, signal) => (clearTimeout(timer), resolve({ code, signal, stdout, stderr }))));
   }
 
-  for (const kill of KILLS) {
-    it(`killed ${kill}`, async () => {
-      await resetSandbox(sb());
-      const record = path.join(dir, "rollout.json");
-      fs.rmSync(record, { force: true });
-      fs.rmSync(`${record}.lock`, { recursive: true, force: true });
-      const weights = path.join(dir, "weights.log");
-      const ops = path.join(dir, "ops.log");
-      fs.writeFileSync(weights, "0\n");
-      fs.writeFileSync(ops, "");
-
-      const killed = await rollout({ CANARY_KILL_AT: kill, CANARY_WEIGHT_LOG: weights, CANARY_OPS_LOG: ops });
-      assert.equal(killed.signal, "SIGKILL", `the kill point was not reached: ${fs.readFileSync(ops, "utf8")}\n${killed.stderr}`);
-      const again = await rollout({ CANARY_WEIGHT_LOG: weights });
-      assert.equal(again.code, 0, `${again.stderr}\n${again.stdout}`);
-      const result = JSON.parse(again.stdout.trim().split("\n").at(-1)!) as { outcome: string; phase: string };
-      assert.deepEqual([result.phase, kill === "after save complete" ? result.outcome === "unchanged" : result.outcome === "promoted"], ["Succeeded", true], again.stdout);
-
-      // Users' traffic only ever moved forward: 0 → 30 → 60 → 100, a weight at most set again in place.
+  it("killed at every boundary in turn, each rerun resuming where the last was killed: the rollout finishes, traffic never moves backwards", async function () {
+    this.timeout(600_000);
+    await resetSandbox(sb());
+    const record = path.join(dir, "rollout.json");
+    fs.rmSync(record, { force: true });
+    fs.rmSync(`${record}.lock`, { recursive: true, force: true });
+    const weights = path.join(dir, "weights.log");
+    const ops = path.join(dir, "ops.log");
+    fs.writeFileSync(weights, "0\n");
+    fs.writeFileSync(ops, "");
+    /** HAProxy's canary weight as the runs set it, each change once. */
+    const moves = (): number[] => {
       const applied = fs.readFileSync(weights, "utf8").trim().split("\n").map(Number);
-      const moves = applied.filter((w, i) => i === 0 || w !== applied[i - 1]);
-      assert.deepEqual(moves, [0, 30, 60, 100], `HAProxy's canary weight went ${applied.join(" → ")}`);
-      assert.equal((await sb().readWeights()).find((w) => w.route === "default")!.canary, 100);
+      return applied.filter((w, i) => i === 0 || w !== applied[i - 1]);
+    };
 
-      const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
-      assert.deepEqual(final.history.map((h) => h.type).filter((t) => t !== "takeOver"), ["start", "advance", "advance", "promote", "complete"]);
-      assert.equal(final.lease, undefined);
-    });
-  }
+    // Each run is killed at the next boundary; the one after resumes from what the killed one
+    // left (a rerun after the kill with the lock held waits the lock out).
+    for (const kill of KILLS) {
+      const killed = await rollout({ CANARY_KILL_AT: kill, CANARY_WEIGHT_LOG: weights, CANARY_OPS_LOG: ops });
+      assert.equal(killed.signal, "SIGKILL", `killed ${kill}: the kill point was not reached (exit ${killed.code}):\n${killed.stderr}\n${killed.stdout}`);
+      // Users' traffic only ever moved forward: 0 → 30 → 60 → 100, a weight at most set again in place.
+      const sofar = moves();
+      assert.deepEqual(sofar, [0, 30, 60, 100].slice(0, sofar.length), `after the kill ${kill}, HAProxy's canary weight went ${sofar.join(" → ")}`);
+    }
+    const again = await rollout({ CANARY_WEIGHT_LOG: weights });
+    assert.equal(again.code, 0, `${again.stderr}\n${again.stdout}`);
+    const result = JSON.parse(again.stdout.trim().split("\n").at(-1)!) as { outcome: string; phase: string };
+    // Killed after its last save, the rollout had finished: the rerun finds it done and changes nothing.
+    assert.deepEqual([result.phase, result.outcome], ["Succeeded", "unchanged"], again.stdout);
+    assert.deepEqual(moves(), [0, 30, 60, 100]);
+    assert.equal((await sb().readWeights()).find((w) => w.route === "default")!.canary, 100);
+
+    const final = checkRecord(JSON.parse(fs.readFileSync(record, "utf8")), record);
+    assert.deepEqual(final.history.map((h) => h.type).filter((t) => t !== "takeOver"), ["start", "advance", "advance", "promote", "complete"]);
+    assert.equal(final.history.filter((h) => h.type === "takeOver").length, KILLS.length - 2, "every run after a kill but the first (nothing recorded) and the last (finished) took the rollout over");
+    assert.equal(final.lease, undefined);
+  });
 
   it("names every boundary the driver passes, in order", async () => {
     await resetSandbox(sb());

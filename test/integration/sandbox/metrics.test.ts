@@ -14,7 +14,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => Date.now() / 1000;
 /** A time after which Prometheus has scraped everything sent so far: idle for 1.5 intervals. */
 const settled = async () => (await sleep(1500 * SCRAPE_S), now());
-const SCRAPE_S = 1;
+/** Prometheus's scrape interval: short, so the tests wait little for a scrape. */
+const SCRAPE_S = 0.5;
+/** Time in the first test scales with the interval: the load lasts 4 intervals, sampled every half interval. */
+const LOAD_S = 4 * SCRAPE_S;
 
 /** `query` (one series per `by` label value) at `time`, as a map label value → number. */
 async function byLabel(prom: string, query: string, label: string, time: number): Promise<Record<string, number>> {
@@ -60,7 +63,7 @@ describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function 
     const haproxyQuery = 'sum by (server) (haproxy_server_http_responses_total{proxy="be_default"})';
     const haproxyBase = await byLabel(prom(), haproxyQuery, "server", tBase);
 
-    const r = await runLoad({ url: s().urls.traffic, rps: 300, durationSeconds: 4, keepRecords: true });
+    const r = await runLoad({ url: s().urls.traffic, rps: 1200 / LOAD_S, durationSeconds: LOAD_S, keepRecords: true });
     const records = r.records as RequestRecord[];
     await sleep(2500 * SCRAPE_S);
 
@@ -74,7 +77,7 @@ describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function 
     // the responses received one interval (plus slack) earlier and at most the requests sent by T.
     const t0 = records.reduce((m, x) => Math.min(m, x.sentAt), Infinity) / 1000;
     let checked = 0;
-    for (let t = t0 + 0.75; t < t0 + 4; t += 0.5) {
+    for (let t = t0 + 0.75 * SCRAPE_S; t < t0 + LOAD_S; t += 0.5 * SCRAPE_S) {
       const at = minus(await byLabel(prom(), REQUESTS, "version", t), base);
       for (const v of ["v1", "v2"]) {
         const lower = records.filter((x) => x.version === v && x.receivedAt <= (t - SCRAPE_S - 0.25) * 1000).length;
@@ -95,7 +98,7 @@ describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function 
     // and each version must be present at most instants.
     const series = 'http_requests_total{job="app",code="200"}';
     const present: Record<string, number> = { v1: 0, v2: 0 };
-    for (let t = t0 + 0.75; t < t0 + 4; t += 0.5) {
+    for (let t = t0 + 0.75 * SCRAPE_S; t < t0 + LOAD_S; t += 0.5 * SCRAPE_S) {
       const values = await queryInstant(prom(), series, t);
       const stamps = await queryInstant(prom(), `timestamp(${series})`, t);
       for (const v of values) {
@@ -118,7 +121,7 @@ describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function 
     const errors = 'sum by (version, code) (http_requests_total{job="app"})';
     const before = await queryInstant(prom(), errors, tBase);
     await s().injectFault("canary", { errorRate: 0.2 });
-    const r = await runLoad({ url: s().urls.traffic, rps: 300, durationSeconds: 5, seed: 5 });
+    const r = await runLoad({ url: s().urls.traffic, rps: 600, durationSeconds: 2.5, seed: 5 });
     await s().clearFault("canary");
     const canary = r.all.byVersionStatus.v2;
     const nCanary = r.all.byVersion.v2;
@@ -138,8 +141,8 @@ describe("sandbox metrics and faults (real Prometheus, real HAProxy)", function 
   });
 
   it("a fault injected mid-run applies from that moment on", async () => {
-    const load = runLoad({ url: s().urls.traffic, rps: 300, durationSeconds: 3, keepRecords: true });
-    await sleep(1500);
+    const load = runLoad({ url: s().urls.traffic, rps: 600, durationSeconds: 1.5, keepRecords: true });
+    await sleep(750);
     const issued = performance.timeOrigin + performance.now();
     await s().injectFault("canary", { errorRate: 1 });
     const applied = performance.timeOrigin + performance.now();

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { ArgoLike, FlaggerLike, histogramQuantile, KayentaLike, mannWhitneyShift } from "../../../bench/judge/judges";
+import { ArgoLike, BenchJudge, BenchStep, FlaggerLike, histogramQuantile, KayentaLike, mannWhitneyShift } from "../../../bench/judge/judges";
 import { TickMeasurement, VersionCounts } from "../../../automation/analysis/types";
 
 // The benchmark's baselines must behave as documented, or the comparison means nothing.
@@ -15,8 +15,23 @@ const tick = (end: number, canary: VersionCounts, baseline: VersionCounts = { re
   canary,
   baseline,
 });
-const decisions = (judge: { tick(m: TickMeasurement): string }, ticks: TickMeasurement[]): number | undefined =>
-  ticks.find((m) => judge.tick(m) === "rollback")?.end;
+const STEP: BenchStep = { index: 0, startedAt: 0, weight: 5, minDurationSeconds: 60, maxDurationSeconds: 600, warmupSeconds: 0 };
+/** When the judge first rolls back, from a fresh start; a promote passes the step and the next one starts at once (same weight). */
+const decisions = (judge: BenchJudge, ticks: TickMeasurement[]): number | undefined => {
+  judge.start(undefined, STEP);
+  let index = 0;
+  for (const m of ticks) {
+    const d = judge.tick(m);
+    if (d === "rollback") return m.end;
+    if (d === "promote") judge.stepChanged({ ...STEP, index: ++index, startedAt: m.end });
+  }
+  return undefined;
+};
+/** The decisions at every tick, from a fresh start, without applying promotions. */
+const every = (judge: BenchJudge, ticks: TickMeasurement[]): string[] => {
+  judge.start(undefined, STEP);
+  return ticks.map((m) => judge.tick(m));
+};
 
 describe("bench baselines", () => {
   it("histogram_quantile interpolates within the bucket, like Prometheus", () => {
@@ -62,6 +77,18 @@ describe("bench baselines", () => {
     assert.equal(decisions(new FlaggerLike(), ticks), 300);
     const noTraffic = Array.from({ length: 120 }, (_, i) => tick(5 * (i + 1), { requests: 0, errors: 0, latencyBuckets: lat(0) }));
     assert.equal(decisions(new FlaggerLike(), noTraffic), 300);
+  });
+
+  it("Flagger-like: a passing check advances the weight (a step lasts one interval when healthy)", () => {
+    const good = { requests: 250, errors: 1, latencyBuckets: lat(250) };
+    const d = every(new FlaggerLike(), Array.from({ length: 13 }, (_, i) => tick(5 * (i + 1), good)));
+    assert.deepEqual([d.indexOf("promote"), d.filter((x) => x === "promote").length], [11, 1]);
+  });
+
+  it("Argo-like: each step is a pause of its minimum duration, promoted then unless the analysis failed", () => {
+    const good = { requests: 250, errors: 1, latencyBuckets: lat(250) };
+    const d = every(new ArgoLike(), Array.from({ length: 13 }, (_, i) => tick(5 * (i + 1), good)));
+    assert.deepEqual(d.slice(10), ["continue", "promote", "promote"]);
   });
 
   it("Argo-like: the first failed measurement fails the run (failureLimit 0); query errors need 5 in a row", () => {

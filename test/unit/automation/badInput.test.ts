@@ -1,33 +1,47 @@
 /**
- * Bad input, as a table: malformed plans and control calls, each rejected with an exact message
- * naming the field, with nothing applied (the target and the record store saw no call).
+ * Bad input, as a table: malformed plans, each run through `canary rollout` itself (in-process,
+ * on a recording backend) and rejected with exit 2 and an exact message naming the field, with
+ * nothing applied: the command never opened the target or the store. Malformed control calls,
+ * each refused with nothing touched.
  */
 import * as assert from "node:assert/strict";
-import { checkPlanMetrics } from "../../../automation/cli/input";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { EXIT } from "../../../automation/cli/exit";
+import { main } from "../../../automation/cli";
 import { controlRollout } from "../../../automation/rollout/control";
-import { runRollout } from "../../../automation/rollout/run";
 import { ControlInput } from "../../../automation/rollout/requests";
-import { defaultPlan, MAX_PLAN_BYTES, parsePlan, PlanError } from "../../../automation/plan";
+import { defaultPlan, MAX_PLAN_BYTES } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";
 import { newRecord, RolloutRecord, transition } from "../../../automation/state";
-import { FakeClock, FakeMetrics, FakeTarget, ScriptedAnalysis } from "../../helpers/fakes";
+import { FakeTarget, RecordingBackend } from "../../helpers/fakes";
 
 const URL = "analysis:\n  metrics: { url: 'http://127.0.0.1:9' }\n";
 
-/** Validates as `canary rollout` does (plan, then metrics settings), then runs it against a recording target. */
-async function attempt(text: string): Promise<{ problems: string[]; target: FakeTarget; store: MemoryRecordStore }> {
-  const target = new FakeTarget();
-  const store = new MemoryRecordStore();
+/**
+ * Runs `canary rollout --plan <file>` through the command's own code (cli/index.ts `main`) on a
+ * recording backend: the exit code, the problems it printed, and everything it touched.
+ */
+async function attempt(text: string): Promise<{ code: number; output: string[]; backend: RecordingBackend; file: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-bad-plan-"));
   try {
-    const plan = parsePlan(text, "plan.yaml");
-    checkPlanMetrics(plan, { canary: "v2" }, "plan.yaml");
-    await runRollout({ plan, version: "v2", image: "app:v2", target, store, metrics: new FakeMetrics(), analysis: new ScriptedAnalysis([]), clock: new FakeClock() });
-  } catch (e) {
-    if (!(e instanceof PlanError)) throw e;
-    assert.equal(e.source, "plan.yaml");
-    return { problems: e.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)), target, store };
+    const file = path.join(dir, "plan.yaml");
+    fs.writeFileSync(file, text);
+    const backend = new RecordingBackend(path.join(dir, "incidents"), path.join(dir, "history"));
+    const stderr: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: unknown) => (stderr.push(String(chunk)), true)) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await main(["rollout", "--target", "haproxy", "--version", "v2", "--image", "app:v2", "--plan", file, "--json", "--cwd", dir], { openBackend: () => backend });
+    } finally {
+      process.stderr.write = write;
+    }
+    return { code, output: stderr.join("").trimEnd().split("\n"), backend, file };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  assert.fail(`accepted:\n${text}`);
 }
 
 describe("bad input: plans", () => {
@@ -62,7 +76,7 @@ describe("bad input: plans", () => {
     ["negative gate", "gates: { beforeSteps: [-1] }", ["gates.beforeSteps[0]: must be ≥ 0, got -1"]],
     ["beforePromotion a string", "gates: { beforePromotion: 'true' }", ['gates.beforePromotion: must be true or false, got "true"']],
     ["unknown judge key", "analysis: { judge: { maxOutageSeconds: 4 } }", [
-      "analysis.judge.maxOutageSeconds: unknown key (known: alpha, promoteAlpha, metrics, grid, dispersion, guardrails, noData, tickEvidenceCap, minCanaryRequestsToPromote)",
+      "analysis.judge.maxOutageSeconds: unknown key (known: alpha, promoteAlpha, metrics, grid, dispersion, heterogeneity, episodes, guardrails, noData, tickEvidenceCap, minCanaryRequestsToPromote)",
     ]],
     ["hostile label value", `${URL}    selectors: { service: 'x"} or vector(1) #' }`.replace("metrics: { url: 'http://127.0.0.1:9' }\n    selectors: { service: 'x\"} or vector(1) #' }", "metrics: { url: 'http://127.0.0.1:9', selectors: { service: 'x\"} or vector(1) #' } }"), [
       "analysis.metrics.selectors.service: must be 1–256 characters from [A-Za-z0-9._~:@+-/ ]",
@@ -80,10 +94,11 @@ describe("bad input: plans", () => {
   for (const [name, text, expected] of cases) {
     it(`rejects ${name}, applying nothing`, async () => {
       const withUrl = /analysis:/.test(text) ? text : `${text}\n${URL}`;
-      const { problems, target, store } = await attempt(name === "a huge file" || name === "not YAML" || name === "a list, not a map" ? text : withUrl);
-      assert.deepEqual(problems, expected);
-      assert.deepEqual(target.calls, []);
-      assert.deepEqual(store.saved, []);
+      const { code, output, backend, file } = await attempt(name === "a huge file" || name === "not YAML" || name === "a list, not a map" ? text : withUrl);
+      // Refused before the command asked for the target or the store: nothing contacted, nothing saved.
+      assert.deepEqual({ opened: backend.opened, calls: backend.fake.calls, saved: backend.memory.saved.length }, { opened: [], calls: [], saved: 0 });
+      assert.equal(code, EXIT.invalidInput);
+      assert.deepEqual(output, [`canary: PlanError: invalid plan ${file}:`, ...expected]);
     });
   }
   it("has at least 30 cases", () => assert.ok(cases.length >= 30, String(cases.length)));

@@ -323,7 +323,7 @@ describe("record conflicts, lease renewal and resumed judging", () => {
   });
 
   describe("a resumed step continues its judging from the record", () => {
-    /** A canary as good as its baseline: the judge promotes after 60 s observed (6 ticks). */
+    /** A canary as good as its baseline: without a reference (noise assumed until measured) the judge promotes after 180 s observed (18 ticks). */
     class SteadyMetrics implements MetricsSource {
       public ticks = 0;
       private last?: number;
@@ -373,11 +373,11 @@ describe("record conflicts, lease renewal and resumed judging", () => {
       return { result, ticks: metrics.ticks, logs, observed };
     }
 
-    it("keeps the evidence and observed time: promotes after the 2 ticks it still needed, not 6", async () => {
+    it("keeps the evidence and observed time: promotes after the 14 ticks it still needed, not 18", async () => {
       const { result, ticks, logs, observed } = await resume(await killedAfter(4));
       assert.equal(result.outcome, "promoted");
-      assert.equal(ticks, 2);
-      assert.deepEqual(observed, [50, 60], "the downtime is neither observed time nor an outage");
+      assert.equal(ticks, 14);
+      assert.deepEqual(observed, Array.from({ length: 14 }, (_, k) => 50 + 10 * k), "the downtime is neither observed time nor an outage");
       assert.ok(logs.includes("step 0: judging continues from the state the previous driver recorded"), logs.join("\n"));
     });
 
@@ -385,7 +385,7 @@ describe("record conflicts, lease renewal and resumed judging", () => {
       const record = await killedAfter(4);
       const { result, ticks, logs } = await resume({ ...record, judge: { ...(record.judge as object), metrics: [] } });
       assert.equal(result.outcome, "promoted");
-      assert.equal(ticks, 6);
+      assert.equal(ticks, 18);
       assert.ok(logs.includes("step 0: cannot continue the previous driver's judging (judge state has 0 metrics, config has 1); the step's judging restarts"), logs.join("\n"));
     });
   });

@@ -271,7 +271,7 @@ describe("driver", () => {
       assert.equal(r.outcome, "promoted");
       assert.deepEqual(r.record.history.map((h) => h.type), ["start", "advance", "advance", "promote", "complete"]);
       assert.match(r.record.history[3].reason, /^step 1 passed: all metrics within allowed ratios/);
-      assert.equal((r.record.judge as { schema: number }).schema, 1, "the judge's state is kept in the record");
+      assert.equal((r.record.judge as { schema: number }).schema, 2, "the judge's state is kept in the record");
     });
 
     it("rolls back a canary failing 10% of its requests as soon as the guardrail's bound is over 5%", async () => {

@@ -27,11 +27,11 @@ describe("rollout history", () => {
       version: "v4.2.0",
       stableVersion: "v4.1.3",
       start: "2026-03-01T10:00:00.000Z",
-      end: "2026-03-01T10:03:23.000Z",
+      end: "2026-03-01T10:01:48.000Z",
       outcome: "rolledBack",
       trigger: "analysis",
       reason: rolledBack.record.history.find((h) => h.type === "rollback")!.reason,
-      durationSeconds: 203,
+      durationSeconds: 108,
       who: "deploy-bot@ci-7",
       operators: ["alice@laptop"],
     });
@@ -47,7 +47,7 @@ describe("rollout history", () => {
       formatHistory([summarizeRollout(rolledBack), summarizeRollout(promoted)]),
       [
         "VERSION  START                 END                   OUTCOME     TRIGGER   DURATION  WHO                            ROLLOUT",
-        "v4.2.0   2026-03-01T10:00:00Z  2026-03-01T10:03:23Z  rolledBack  analysis  3m23s     deploy-bot@ci-7, alice@laptop  20260301T100000000Z-v4.2.0",
+        "v4.2.0   2026-03-01T10:00:00Z  2026-03-01T10:01:48Z  rolledBack  analysis  1m48s     deploy-bot@ci-7, alice@laptop  20260301T100000000Z-v4.2.0",
         "v2.5.0   2026-01-01T00:00:00Z  2026-01-01T01:02:03Z  promoted    -         1h02m     bob@ci                         r-old",
       ].join("\n"),
     );

@@ -20,7 +20,7 @@ const T0 = Date.UTC(2026, 0, 1);
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
 /**
- * 1000 requests a tick split by the target's weight; the canary gets none before `trafficFrom`
+ * 100000 requests a tick split by the target's weight; the canary gets none before `trafficFrom`
  * (Unix seconds), and fails `canaryErrors` of its requests from `errorsFrom` on.
  */
 class WeightMetrics implements MetricsSource {
@@ -34,8 +34,8 @@ class WeightMetrics implements MetricsSource {
     this.last = at;
     if (start === undefined) return { kind: "priming", end: at };
     const w = at >= (this.o.trafficFrom ?? 0) ? this.target.weight : 0;
-    const canary = { requests: 10 * w, errors: this.o.errorsFrom?.(this.target) ? Math.round(10 * w * (this.o.canaryErrors ?? 0)) : 0 };
-    const baseline = { requests: 1000 - 10 * w, errors: 0 };
+    const canary = { requests: 1000 * w, errors: this.o.errorsFrom?.(this.target) ? Math.round(1000 * w * (this.o.canaryErrors ?? 0)) : 0 };
+    const baseline = { requests: 100000 - 1000 * w, errors: 0 };
     return this.o.swapped ? { kind: "ok", start, end: at, canary: baseline, baseline: canary } : { kind: "ok", start, end: at, canary, baseline };
   }
 }
@@ -108,9 +108,9 @@ describe("a canary's bake after its last step", () => {
     assert.equal(result.outcome, "promoted", result.reason);
     assert.deepEqual(target.calls, ["prepare", "setCanary:v2", "verify", "setWeight:50", "verify", "setWeight:100", "verify", "promote"]);
     assert.deepEqual(result.record.history.map((h) => h.type), ["start", "advance", "switch", "promote", "complete"]);
-    assert.match(result.record.history.find((h) => h.type === "promote")!.reason, /^bake passed: 30\.0s observed with 3000 requests on v2; guardrails clear; against v1: errors ≤ [0-9.]+% \(ok\)$/);
-    // The reference: the previous version's 1000 requests a tick over the 10 minutes before the rollout (one reading of it here).
-    assert.deepEqual(result.record.reference, { version: "v1", from: iso(T0 / 1000 - 600), to: iso(T0 / 1000), requests: 1000, errors: 0 });
+    assert.match(result.record.history.find((h) => h.type === "promote")!.reason, /^bake passed: 30\.0s observed with 300000 requests on v2; guardrails clear; against v1: errors ≤ [0-9.]+% \(ok\)$/);
+    // The reference: the previous version's 100000 requests a tick over the 10 minutes before the rollout (one reading of it here).
+    assert.deepEqual(result.record.reference, { version: "v1", from: iso(T0 / 1000 - 600), to: iso(T0 / 1000), requests: 100000, errors: 0 });
   });
 
   it("failing in the bake, it is rolled back to the kept previous version", async () => {
