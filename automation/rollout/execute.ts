@@ -146,9 +146,12 @@ export function rolloutExecutor(ctx: effects.EffectContext, plan: Plan, interrup
         const m = await measure();
         // The step's observation begins with the new version's first request, not with the weight.
         if (session.record.step && session.record.step.trafficAt === undefined) {
-          const seen = firstTrafficAt(m);
+          // A first tick that began before the weight was set (its start is the previous reading's
+          // sample) had traffic from the weight on: the window stays where it is.
+          const first = firstTrafficAt(m);
+          const seen = first === undefined ? undefined : Math.max(first, stepStartedAt / 1000);
           if (seen !== undefined) {
-            if (Math.abs(seen * 1000 - stepStartedAt) >= 1) {
+            if (seen * 1000 - stepStartedAt >= 1) {
               judging.analysis.beginStep(windowOf(i, seen));
               ctx.log(`${baking ? "bake" : `step ${i}`}: the first request of ${session.record.version} came ${((seen * 1000 - stepStartedAt) / 1000).toFixed(1)}s after the weight was set; the observation starts at ${iso(seen)}`);
               stepStartedAt = seen * 1000;

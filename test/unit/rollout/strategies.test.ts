@@ -27,10 +27,11 @@ class WeightMetrics implements MetricsSource {
   private last?: number;
   constructor(
     private readonly target: FakeTarget,
-    private readonly o: { readonly trafficFrom?: number; readonly canaryErrors?: number; readonly errorsFrom?: (target: FakeTarget) => boolean; readonly swapped?: boolean } = {},
+    private readonly o: { readonly trafficFrom?: number; readonly canaryErrors?: number; readonly errorsFrom?: (target: FakeTarget) => boolean; readonly swapped?: boolean; readonly sampleLag?: number } = {},
   ) {}
   async measure(at: number): Promise<TickMeasurement> {
-    const start = this.last;
+    // A reading aligned to the last sample before `at` (sampleLag seconds old).
+    const start = this.last === undefined ? undefined : this.last - (this.o.sampleLag ?? 0);
     this.last = at;
     if (start === undefined) return { kind: "priming", end: at };
     const w = at >= (this.o.trafficFrom ?? 0) ? this.target.weight : 0;
@@ -96,6 +97,18 @@ describe("a step's observation starts with the canary's first request", () => {
     const result = await runRollout({ plan, version: "v2", image: "app:v2", target, store: new MemoryRecordStore(), metrics: new WeightMetrics(target), analysis: judge, clock: new FakeClock(T0), id: "r1" });
     assert.equal(result.outcome, "promoted", result.reason);
     assert.deepEqual(judge.windows.map((w) => w.startedAt - T0 / 1000), [0]);
+  });
+
+  it("a first tick that began before the weight was set (its reading aligned to an older sample) keeps the weight's time", async () => {
+    const plan = parsePlan(`steps: [{weight: 10, minDuration: 10s, maxDuration: 30s}, {weight: 100}]\ntick: 10s\n${JUDGE}`);
+    const target = new FakeTarget();
+    const judge = new WatchedJudge(plan.analysis.judge);
+    const logs: string[] = [];
+    const report = (e: DriverEvent) => void (e.kind === "log" && logs.push(e.line));
+    const result = await runRollout({ plan, version: "v2", image: "app:v2", target, store: new MemoryRecordStore(), metrics: new WeightMetrics(target, { sampleLag: 0.5 }), analysis: judge, clock: new FakeClock(T0), report, id: "r1" });
+    assert.equal(result.outcome, "promoted", result.reason);
+    assert.deepEqual(judge.windows.map((w) => w.startedAt - T0 / 1000), [0]);
+    assert.deepEqual(logs.filter((l) => l.includes("first request")), []);
   });
 });
 
