@@ -3,7 +3,9 @@
  * whose every `up` evaluates the real program under the runtime mocks, judged by the real judge
  * on metrics that follow the weight each `up` deployed. Green is deployed beside blue at 0 % (at
  * blue's size), switched to at once, baked with blue kept, then promoted; a failing bake switches
- * back. A platform that cannot do it (Linkerd) is refused before anything changes.
+ * back; the pre-traffic hook gets each platform's override route from the stack outputs. A
+ * canary's bake keeps the old stable deployed and rolls back to it. A platform that cannot do it
+ * (Linkerd) is refused before anything changes.
  */
 import * as assert from "node:assert/strict";
 import "../../helpers/pulumi";
@@ -11,6 +13,7 @@ import { parseConfig } from "../../../infra/config";
 import { TickMeasurement } from "../../../automation/analysis/types";
 import { parsePlan } from "../../../automation/plan";
 import { MemoryRecordStore } from "../../../automation/record/memory";
+import { HookSpec, HookVariables } from "../../../automation/rollout/hooks";
 import { ComparedVersions, MetricsSource } from "../../../automation/rollout/judging";
 import { runRollout } from "../../../automation/rollout/run";
 import { PulumiStackTarget } from "../../../automation/targets/pulumiStack";
@@ -69,23 +72,36 @@ strategy: blueGreen
 tick: 10s
 blueGreen: { scaleDownDelay: 40s }
 bake: { duration: 20s, reference: 5m }
+hooks: [{ name: smoke, at: beforePromotion, command: ["./smoke.sh"] }]
 analysis: { judge: { minCanaryRequestsToPromote: 500 } }
 `);
 
-async function blueGreen(platform: string, errorRate: (stack: MemoryStack) => number = () => 0) {
+/** A hook runner that records what each hook was given and passes. */
+class RecordingHooks {
+  readonly seen: { hook: string; variables: HookVariables; deployments: number }[] = [];
+  constructor(private readonly stack: MemoryStack) {}
+  async run(hook: HookSpec, variables: HookVariables) {
+    this.seen.push({ hook: hook.name, variables, deployments: this.stack.deployments.length });
+    return { ok: true, attempts: 1, detail: "exit 0", excerpt: "smoke passed" };
+  }
+}
+
+async function blueGreen(platform: string, errorRate: (stack: MemoryStack) => number = () => 0, plan = PLAN) {
   const stack = new MemoryStack("prod", resting(platform));
   const clock = new FakeClock();
   const store = new MemoryRecordStore();
+  const hooks = new RecordingHooks(stack);
   const result = await runRollout({
-    plan: PLAN,
+    plan,
     ...GREEN,
     target: new PulumiStackTarget(stack),
     store,
     metrics: (v: ComparedVersions) => new StackMetrics(stack, v.canary === GREEN.version ? "new" : "previous", () => errorRate(stack)),
+    hookRunner: hooks,
     clock,
     id: "bg1",
   });
-  return { stack, result, record: result.record };
+  return { stack, result, record: result.record, hooks };
 }
 
 /** Replicas of a Deployment by its Pulumi name, in one deployment. */
@@ -142,8 +158,14 @@ describe("blue/green through the Pulumi target (in-memory stacks running the rea
 
   for (const platform of ["aws", "istio", "gateway-api", "gcp"]) {
     it(`${platform}: green beside blue at 0 %, the switch, the bake with blue kept, then the promotion`, async () => {
-      const { stack, result, record } = await blueGreen(platform);
+      const { stack, result, record, hooks } = await blueGreen(platform);
       assert.equal(result.outcome, "promoted", result.reason);
+      // The pre-traffic check ran once green was deployed and before the switch, given the route that reaches green.
+      assert.deepEqual(
+        hooks.seen.map((h) => [h.hook, h.deployments, h.variables.CANARY_HOOK_POINT, h.variables.CANARY_STABLE_VERSION, h.variables.CANARY_OVERRIDE_URL, h.variables.CANARY_OVERRIDE_HEADER, h.variables.CANARY_OVERRIDE_VALUE]),
+        [["smoke", 1, "beforePromotion", "v2.4.1", ...(platform === "gcp" ? ["https://canary---checkout-abc123-ew.a.run.app", undefined, undefined] : [undefined, "x-canary", "true"])]],
+      );
+      assert.deepEqual(record.hooks!.map((h) => [h.hook, h.slot, h.ok, h.excerpt]), [["smoke", "beforePromotion", true, "smoke passed"]]);
       assert.deepEqual(stack.upCalls, ["canary: deploy green v2.5.0 beside blue at weight 0", "canary: weight 100 (v2.5.0)", "canary: promote v2.5.0 to stable"]);
       const [deployed, switched, promoted] = stack.deployments;
       assert.deepEqual(
@@ -188,6 +210,29 @@ describe("blue/green through the Pulumi target (in-memory stacks running the rea
       assert.deepEqual(record.history.map((h) => h.type), ["start", "switch", "rollback", "rolledBack"]);
     });
   }
+
+  it("istio: a canary's bake keeps the old stable deployed at full size with all traffic on the canary, and a failing bake rolls back to it", async () => {
+    const plan = parsePlan(`
+steps: [{ weight: 50, minDuration: 20s }, { weight: 100 }]
+tick: 10s
+bake: { duration: 60s, reference: 5m }
+analysis: { judge: { minCanaryRequestsToPromote: 500, metrics: [{ name: errors, source: { kind: errors }, negligibleRate: 0.05 }] } }
+`);
+    // The canary fails 20 % of its requests once it has all the traffic.
+    const { stack, result, record } = await blueGreen("istio", (s) => ((s.deployments.at(-1)?.outputs.appliedCanaryWeight as number) === 100 ? 0.2 : 0), plan);
+    assert.equal(result.outcome, "rolledBack", result.reason);
+    assert.match(result.reason, /^guardrail errorRate: canary bad fraction ≥ /);
+    assert.deepEqual(record.history.map((h) => h.type), ["start", "advance", "switch", "rollback", "rolledBack"]);
+    assert.deepEqual(stack.upCalls, ["canary: deploy v2.5.0 at weight 0", "canary: weight 50 (v2.5.0)", "canary: weight 100 (v2.5.0)", "canary: roll back (canary kept at weight 0)"]);
+    const [, , baking, restored] = stack.deployments;
+    // During the bake all traffic is on the canary and the old stable is still deployed at its full size.
+    assert.deepEqual(traffic("istio", baking), [[["stable", 0], ["canary", 100]], [["stable", 0], ["canary", 100]]]);
+    assert.deepEqual([baking.outputs.stableVersion, replicas(baking, "checkout-stable-deploy")], ["v2.4.1", 4]);
+    // The rollback puts all traffic back on it: the previous version, never redeployed.
+    assert.deepEqual(traffic("istio", restored), [[["stable", 0], ["canary", 100]], [["stable", 100], ["canary", 0]]]);
+    assert.deepEqual([restored.outputs.stableVersion, replicas(restored, "checkout-stable-deploy")], ["v2.4.1", 4]);
+    assert.equal(stack.raw()["canary:stable"], JSON.stringify(BLUE));
+  });
 
   it("linkerd: refused with the reason before anything changes", async () => {
     const stack = new MemoryStack("prod", resting("linkerd"));
