@@ -198,8 +198,8 @@ ${JUDGE}`);
       const report = (e: DriverEvent): void => {
         const text = e.kind === "action" ? e.message : e.kind === "log" ? e.line : e.kind === "transition" ? `${e.entry.type}` : undefined;
         if (text !== undefined) events.push({ at: Date.now(), text });
-        // The operator's incident ends a second and a half into the hold.
-        if (e.kind === "action" && e.message.startsWith("alerts firing (step 0)")) resolved = new Promise((res) => setTimeout(res, 1500)).then(() => page(false));
+        // The operator's incident ends a second into the hold.
+        if (e.kind === "action" && e.message.startsWith("alerts firing (step 0)")) resolved = new Promise((res) => setTimeout(res, 1000)).then(() => page(false));
       };
       const r = await runSandboxRollout({ sandbox: sb(), plan: parsePlan(`${CANARY()}${ALERTS("hold")}${JUDGE}`), rps: RPS, beforeRollout: () => page(true), report });
       await resolved;
@@ -211,7 +211,7 @@ ${JUDGE}`);
       const advanced = when("advance");
       assert.ok(held !== undefined && cleared !== undefined && advanced !== undefined, events.map((e) => e.text).join("\n"));
       // The weight stayed at 0 while the alert fired, and moved once it stopped.
-      assert.ok(cleared - held >= 1500 && advanced >= cleared, `held ${held}, cleared ${cleared}, advanced ${advanced}`);
+      assert.ok(cleared - held >= 1000 && advanced >= cleared, `held ${held}, cleared ${cleared}, advanced ${advanced}`);
     });
   });
 
