@@ -19,16 +19,27 @@ import { nextRevision, RecordStore } from "./types";
 const LOCK_STALE_MS = 10_000;
 /** Longest wait between two attempts to take the lock. */
 const LOCK_POLL_MS = 200;
-/**
- * A writer waits up to twice the staleness for the lock: long enough to take over a lock a
- * process killed mid-save left behind, however soon after the kill it starts (a wait only as
- * long as the staleness gave up just before the lock went stale).
- */
-const LOCK_RETRIES = Math.ceil((2 * LOCK_STALE_MS) / LOCK_POLL_MS);
+
+/** Options of a {@link FileRecordStore}. */
+export interface FileRecordStoreOptions {
+  /**
+   * Age in ms after which a lock is taken to be a killed process's and taken over. Defaults to
+   * 10 s: far longer than a save holds it, short enough for a rerun after a kill. The lock
+   * library takes nothing under 2 s.
+   */
+  readonly lockStaleMs?: number;
+}
 
 /** A rollout record in a JSON file. */
 export class FileRecordStore implements RecordStore {
-  constructor(public readonly file: string) {}
+  private readonly lockStaleMs: number;
+
+  constructor(
+    public readonly file: string,
+    options: FileRecordStoreOptions = {},
+  ) {
+    this.lockStaleMs = Math.max(options.lockStaleMs ?? LOCK_STALE_MS, 2_000);
+  }
 
   get description(): string {
     return `file ${this.file}`;
@@ -55,7 +66,11 @@ export class FileRecordStore implements RecordStore {
     await fs.mkdir(path.dirname(this.file), { recursive: true });
     let release: () => Promise<void>;
     try {
-      release = await lockfile.lock(this.file, { realpath: false, stale: LOCK_STALE_MS, retries: { retries: LOCK_RETRIES, minTimeout: 10, maxTimeout: LOCK_POLL_MS } });
+      // A writer waits up to twice the staleness for the lock: long enough to take over a lock a
+      // process killed mid-save left behind, however soon after the kill it starts (a wait only
+      // as long as the staleness gave up just before the lock went stale).
+      const retries = Math.ceil((2 * this.lockStaleMs) / LOCK_POLL_MS);
+      release = await lockfile.lock(this.file, { realpath: false, stale: this.lockStaleMs, retries: { retries, minTimeout: 10, maxTimeout: LOCK_POLL_MS } });
     } catch (e) {
       throw new RecordError(`cannot lock the rollout record in ${this.description} (${this.file}.lock): ${(e as Error).message}`);
     }

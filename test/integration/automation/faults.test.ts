@@ -182,7 +182,7 @@ describe("faults on the sandbox, through the CLI", function () {
       "tick: 1s",
       "analysis:",
       "  judge:",
-      "    metrics: [{ name: errors, source: { kind: errors }, negligibleRate: 0.01 }]",
+      "    metrics: [{ name: errors, source: { kind: errors }, negligibleRate: 0.1 }]",
       "    minCanaryRequestsToPromote: 100",
       "  metrics: { selectors: { job: app } }",
       "",

@@ -38,7 +38,7 @@ describe("canary history and canary report", function () {
     const lines = table.stdout.trim().split("\n");
     assert.equal(lines.length, 3);
     assert.match(lines[0]!, /^VERSION +START +END +OUTCOME +TRIGGER +DURATION +WHO +ROLLOUT$/);
-    assert.match(lines[1]!, /^v4\.2\.0 +2026-03-01T10:00:00Z +2026-03-01T10:03:23Z +rolledBack +analysis +3m23s +deploy-bot@ci-7, alice@laptop +20260301T100000000Z-v4\.2\.0$/);
+    assert.match(lines[1]!, /^v4\.2\.0 +2026-03-01T10:00:00Z +2026-03-01T10:01:48Z +rolledBack +analysis +1m48s +deploy-bot@ci-7, alice@laptop +20260301T100000000Z-v4\.2\.0$/);
     const json = canary(["history", "--target", "pulumi", "--stack", "prod-eu", "--history-dir", "history", "--json"], dir);
     assert.equal(json.code, 0, json.stderr);
     const rows = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as { rollout: string; outcome: string; who: string });

@@ -29,7 +29,7 @@ steps: [{ weight: 30, minDuration: 1s, maxDuration: 60s }, { weight: 60, minDura
 tick: 1s
 analysis:
   judge:
-    metrics: [{ name: errors, source: { kind: errors }, negligibleRate: 0.01 }]
+    metrics: [{ name: errors, source: { kind: errors }, negligibleRate: 0.1 }]
     minCanaryRequestsToPromote: 50
   metrics: { selectors: { job: app } }
 `;
