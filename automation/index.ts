@@ -3,7 +3,8 @@
  * {@link runRollout}, on a target (a Pulumi stack through the Automation API, or the local
  * HAProxy sandbox), persisting its record in a {@link RecordStore}; parse and validate plans;
  * read and transition records; decide a rollout's next action; control a rollout from another
- * process. The command line (`canary`) is built on exactly this.
+ * process; run a wave of rollouts across several stacks ({@link runWave}). The command line
+ * (`canary`) is built on exactly this.
  */
 export * from "./rollout/run";
 export * from "./rollout/judging";
@@ -25,3 +26,15 @@ export * from "./record/types";
 export { FileRecordStore } from "./record/file";
 export { MemoryRecordStore } from "./record/memory";
 export { PulumiConfigRecordStore, ROLLOUT_RECORD_KEY } from "./record/pulumiConfig";
+export { runWave } from "./wave/run";
+export type { WaveOptions, WaveResult, WaveDriverEvent } from "./wave/run";
+export { decideWave } from "./wave/decide";
+export type { WaveAction, WaveObservation, WaveOutcome } from "./wave/decide";
+export { parseWaveFile, validateWave, WaveFileError, FAILURE_POLICIES } from "./wave/file";
+export type { WaveFile, WaveStage, WaveStack, FailurePolicy } from "./wave/file";
+export type { WaveRecord, WavePhase, StackStatus } from "./wave/record";
+export { FileWaveStore, MemoryWaveStore, WaveConflictError } from "./wave/store";
+export type { WaveStore } from "./wave/store";
+export type { StackAccess } from "./wave/stacks";
+export { controlWave } from "./wave/control";
+export { WaveHeldError, WaveInProgressError, WaveLostError } from "./wave/session";

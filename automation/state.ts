@@ -10,7 +10,7 @@
  * Idle → Initializing → Progressing(0) → … → Progressing(n) → Promoting → Succeeded
  *        Progressing(n) → Baking → Promoting        (a canary with a bake: all traffic on it, the old stable kept)
  *        Initializing → Baking → Promoting          (blue/green: the switch, blue kept)
- *          any active phase → RollingBack → RolledBack
+ *          any active phase (or Succeeded, undone by a wave) → RollingBack → RolledBack
  *          Progressing ⇄ Paused, Progressing/Paused → Frozen → Progressing   (control verbs)
  * ```
  */
@@ -77,7 +77,8 @@ export type EventType = RolloutEvent["type"];
 /**
  * The transition table: for each event, the phases it is legal from and the phase it leads to.
  * `rollbackFailed` keeps the rollout in RollingBack (the restore must be retried); `advance`
- * from Progressing moves to the next step.
+ * from Progressing moves to the next step; `rollback` from Succeeded restores the snapshot of a
+ * rollout that already promoted (a wave undoing a stage).
  */
 export const TRANSITIONS: Readonly<Record<EventType, { readonly from: readonly Phase[]; readonly to: Phase | "unchanged" }>> = {
   start: { from: ["Idle"], to: "Initializing" },
@@ -85,7 +86,9 @@ export const TRANSITIONS: Readonly<Record<EventType, { readonly from: readonly P
   switch: { from: ["Initializing", "Progressing"], to: "Baking" },
   promote: { from: ["Progressing", "Baking"], to: "Promoting" },
   complete: { from: ["Promoting"], to: "Succeeded" },
-  rollback: { from: ACTIVE_PHASES, to: "RollingBack" },
+  // From Succeeded too: a wave whose later stage fails restores the stacks it already promoted
+  // (automation/wave), through the same rollback as any other.
+  rollback: { from: [...ACTIVE_PHASES, "Succeeded"], to: "RollingBack" },
   rolledBack: { from: ["RollingBack"], to: "RolledBack" },
   rollbackFailed: { from: ["RollingBack"], to: "RollingBack" },
   pause: { from: ["Progressing"], to: "Paused" },

@@ -57,9 +57,12 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-if (require.main === module) {
-  // exitCode, not process.exit(): exit() drops stdout writes still queued on a pipe (the
-  // summary), and every process and socket the demo opened is closed by then anyway.
+/**
+ * Runs a demo's `main` as the process: its exit code, 3 when it throws. exitCode, not
+ * process.exit(): exit() drops stdout writes still queued on a pipe (the summary), and every
+ * process and socket the demo opened is closed by then anyway.
+ */
+export function runDemo(main: () => Promise<number>): void {
   main().then(
     (code) => {
       process.exitCode = code;
@@ -70,3 +73,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runDemo(main);

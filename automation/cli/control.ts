@@ -6,7 +6,7 @@ import { operatorIdentity } from "../rollout/lease";
 import { ControlVerb, describePhase } from "../state";
 import { EXIT } from "./exit";
 import { CommandDeps, CommonFlags, DEFAULT_DEPS } from "./flags";
-import { hasControlChars, readPlan } from "./input";
+import { operatorInput, readPlan } from "./input";
 import { rollout } from "./rollout";
 
 /** The flags of a control verb. */
@@ -35,10 +35,7 @@ const CONTROL_EXIT: Readonly<Record<ControlOutcome["status"], number>> = {
 export async function control(verb: ControlVerb | "retry", o: ControlFlags, deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
   const waitSeconds = parseDuration(o.wait);
   if ("error" in waitSeconds) throw new InputError(`--wait: ${waitSeconds.error}, got ${JSON.stringify(o.wait)}`);
-  const who = o.who ?? operatorIdentity();
-  if (who.length < 1 || who.length > 100 || /\s/.test(who) || hasControlChars(who)) throw new InputError(`--who: must be 1–100 characters without spaces or control characters, got ${JSON.stringify(who.slice(0, 100))}`);
-  const reason = o.reason ?? "no reason given";
-  if (reason.length > 500 || hasControlChars(reason)) throw new InputError("--reason: must be at most 500 characters without control characters");
+  const { who, reason } = operatorInput(o, operatorIdentity());
   let gate: string | undefined;
   if (verb === "approve") {
     if ((o.step === undefined) === (o.promotion !== true)) throw new InputError("approve: give exactly one of --step <n> and --promotion");

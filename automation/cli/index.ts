@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `canary`: the rollout driver's command line. One file per command (rollout.ts, control.ts,
- * status.ts, history.ts, plan.ts); each asks the backend of `--target` (automation/backends) for the target, the
+ * status.ts, history.ts, plan.ts, wave.ts); each asks the backend of `--target` (automation/backends) for the target, the
  * record store and their defaults.
  *
  *   canary plan --check --stack prod [--plan plan.yaml]
@@ -10,6 +10,7 @@
  *   canary history --stack prod [--json]
  *   canary report  --stack prod [--rollout <id>] [--out report.html]
  *   canary pause|resume|freeze|unfreeze|promote [--full]|abort [--gradual]|approve|retry --stack prod
+ *   canary wave run|status|abort|pause|resume|approve --wave wave.yaml
  *
  * Exit codes (see {@link EXIT}): 0 promoted (or a dry run completed, or already stable), 1 rolled
  * back, 2 invalid input (nothing was changed), 3 infrastructure error, 4 the rollback itself
@@ -24,6 +25,8 @@ import { history, report, ReportFlags } from "./history";
 import { planCheck, PlanFlags } from "./plan";
 import { rollout, RolloutFlags } from "./rollout";
 import { status } from "./status";
+import { waveControl, WaveControlFlags, WaveFlags, waveRun, waveStatus } from "./wave";
+import { WaveControlVerb } from "../wave/record";
 
 /** Builds the command line (exported for tests and embedding). */
 export function buildProgram(setExit: (code: number) => void = (c) => (process.exitCode = c), deps: CommandDeps = DEFAULT_DEPS): Command {
@@ -92,6 +95,42 @@ export function buildProgram(setExit: (code: number) => void = (c) => (process.e
       ),
     ).action(async (o: ControlFlags) => {
       setExit(await control(verb, o, deps));
+    });
+  }
+  const wave = program.command("wave").description("roll a release out across stacks in stages (a wave file); exit codes as for rollout");
+  const withWaveFlags = (c: Command): Command =>
+    c
+      .requiredOption("--wave <file>", "the wave file (YAML)")
+      .option("--record <file>", "the wave record; defaults to .canary/waves/<name>.json next to the wave file")
+      .option("--version <version>", "the version every stack rolls out unless the wave file names one for it")
+      .option("--image <image>", "the image every stack rolls out unless the wave file names one for it")
+      .option("--json", "JSON output, one object per line");
+  withWaveFlags(wave.command("run").description("run the wave, or continue it after its driver died; exit 0 every stage promoted (or already), 1 stopped or rolled back, 2 invalid input, 3 infrastructure error, 4 a restore failed, 5 paused")).action(
+    async (o: WaveFlags) => {
+      setExit(await waveRun(o, deps));
+    },
+  );
+  withWaveFlags(wave.command("status").description("show the wave record: each stage, each stack's rollout, the bake, the history")).action(async (o: WaveFlags) => {
+    setExit(await waveStatus(o));
+  });
+  const waveVerbs: [WaveControlVerb, string, (c: Command) => Command][] = [
+    ["abort", "fail the wave now: roll the stage in force back and apply onFailure (--all: restore every promoted stage)", (c) => c.option("--all", "restore every promoted stage whatever onFailure says")],
+    ["pause", "hold the wave before its next stage (the stage in force goes on)", (c) => c],
+    ["resume", "let a paused wave go on", (c) => c],
+    ["approve", "open a stage's gate", (c) => c.requiredOption("--stage <name>", "the stage whose gate to open")],
+  ];
+  for (const [verb, description, extra] of waveVerbs) {
+    withWaveFlags(
+      extra(
+        wave
+          .command(verb)
+          .description(`${description}; exit 0 applied, 2 refused or invalid, 3 no acknowledgement or infrastructure error, 4 a restore failed`)
+          .option("--who <user>", "who asks, recorded with the event; defaults to $USER@hostname")
+          .option("--reason <text>", "why, recorded with the event")
+          .option("--wait <duration>", "how long to wait for a running wave driver to apply the request", "2m"),
+      ),
+    ).action(async (o: WaveControlFlags) => {
+      setExit(await waveControl(verb, o, deps));
     });
   }
   return program;

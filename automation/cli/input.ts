@@ -82,3 +82,15 @@ export function hasControlChars(text: string): boolean {
     return c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0);
   });
 }
+
+/**
+ * Who asks and why, as control verbs record them: --who (default `$USER@hostname`) and --reason.
+ * @throws InputError naming the flag.
+ */
+export function operatorInput(o: { readonly who?: string; readonly reason?: string }, fallback: string): { readonly who: string; readonly reason: string } {
+  const who = o.who ?? fallback;
+  if (who.length < 1 || who.length > 100 || /\s/.test(who) || hasControlChars(who)) throw new InputError(`--who: must be 1–100 characters without spaces or control characters, got ${JSON.stringify(who.slice(0, 100))}`);
+  const reason = o.reason ?? "no reason given";
+  if (reason.length > 500 || hasControlChars(reason)) throw new InputError("--reason: must be at most 500 characters without control characters");
+  return { who, reason };
+}

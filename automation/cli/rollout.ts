@@ -5,7 +5,7 @@ import { Plan } from "../plan";
 import { RecordStore } from "../record/types";
 import { Outcome } from "../rollout/decide";
 import { DriverEvent } from "../rollout/events";
-import { metricsFromPlan } from "../rollout/judging";
+import { metricsFromPlan, MetricsSource } from "../rollout/judging";
 import { alertSourceOf, RolloutOptions, runRollout } from "../rollout/run";
 import { hookSecretConfigKeys } from "../rollout/hooks";
 import { describePhase } from "../state";
@@ -66,6 +66,59 @@ function inert(backend: Backend): { target: Target; store: RecordStore } {
   };
 }
 
+/** What keeps and announces a rollout besides its record: its notifications, and its place in the history with its report. */
+export interface RolloutObservers {
+  /** Takes a driver event; returns at once (a slow or dead receiver never holds the rollout). */
+  observe(e: DriverEvent): void;
+  /** The rollout's metrics, kept so the report shows Prometheus' raw series. */
+  metrics(provider: MetricsProvider): MetricsSource;
+  /** Waits (bounded) for what is queued: notifications, the history, the report; says what was left. */
+  flush(): Promise<void>;
+}
+
+/**
+ * The observers of one rollout on `backend`, built before anything changes (a missing webhook URL
+ * fails with nothing applied).
+ * @param configValues values of the secret config keys the plan's channels name (`urlConfig`).
+ */
+export function rolloutObservers(o: { readonly plan: Plan; readonly service: string; readonly backend: Backend; readonly configValues: Readonly<Record<string, string | undefined>>; readonly log: (line: string) => void }): RolloutObservers {
+  const { plan, service, backend, log } = o;
+  const notifications = RolloutNotifications.fromConfig(plan.notifications, { service, sources: { env: process.env, config: o.configValues }, defaultIncidentDir: backend.incidentDir, log });
+  // The rollout kept in the history, the judge's ticks traced, and on a rollback the report
+  // written next to the incident record (with Prometheus' raw series while it answers).
+  let provider: MetricsProvider | undefined;
+  const incidents = plan.notifications.incidents;
+  const archive = new RolloutArchive({
+    service,
+    history: new HistoryStore(backend.historyDir),
+    operator: operatorIdentity(),
+    // The same directory as the incident record's (RolloutNotifications.fromConfig).
+    ...(incidents.enabled && incidents.report ? { reportDir: incidents.dir ?? backend.incidentDir } : {}),
+    raw: prometheusSeries(() => provider),
+    judge: parseJudgeConfig(plan.analysis.judge),
+    log,
+  });
+  return {
+    observe: (e) => {
+      notifications.observe(e);
+      archive.observe(e);
+    },
+    metrics: (p) => {
+      provider = p;
+      return archive.wrapMetrics(p);
+    },
+    flush: async () => {
+      // Bounded: what a receiver has not taken by then is abandoned and counted.
+      const flushed = await notifications.flush(NOTIFY_FLUSH_MS);
+      const n = flushed.notifications;
+      if (n.failed + n.dropped + n.abandoned > 0) log(`notify: ${n.delivered} delivered, ${n.failed} failed, ${n.dropped} dropped, ${n.abandoned} abandoned at exit`);
+      for (const file of flushed.incidents) log(`incident record: ${file}`);
+      const kept = await archive.flush(NOTIFY_FLUSH_MS);
+      for (const file of kept.reports) log(`report: ${file}`);
+    },
+  };
+}
+
 /** Runs a rollout as `canary rollout` does; resolves with the exit code. */
 export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf"], deps: CommandDeps = DEFAULT_DEPS): Promise<number> {
   checkVersion(o.version, o.image);
@@ -96,25 +149,7 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
   // Notifications and metrics are built before anything changes, so a missing webhook URL
   // fails with nothing applied. A dry run notifies nobody.
   const service = serviceOf(o, plan, target.name);
-  const notifications = dryRun
-    ? undefined
-    : RolloutNotifications.fromConfig(plan.notifications, { service, sources: { env: process.env, config: configValues }, defaultIncidentDir: backend.incidentDir, log });
-  // The rollout kept in the history, the judge's ticks traced, and on a rollback the report
-  // written next to the incident record (with Prometheus' raw series while it answers).
-  let provider: MetricsProvider | undefined;
-  const incidents = plan.notifications.incidents;
-  const archive = dryRun
-    ? undefined
-    : new RolloutArchive({
-        service,
-        history: new HistoryStore(backend.historyDir),
-        operator: operatorIdentity(),
-        // The same directory as the incident record's (RolloutNotifications.fromConfig).
-        ...(incidents.enabled && incidents.report ? { reportDir: incidents.dir ?? backend.incidentDir } : {}),
-        raw: prometheusSeries(() => provider),
-        judge: parseJudgeConfig(plan.analysis.judge),
-        log,
-      });
+  const observers = dryRun ? undefined : rolloutObservers({ plan, service, backend, configValues, log });
   const metrics = new RolloutMetrics({ service, stack: target.name });
   const textfile = o.textfileDir !== undefined ? new TextfileWriter(metrics.registry, path.resolve(o.cwd, o.textfileDir), undefined, log) : undefined;
   let server: MetricsServer | undefined;
@@ -125,9 +160,8 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
   textfile?.update();
   const report = (e: DriverEvent): void => {
     renderer.event(e);
-    // Both return at once: a slow or dead receiver never holds the rollout (or its rollback).
-    notifications?.observe(e);
-    archive?.observe(e);
+    // It returns at once: a slow or dead receiver never holds the rollout (or its rollback).
+    observers?.observe(e);
     metrics.observe(e);
     textfile?.update();
   };
@@ -151,8 +185,8 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
       target,
       store,
       metrics: (versions) => {
-        provider = metricsFromPlan(plan, { ...defaults, ...versions });
-        return archive ? archive.wrapMetrics(provider) : provider;
+        const provider = metricsFromPlan(plan, { ...defaults, ...versions });
+        return observers ? observers.metrics(provider) : provider;
       },
       // The bake's reference: the previous version's own counts, without the report's tracing.
       referenceMetrics: (versions) => metricsFromPlan(plan, { ...defaults, ...versions }),
@@ -166,17 +200,7 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-    // Bounded: what a receiver has not taken by then is abandoned and counted.
-    if (notifications) {
-      const flushed = await notifications.flush(NOTIFY_FLUSH_MS);
-      const n = flushed.notifications;
-      if (n.failed + n.dropped + n.abandoned > 0) log(`notify: ${n.delivered} delivered, ${n.failed} failed, ${n.dropped} dropped, ${n.abandoned} abandoned at exit`);
-      for (const file of flushed.incidents) log(`incident record: ${file}`);
-    }
-    if (archive) {
-      const kept = await archive.flush(NOTIFY_FLUSH_MS);
-      for (const file of kept.reports) log(`report: ${file}`);
-    }
+    await observers?.flush();
     await textfile?.flush();
     await server?.stop();
   }

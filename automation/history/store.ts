@@ -10,6 +10,7 @@
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import { writeFileAtomic } from "../atomicFile";
+import { readJsonFile } from "../record/jsonFile";
 import { checkRecord, RecordError, RolloutRecord } from "../state";
 
 /** A rollout as the history keeps it: the record plus what the record does not know. */
@@ -173,19 +174,8 @@ export class HistoryStore {
   }
 
   private async read(file: string): Promise<KeptRollout | undefined> {
-    let text: string;
-    try {
-      text = await fs.readFile(file, "utf8");
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw e;
-    }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      throw new RecordError(`rollout history file ${file}: not valid JSON: ${(e as Error).message}`);
-    }
+    const value = await readJsonFile(file, `rollout history file ${file}`);
+    if (value === undefined) return undefined;
     const v = value as Partial<KeptRollout> | null;
     if (v === null || typeof v !== "object" || v.schema !== 1 || typeof v.service !== "string" || typeof v.startedBy !== "string") {
       throw new RecordError(`rollout history file ${file}: not a kept rollout (schema 1 with service, startedBy and record)`);

@@ -28,6 +28,9 @@ export function concurrentUpdateError(): ConcurrentUpdateError {
   return new Ctor(result);
 }
 
+/** The ups of every MemoryStack, one after the other (see MemoryStack.up). */
+let upQueue: Promise<unknown> = Promise.resolve();
+
 /** An in-memory stack. */
 export class MemoryStack implements StackLike {
   public config: ConfigMap;
@@ -88,7 +91,18 @@ export class MemoryStack implements StackLike {
     };
   }
 
-  async up(opts?: UpOptions): Promise<UpResult> {
+  /**
+   * Runs the program as `pulumi up` would. One at a time across every MemoryStack: the runtime
+   * mocks are global to the process (the config and the registrations), so two stacks' ups (a wave
+   * rolling out several stacks in parallel) must not interleave; a real `up` is a process of its own.
+   */
+  up(opts?: UpOptions): Promise<UpResult> {
+    const run = upQueue.then(() => this.upNow(opts));
+    upQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async upNow(opts?: UpOptions): Promise<UpResult> {
     const index = this.upCalls.length;
     this.upCalls.push(opts?.message ?? "");
     const fault = this.faults.get(index);

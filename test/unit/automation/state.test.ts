@@ -29,6 +29,7 @@ describe("state", () => {
     ["rollback while paused", at("Paused", 0), event("rollback"), "RollingBack", 0],
     ["operator rollback while frozen", at("Frozen", 0), event("rollback", { trigger: "operator" }), "RollingBack", 0],
     ["rollback while promoting", at("Promoting", 1), event("rollback", { trigger: "error" }), "RollingBack", 1],
+    ["a succeeded rollout rolled back (a later stage of its wave failed)", at("Succeeded", 1), event("rollback", { trigger: "operator" }), "RollingBack", 1],
     ["rolled back", at("RollingBack", 0), event("rolledBack"), "RolledBack", 0],
     ["rollback failed stays rolling back", at("RollingBack", 0), event("rollbackFailed"), "RollingBack", 0],
     ["pause", at("Progressing", 0), event("pause"), "Paused", 0],

@@ -16,6 +16,7 @@ import { runRollout } from "../../../automation/rollout/run";
 import { RolloutRecord } from "../../../automation/state";
 import { RollbackMode, Target, TargetSnapshot } from "../../../automation/targets/types";
 import { FakeClock, FakeMetrics, ScriptedAnalysis } from "../../helpers/fakes";
+import { Life } from "../../helpers/life";
 
 const PLAN = parsePlan("steps: [{weight: 30, minDuration: 10s}, {weight: 60, minDuration: 10s}, {weight: 100}]\ntick: 10s\n");
 
@@ -26,37 +27,6 @@ class Platform {
   set(w: number): void {
     this.weight = w;
     this.applied.push(w);
-  }
-}
-
-/** Thrown at a driver whose process is dead: nothing it does reaches the world any more. */
-class Dead extends Error {
-  constructor() {
-    super("the process is dead");
-    this.name = "Dead";
-  }
-}
-
-/** One process's life: it dies at operation `killAt.op`, before or during it. */
-class Life {
-  ops = 0;
-  dead = false;
-  readonly names: string[] = [];
-  constructor(private readonly killAt?: { readonly op: number; readonly when: "before" | "during" }) {}
-  async run<T>(name: string, f: () => Promise<T>): Promise<T> {
-    if (this.dead) throw new Dead();
-    this.ops++;
-    this.names.push(name);
-    if (this.killAt?.op === this.ops && this.killAt.when === "before") {
-      this.dead = true;
-      throw new Dead();
-    }
-    const result = await f();
-    if (this.killAt?.op === this.ops && this.killAt.when === "during") {
-      this.dead = true;
-      throw new Dead();
-    }
-    return result;
   }
 }
 
