@@ -8,6 +8,8 @@
  *
  * ```
  * Idle → Initializing → Progressing(0) → … → Progressing(n) → Promoting → Succeeded
+ *        Progressing(n) → Baking → Promoting        (a canary with a bake: all traffic on it, the old stable kept)
+ *        Initializing → Baking → Promoting          (blue/green: the switch, blue kept)
  *          any active phase (or Succeeded, undone by a wave) → RollingBack → RolledBack
  *          Progressing ⇄ Paused, Progressing/Paused → Frozen → Progressing   (control verbs)
  * ```
@@ -15,12 +17,12 @@
 import { InfrastructureError } from "./errors";
 
 /** Every phase a rollout can be in. */
-export const PHASES = ["Idle", "Initializing", "Progressing", "Paused", "Frozen", "Promoting", "Succeeded", "RollingBack", "RolledBack"] as const;
+export const PHASES = ["Idle", "Initializing", "Progressing", "Paused", "Frozen", "Baking", "Promoting", "Succeeded", "RollingBack", "RolledBack"] as const;
 /** A rollout phase. */
 export type Phase = (typeof PHASES)[number];
 
 /** Phases in which the rollout is under way and may still change traffic. */
-export const ACTIVE_PHASES: readonly Phase[] = ["Initializing", "Progressing", "Paused", "Frozen", "Promoting"];
+export const ACTIVE_PHASES: readonly Phase[] = ["Initializing", "Progressing", "Paused", "Frozen", "Baking", "Promoting"];
 /** Phases a rollout ends in. */
 export const TERMINAL_PHASES: readonly Phase[] = ["Succeeded", "RolledBack"];
 
@@ -37,6 +39,11 @@ export type RolloutEvent = Operator &
   (
   | { readonly type: "start"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
   | { readonly type: "advance"; readonly at: string; readonly reason: string; readonly step: number; readonly weight: number; readonly evidence?: unknown }
+  /**
+   * All traffic to the new version at once, the previous version kept deployed: a blue/green
+   * switch (from Initializing), or a canary's last judged step passed with a bake to follow.
+   */
+  | { readonly type: "switch"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
   | { readonly type: "promote"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
   | { readonly type: "complete"; readonly at: string; readonly reason: string; readonly evidence?: unknown }
   | {
@@ -76,7 +83,8 @@ export type EventType = RolloutEvent["type"];
 export const TRANSITIONS: Readonly<Record<EventType, { readonly from: readonly Phase[]; readonly to: Phase | "unchanged" }>> = {
   start: { from: ["Idle"], to: "Initializing" },
   advance: { from: ["Initializing", "Progressing"], to: "Progressing" },
-  promote: { from: ["Progressing"], to: "Promoting" },
+  switch: { from: ["Initializing", "Progressing"], to: "Baking" },
+  promote: { from: ["Progressing", "Baking"], to: "Promoting" },
   complete: { from: ["Promoting"], to: "Succeeded" },
   // From Succeeded too: a wave whose later stage fails restores the stacks it already promoted
   // (automation/wave), through the same rollback as any other.
@@ -87,9 +95,9 @@ export const TRANSITIONS: Readonly<Record<EventType, { readonly from: readonly P
   resume: { from: ["Paused"], to: "Progressing" },
   freeze: { from: ["Progressing", "Paused"], to: "Frozen" },
   unfreeze: { from: ["Frozen"], to: "Progressing" },
-  skip: { from: ["Progressing"], to: "Progressing" },
-  promoteFull: { from: ["Progressing", "Paused"], to: "Promoting" },
-  approve: { from: ["Initializing", "Progressing", "Paused", "Frozen"], to: "unchanged" },
+  skip: { from: ["Progressing", "Baking"], to: "unchanged" },
+  promoteFull: { from: ["Progressing", "Paused", "Baking"], to: "Promoting" },
+  approve: { from: ["Initializing", "Progressing", "Paused", "Frozen", "Baking"], to: "unchanged" },
   takeOver: { from: ACTIVE_PHASES.concat(["RollingBack"]), to: "unchanged" },
 };
 
@@ -126,6 +134,12 @@ export interface StepState {
   readonly passed?: { readonly at: string; readonly reason: string };
   /** The step reached its maximum duration undecided and holds (plan `inconclusive: hold`). */
   readonly inconclusive?: boolean;
+  /**
+   * When the step's observation window began: the start of the tick in which the new version's
+   * first request at this weight was seen (absent until then). The step's minimum and maximum
+   * durations count from here, not from when the weight was set.
+   */
+  readonly trafficAt?: string;
 }
 
 /**
@@ -135,7 +149,76 @@ export interface StepState {
  */
 export type Intent =
   | { readonly action: "setCanary"; readonly at: string }
-  | { readonly action: "setWeight"; readonly step: number; readonly weight: number; readonly at: string };
+  | { readonly action: "setWeight"; readonly step: number; readonly weight: number; readonly at: string }
+  /** All traffic to the new version (weight 100), the previous version kept. */
+  | { readonly action: "switch"; readonly at: string }
+  /** A lifecycle hook was started; a driver that resumes the record runs it again (its outcome is unknown). */
+  | { readonly action: "hook"; readonly hook: string; readonly slot: string; readonly at: string };
+
+/** How a rollout moves traffic: step by step (`canary`), or all at once beside the kept version (`blueGreen`). */
+export type Strategy = "canary" | "blueGreen";
+
+/**
+ * The previous stable version's own rates before the rollout changed anything: what a bake
+ * compares the new version with when there is no concurrent baseline left (everything is on the
+ * new version). Counts over [`from`, `to`] (ISO).
+ */
+export type Reference =
+  | {
+      readonly version: string;
+      readonly from: string;
+      readonly to: string;
+      readonly requests: number;
+      readonly errors: number;
+      /** Requests slower than each latency bound (seconds, as a string key), when the histogram has it. */
+      readonly slower?: Readonly<Record<string, number>>;
+    }
+  /** No usable counts (the metrics backend failed, or the version had no series): why. */
+  | { readonly version: string; readonly from: string; readonly to: string; readonly unavailable: string };
+
+/** The new version's counts since the bake's observation began, for the comparison with the {@link Reference}. */
+export interface BakeCounts {
+  readonly requests: number;
+  readonly errors: number;
+  readonly slower?: Readonly<Record<string, number>>;
+}
+
+/** Where a lifecycle hook runs (plan `hooks[].at`). */
+export const HOOK_POINTS = ["preRollout", "beforeStep", "beforePromotion", "afterPromotion", "onRollback"] as const;
+/** A value of {@link HOOK_POINTS}. */
+export type HookPoint = (typeof HOOK_POINTS)[number];
+
+/** One run of a lifecycle hook, as the record keeps it (the latest run of each hook at each point). */
+export interface HookRun {
+  /** The hook's name (plan `hooks[].name`). */
+  readonly hook: string;
+  /** Where it ran: the point, with the step for `beforeStep` (`beforeStep 2`). */
+  readonly slot: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly ok: boolean;
+  /** Attempts made (1 + retries used). */
+  readonly attempts: number;
+  /** What happened, in words: `HTTP 200`, `exit 0`, `timed out after 30s`, `HTTP 503, expected 200`. */
+  readonly detail: string;
+  /** The end of the output (a command's stdout and stderr, an HTTP response's body), secrets scrubbed. */
+  readonly excerpt?: string;
+  /** How many times it ran at this point (a blocking hook runs again every tick until it passes). */
+  readonly runs: number;
+}
+
+/** The latest check of the firing alerts (plan `alerts`). */
+export interface AlertCheck {
+  /** What the check was for: a step's gate (`step 1`, `promotion`) or the bake (`bake`). */
+  readonly gate: string;
+  readonly at: string;
+  /** The firing alerts, as `Name{label="value",…}`; empty when none fires. */
+  readonly firing: readonly string[];
+  /** The query failed (nothing is known): why. */
+  readonly error?: string;
+  /** Since when the queries have been failing, ISO (absent while they answer). */
+  readonly failingSince?: string;
+}
 
 /** The latest judge verdict, kept for `status` (not every tick is a transition). */
 export interface VerdictSummary {
@@ -177,8 +260,18 @@ export interface RolloutRecord {
   readonly gradual?: readonly number[];
   /** The approval gate the driver last reported waiting at (`step 2`, `promotion`), so it reports each gate once. */
   readonly awaiting?: string;
+  /** `blueGreen` for a blue/green rollout; absent for a canary. */
+  readonly strategy?: "blueGreen";
   /** The target's snapshot taken before anything changed; what a rollback restores. */
   readonly snapshot?: unknown;
+  /** The previous stable version's pre-rollout rates, when the plan bakes (taken before the new version is deployed). */
+  readonly reference?: Reference;
+  /** Baking: the new version's counts since the bake's observation began. */
+  readonly bake?: BakeCounts;
+  /** The latest run of each lifecycle hook at each point. */
+  readonly hooks?: readonly HookRun[];
+  /** The latest check of the firing alerts. */
+  readonly alerts?: AlertCheck;
   /** The judge's state (plain JSON), so a resumed driver keeps its evidence. */
   readonly judge?: unknown;
   readonly lastVerdict?: VerdictSummary;
@@ -243,7 +336,7 @@ export class IllegalTransitionError extends InfrastructureError {
 }
 
 /** What a new record needs to know: who and what it rolls out, and when it was created (`at`). */
-export type NewRecord = Pick<RolloutRecord, "id" | "stack" | "target" | "version" | "image" | "steps" | "gates"> & { readonly at: string };
+export type NewRecord = Pick<RolloutRecord, "id" | "stack" | "target" | "version" | "image" | "steps" | "gates"> & { readonly at: string; readonly strategy?: Strategy };
 
 /** A new rollout, Idle, with an empty history. */
 export function newRecord(r: NewRecord): RolloutRecord {
@@ -256,6 +349,7 @@ export function newRecord(r: NewRecord): RolloutRecord {
     image: r.image,
     steps: [...r.steps],
     ...(r.gates ? { gates: [...r.gates] } : {}),
+    ...(r.strategy === "blueGreen" ? { strategy: r.strategy } : {}),
     phase: "Idle",
     createdAt: r.at,
     updatedAt: r.at,
@@ -299,9 +393,19 @@ export function transition(record: RolloutRecord, event: RolloutEvent): RolloutR
       step = { index: event.step, weight: event.weight, startedAt: event.at };
       break;
     }
+    case "switch": {
+      const last = record.steps.length - 1;
+      const ready = record.phase === "Initializing" ? record.steps.length === 1 : record.step?.index === last - 1;
+      if (!ready) {
+        const why = record.phase === "Initializing" ? `only a blue/green rollout (a single step of ${record.steps[last]}) switches from Initializing` : `the last judged step is ${last - 1}`;
+        throw new IllegalTransitionError(record.phase, event.type, `cannot switch all traffic from ${describePhase(record)} (${where}): ${why}`);
+      }
+      step = { index: last, weight: record.steps[last], startedAt: event.at };
+      break;
+    }
     case "promote": {
       const last = record.steps.length - 2;
-      if (record.step?.index !== last) {
+      if (record.phase !== "Baking" && record.step?.index !== last) {
         throw new IllegalTransitionError(record.phase, event.type, `cannot promote from ${describePhase(record)} (${where}): the last judged step is ${last}`);
       }
       break;
@@ -333,7 +437,7 @@ export function transition(record: RolloutRecord, event: RolloutEvent): RolloutR
   // A change under way ends with the transition it leads to (or with the rollout's change of course).
   const { intent: _ended, gradual: _previous, ...rest } = record;
   void _previous;
-  const keepIntent = to === record.phase && event.type !== "advance";
+  const keepIntent = to === record.phase && event.type !== "advance" && event.type !== "switch";
   return {
     ...rest,
     phase: to,
@@ -349,6 +453,7 @@ export function transition(record: RolloutRecord, event: RolloutEvent): RolloutR
 export function describePhase(record: Pick<RolloutRecord, "phase" | "step">): string {
   // A finished promotion has no step left in force (everything is on the new version).
   const withStep = record.step && record.phase !== "Idle" && record.phase !== "Initializing" && record.phase !== "Succeeded";
+  if (withStep && record.phase === "Baking") return `Baking(weight ${record.step!.weight})`;
   return withStep ? `${record.phase}(step ${record.step!.index}, weight ${record.step!.weight})` : record.phase;
 }
 

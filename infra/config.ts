@@ -111,6 +111,7 @@ export function parseConfig(raw: Readonly<Record<string, string>>): CanaryConfig
     segments: c.segments.map((s) => ({ name: s.name, match: { kind: s.match.type, name: s.match.name, value: s.match.value }, weight: s.weight })),
     stickiness: { enabled: c.stickiness.enabled, durationSeconds: c.stickiness.duration, hashKey: { kind: c.stickiness.hashKey.type, name: c.stickiness.hashKey.name } },
     mirrorPercent: c.mirror,
+    ...(c.canary?.strategy === "blueGreen" ? { blueGreen: true } : {}),
   };
   const config: CanaryConfig = { ...c, override, platform, block, traffic };
 

@@ -23,6 +23,12 @@ export interface StackOutputs {
   /** The canary weight as rendered into the platform's traffic resource (read back from its outputs). */
   readonly appliedCanaryWeight: pulumi.Output<number>;
   /**
+   * The header that sends a request to the canary whatever the weight (pre-traffic checks), or
+   * null: no canary, no override route, or Cloud Run, which reaches the canary by its tag URL
+   * (`canaryUrl`).
+   */
+  readonly overrideHeader: { readonly name: string; readonly value: string } | null;
+  /**
    * Platform identifiers: target group and rule ARNs, resource names and namespace, URLs. Names
    * of objects the stack creates end in `Name` (`serviceName`, `stableDeploymentName`, …) on every
    * platform; former names are kept as deprecated aliases (PlatformModule.deprecatedOutputs).
@@ -52,5 +58,6 @@ export function program(): StackOutputs {
     stableWeight: split.stable,
     stableVersion: config.stable.version,
     canaryVersion: config.canary?.version ?? null,
+    overrideHeader: config.canary && config.traffic.override && config.platform !== "gcp" ? { name: config.traffic.override.name, value: config.traffic.override.value } : null,
   };
 }

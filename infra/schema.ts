@@ -22,6 +22,14 @@ export const versionSchema = z.strictObject({
   image: zString(imageRef),
 });
 
+/**
+ * The canary's version with how it is rolled out: `strategy: blueGreen` deploys it as green,
+ * beside the stable version at its full size (the rollout driver sets it for a blue/green plan).
+ */
+export const canarySchema = versionSchema.extend({
+  strategy: zEnum(["canary", "blueGreen"]).optional(),
+});
+
 /** The defaults of `canary:override`, `canary:stickiness` (what the config means when a key is absent). */
 export const TRAFFIC_DEFAULTS = {
   override: { enabled: true, header: "x-canary", value: "true" },
@@ -70,7 +78,7 @@ export const stickinessSchema = z.strictObject({
 export const commonShape = {
   service: zString(dnsLabel),
   stable: versionSchema,
-  canary: versionSchema.optional(),
+  canary: canarySchema.optional(),
   weight: percent.default(0),
   override: overrideSchema.default(TRAFFIC_DEFAULTS.override),
   segments: z.array(segmentSchema, { error: "must be a list of segments" }).max(MAX_SEGMENTS, { error: `must have at most ${MAX_SEGMENTS} segments` }).default([]),

@@ -17,7 +17,7 @@ import { backendFor, renderHaproxyConfig, SERVERS } from "./haproxy/config";
 import { HaproxyRuntimeError, setServerWeights, showServersState, ServerState } from "./haproxy/runtime";
 import { renderPrometheusConfig } from "./prometheus/config";
 import { queryInstant } from "./prometheus/query";
-import { freePorts, GroupChild, requirePrograms, httpGet, isAlive, isGroupAlive, runBounded, runsCommand, SandboxError, signalGroup, spawnGroup, stopGroups, waitReady } from "./process";
+import { freePorts, GroupChild, requirePrograms, httpGet, isAlive, isGroupAlive, runBounded, runsCommand, SandboxError, signalGroup, spawnGroup, stopGroups, tail, waitReady } from "./process";
 
 export { SandboxError } from "./process";
 
@@ -51,6 +51,11 @@ export interface SandboxOptions {
   readonly prometheus?: boolean;
   /** Prometheus scrape interval in seconds. Defaults to 1. */
   readonly scrapeIntervalSeconds?: number;
+  /**
+   * Prometheus' rule file (recording and alerting rules, e.g. components/monitoring's for the
+   * sample service), evaluated every scrape interval; `setRules` replaces it. Defaults to none.
+   */
+  readonly rules?: string;
   /** HAProxy health-check interval in ms. Defaults to 500. */
   readonly healthCheckIntervalMs?: number;
   /** Working directory (configs, logs, socket, TSDB). Defaults to a new temp directory, removed on stop. */
@@ -162,6 +167,13 @@ export interface Sandbox {
    * healthy. `fault` is applied from the first request (e.g. a slow start after the restart).
    */
   restartApp(role: Role, fault?: FaultSpec): Promise<void>;
+  /**
+   * Replaces Prometheus' rule file and reloads it (SIGHUP), resolving once Prometheus reports the
+   * reload succeeded (at once when the file already holds `rules`): an alert starts (or stops)
+   * being evaluated as a real alert would. Throws
+   * when the sandbox runs no Prometheus or Prometheus rejects the rules (its log tail attached).
+   */
+  setRules(rules: string): Promise<void>;
   /** Which managed processes are alive. */
   processStatus(): Record<string, boolean>;
   /** Stops every process (whole process groups) and removes the working directory it created. */
@@ -173,6 +185,8 @@ export interface Sandbox {
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 const APP_ENTRY = path.join(__dirname, "app", "server.ts");
 const HOST = "127.0.0.1";
+/** Prometheus' rule file in the sandbox's directory (always loaded, so rules can be set later). */
+const RULE_FILE = "rules.yml";
 
 /** Sandboxes this process started and must stop on exit or signal. */
 const live = new Set<SandboxHandle>();
@@ -322,6 +336,30 @@ class SandboxHandle implements Sandbox {
     await waitApp(role, this.state.ports[role], child, 15_000);
   }
 
+  async setRules(rules: string): Promise<void> {
+    const prom = this.signalable().find((p) => p.name === "prometheus");
+    const base = this.state.urls.prometheus;
+    if (!prom || !base) throw new SandboxError("this sandbox runs no Prometheus to load rules");
+    const file = path.join(this.state.dir, RULE_FILE);
+    if (fs.existsSync(file) && fs.readFileSync(file, "utf8") === rules) return;
+    const runtime = async (): Promise<{ reloadConfigSuccess: boolean; lastConfigTime: string }> => (JSON.parse((await httpGet(`${base}/api/v1/status/runtimeinfo`)).body) as { data: { reloadConfigSuccess: boolean; lastConfigTime: string } }).data;
+    const before = Date.parse((await runtime()).lastConfigTime);
+    // Prometheus reports its last reload to the second: reload in a later second than the last
+    // one, so this reload can be told from it.
+    const wait = before + 1000 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    fs.writeFileSync(file, rules);
+    signalGroup(prom.pid, "SIGHUP");
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const r = await runtime();
+      if (!r.reloadConfigSuccess) throw new SandboxError(`prometheus rejected the rules; log ${prom.logFile}:\n${tail(prom.logFile)}`);
+      if (Date.parse(r.lastConfigTime) > before) return;
+      if (Date.now() >= deadline) throw new SandboxError(`prometheus did not reload its rules within 10 s; log ${prom.logFile}:\n${tail(prom.logFile)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   processStatus(): Record<string, boolean> {
     return Object.fromEntries(this.state.processes.map((p) => [p.name, isAlive(p.pid) && runsCommand(p.pid, p.argv)]));
   }
@@ -455,7 +493,8 @@ async function startOnce(options: SandboxOptions): Promise<Sandbox> {
     let promChild: GroupChild | undefined;
     if (withPrometheus) {
       const promCfg = path.join(dir, "prometheus.yml");
-      fs.writeFileSync(promCfg, renderPrometheusConfig({ apps: [{ role: "stable", port: stable }, { role: "canary", port: canary }], haproxyStatsPort: stats, scrapeIntervalSeconds }));
+      fs.writeFileSync(path.join(dir, RULE_FILE), options.rules ?? "groups: []\n");
+      fs.writeFileSync(promCfg, renderPrometheusConfig({ apps: [{ role: "stable", port: stable }, { role: "canary", port: canary }], haproxyStatsPort: stats, scrapeIntervalSeconds, ruleFiles: [RULE_FILE] }));
       promChild = started(
         spawnGroup("prometheus", prometheusBin, [`--config.file=${promCfg}`, `--storage.tsdb.path=${path.join(dir, "tsdb")}`, `--web.listen-address=${HOST}:${prom}`, "--log.level=warn"], {
           logFile: path.join(dir, "logs", "prometheus.log"),

@@ -11,7 +11,8 @@ import * as path from "node:path";
 import { DriverEvent } from "../automation/rollout/events";
 import { metricsFromPlan } from "../automation/rollout/judging";
 import { RolloutResult } from "../automation/rollout/loop";
-import { runRollout } from "../automation/rollout/run";
+import { alertSourceOf, runRollout } from "../automation/rollout/run";
+import { SecretSources } from "../automation/notify/config";
 import { parsePlan, Plan } from "../automation/plan";
 import { FileRecordStore } from "../automation/record/file";
 import { RolloutRecord } from "../automation/state";
@@ -22,7 +23,7 @@ import { operatorIdentity } from "../automation/rollout/lease";
 import { HistoryStore } from "../automation/history/store";
 import { prometheusSeries, RolloutArchive } from "../automation/report/archive";
 import { FaultSpec } from "./app/faults";
-import { runLoad } from "./loadgen";
+import { RequestRecord, runLoad } from "./loadgen";
 import { RouteWeights, Sandbox, startSandbox } from "./sandbox";
 
 /**
@@ -64,8 +65,14 @@ export interface SandboxRolloutOptions {
   readonly plan?: Plan;
   /** Requests per second of generated load; 0 sends none after the warm-up. Defaults to 200. */
   readonly rps?: number;
-  /** A fault injected into the canary when the given step starts. */
-  readonly fault?: { readonly atStep: number; readonly fault: FaultSpec };
+  /** A fault injected into the canary when the given step starts (`switch`: when all traffic moves to it). */
+  readonly fault?: { readonly atStep: number | "switch"; readonly fault: FaultSpec };
+  /** Where the plan's hooks find their secrets. Defaults to the environment. */
+  readonly hookSecrets?: SecretSources;
+  /** Called for every request of the generated load. */
+  readonly onResponse?: (r: RequestRecord) => void;
+  /** Runs once the sandbox is reset and under load, right before the rollout starts (a fault, alerts to wait for). */
+  readonly beforeRollout?: (sandbox: Sandbox) => Promise<void>;
   readonly report?: (e: DriverEvent) => void;
   /** Bound on the whole rollout. Defaults to 150 s. */
   readonly timeoutMs?: number;
@@ -88,6 +95,8 @@ export interface SandboxRolloutResult {
   readonly detectionSeconds?: number;
   /** Rollback decision → restored, seconds. */
   readonly rollbackSeconds?: number;
+  /** The switch (all traffic to the new version): decided (written ahead) → weight 100 verified, seconds. */
+  readonly switchSeconds?: number;
   /**
    * Every request the load generator saw fail during the whole rollout, whichever version
    * answered: no response at all (connection refused or reset, timeout) or a 5xx. Zero means
@@ -139,6 +148,7 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
             durationSeconds: 3600,
             signal: abort.signal,
             onResponse: (r) => {
+              o.onResponse?.(r);
               total++;
               if (r.status === 0 || r.status >= 500) failed++;
               if (r.version !== versions.canary) return;
@@ -147,6 +157,7 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
             },
           })
         : Promise.resolve(undefined);
+    await o.beforeRollout?.(sandbox);
     const target = new HaproxyTarget(sandbox);
     let provider: MetricsProvider | undefined;
     const archive =
@@ -155,7 +166,8 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
         : undefined;
     const report = (e: DriverEvent): void => {
       archive?.observe(e);
-      if (o.fault && e.kind === "transition" && e.entry.type === "advance" && e.entry.step === o.fault.atStep) {
+      const faultNow = o.fault && e.kind === "transition" && (o.fault.atStep === "switch" ? e.entry.type === "switch" : e.entry.type === "advance" && e.entry.step === o.fault.atStep);
+      if (o.fault && faultNow) {
         faultPromise = sandbox.injectFault("canary", o.fault.fault).then(() => (faultAt = Date.now()));
       }
       o.report?.(e);
@@ -172,6 +184,9 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
           provider = metricsFromPlan(plan, { ...compared, url: sandbox.urls.prometheus });
           return archive ? archive.wrapMetrics(provider) : provider;
         },
+        referenceMetrics: (compared) => metricsFromPlan(plan, { ...compared, url: sandbox.urls.prometheus }),
+        ...(plan.alerts ? { alertSource: alertSourceOf(plan, { url: sandbox.urls.prometheus }) } : {}),
+        ...(o.hookSecrets ? { hookSecrets: o.hookSecrets } : {}),
         report,
       }),
       timeout,
@@ -188,6 +203,8 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
     };
     const rollbackAt = at("rollback");
     const restoredAt = at("rolledBack");
+    const switched = result.record.history.find((x) => x.type === "switch");
+    const switchRequested = (switched?.evidence as { requestedAt?: string } | undefined)?.requestedAt;
     return {
       result,
       record: result.record,
@@ -195,6 +212,7 @@ export async function runSandboxRollout(o: SandboxRolloutOptions): Promise<Sandb
       faultAt,
       detectionSeconds: faultAt !== undefined && rollbackAt !== undefined ? (rollbackAt - faultAt) / 1000 : undefined,
       rollbackSeconds: rollbackAt !== undefined && restoredAt !== undefined ? (restoredAt - rollbackAt) / 1000 : undefined,
+      switchSeconds: switched && switchRequested ? (Date.parse(switched.at) - Date.parse(switchRequested)) / 1000 : undefined,
       failedRequests: failed,
       badRequests: bad,
       canaryRequests,

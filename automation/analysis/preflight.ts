@@ -91,6 +91,8 @@ export async function preflight(source: PreflightSource, plan: PreflightPlan, at
 
 const fmt = (s: number | undefined): string => {
   if (s === undefined) return "—";
+  // Sub-10 s values (scrape intervals, ticks) keep a decimal: a 0.5 s scrape is not "1s".
+  if (s < 10) return `${Number(s.toFixed(1))}s`;
   const r = Math.round(s);
   return r < 120 ? `${r}s` : `${Math.floor(r / 60)}m${r % 60 ? `${String(r % 60).padStart(2, "0")}s` : ""}`;
 };

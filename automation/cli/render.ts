@@ -45,8 +45,8 @@ export class Renderer {
         this.line(`→ ${e.message}`);
         return;
       case "transition":
-        if (e.entry.type === "advance") this.stepStarted = this.now();
-        this.line(`${e.entry.from} → ${e.entry.to === "Progressing" ? describePhase(e.record) : e.entry.to}: ${e.entry.reason}`);
+        if (e.entry.type === "advance" || e.entry.type === "switch") this.stepStarted = this.now();
+        this.line(`${e.entry.from} → ${e.entry.to === "Progressing" || e.entry.to === "Baking" ? describePhase(e.record) : e.entry.to}: ${e.entry.reason}`);
         this.lastTick = "";
         return;
       case "tick": {
@@ -67,11 +67,12 @@ export class Renderer {
   private redraw(record?: RolloutRecord): void {
     if (this.mode !== "tty") return;
     if (record) this.record = record;
-    if (!this.record || this.record.phase !== "Progressing") return;
+    if (!this.record || (this.record.phase !== "Progressing" && this.record.phase !== "Baking")) return;
     const step = this.record.step!;
     const inStep = this.stepStarted ? (this.now() - this.stepStarted) / 1000 : 0;
     const width = this.out.columns ?? 120;
-    this.live = `step ${step.index + 1}/${this.record.steps.length - 1} · weight ${step.weight}% · ${fmtDuration(inStep)} in step · ${this.lastTick || "waiting for the first tick"}`.slice(0, width - 1);
+    const where = this.record.phase === "Baking" ? "bake" : `step ${step.index + 1}/${this.record.steps.length - 1}`;
+    this.live = `${where} · weight ${step.weight}% · ${fmtDuration(inStep)} in ${this.record.phase === "Baking" ? "bake" : "step"} · ${this.lastTick || "waiting for the first tick"}`.slice(0, width - 1);
     this.out.write(`\r\x1b[2K${this.live}`);
   }
 

@@ -6,7 +6,8 @@ import { RecordStore } from "../record/types";
 import { Outcome } from "../rollout/decide";
 import { DriverEvent } from "../rollout/events";
 import { metricsFromPlan, MetricsSource } from "../rollout/judging";
-import { RolloutOptions, runRollout } from "../rollout/run";
+import { alertSourceOf, RolloutOptions, runRollout } from "../rollout/run";
+import { hookSecretConfigKeys } from "../rollout/hooks";
 import { describePhase } from "../state";
 import { Target } from "../targets/types";
 import { parseJudgeConfig } from "../analysis/judge";
@@ -142,7 +143,7 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
   else {
     target = await backend.target(log);
     store = await backend.store();
-    if (secretConfigKeys(plan.notifications).length > 0) configValues = await backend.configValues();
+    if (secretConfigKeys(plan.notifications).length > 0 || hookSecretConfigKeys(plan.hooks).length > 0) configValues = await backend.configValues();
   }
 
   // Notifications and metrics are built before anything changes, so a missing webhook URL
@@ -187,6 +188,10 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
         const provider = metricsFromPlan(plan, { ...defaults, ...versions });
         return observers ? observers.metrics(provider) : provider;
       },
+      // The bake's reference: the previous version's own counts, without the report's tracing.
+      referenceMetrics: (versions) => metricsFromPlan(plan, { ...defaults, ...versions }),
+      ...(dryRun ? {} : { alertSource: alertSourceOf(plan, defaults) }),
+      hookSecrets: { env: process.env, config: configValues },
       report,
       dryRun,
       interrupt: interrupt.signal,
@@ -208,7 +213,7 @@ export async function rollout(o: RolloutFlags, retryOf?: RolloutOptions["retryOf
     dryRun: "dry run complete: nothing was applied",
     unchanged: result.reason,
     rolledBack: `rolled back ${o.version}: ${result.reason}`,
-    paused: `paused ${o.version} at ${describePhase(result.record)}: ${result.reason}; continue with \`canary resume\` then \`canary rollout\` (same version), or \`canary abort\``,
+    paused: `paused ${o.version} at ${describePhase(result.record)}: ${result.reason}; continue with ${result.record.phase === "Paused" ? "`canary resume` then " : ""}\`canary rollout\` (same version), or \`canary abort\``,
     restoreFailed: `ROLLBACK FAILED for ${o.version}: ${result.reason}; the target may still route traffic to the canary`,
   };
   renderer.finish(`${words[result.outcome]} (exit ${code})`);

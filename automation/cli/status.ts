@@ -7,10 +7,15 @@ import { fmtDuration } from "./render";
 export function formatRecord(r: RolloutRecord, now = Date.now()): string {
   const lines = [
     `rollout ${r.id}: ${r.version} (${r.image}) on ${r.stack} [${r.target}]`,
-    `phase: ${describePhase(r)}${r.step && r.phase === "Progressing" ? `, ${fmtDuration((now - Date.parse(r.step.startedAt)) / 1000)} in step` : ""}; steps ${r.steps.join(" → ")}`,
+    `phase: ${describePhase(r)}${r.step && (r.phase === "Progressing" || r.phase === "Baking") ? `, ${fmtDuration((now - Date.parse(r.step.startedAt)) / 1000)} in ${r.phase === "Baking" ? "bake" : "step"}` : ""}; ${r.strategy === "blueGreen" ? "blue/green" : `steps ${r.steps.join(" → ")}`}`,
   ];
   if (r.lastVerdict) lines.push(`last verdict (${r.lastVerdict.at}): ${r.lastVerdict.decision}${r.lastVerdict.hold ? ` (hold: ${r.lastVerdict.hold})` : ""}: ${r.lastVerdict.reasons.join("; ")}`);
   if (r.intent?.action === "setWeight") lines.push(`under way: setting the canary weight to ${r.intent.weight} (step ${r.intent.step}) since ${r.intent.at}`);
+  if (r.intent?.action === "switch") lines.push(`under way: switching all traffic to ${r.version} since ${r.intent.at}`);
+  if (r.intent?.action === "hook") lines.push(`under way: hook ${r.intent.hook} (${r.intent.slot}) since ${r.intent.at}`);
+  if (r.reference) lines.push("unavailable" in r.reference ? `reference: ${r.reference.version} unavailable (${r.reference.unavailable})` : `reference: ${r.reference.version} ${r.reference.from} → ${r.reference.to}: ${r.reference.requests} requests, ${r.reference.errors} errors`);
+  if (r.alerts) lines.push(`alerts (${r.alerts.gate}, ${r.alerts.at}): ${r.alerts.error !== undefined ? `cannot tell: ${r.alerts.error}` : r.alerts.firing.length ? `firing: ${r.alerts.firing.join(", ")}` : "none firing"}`);
+  for (const h of r.hooks ?? []) lines.push(`hook ${h.hook} (${h.slot}): ${h.ok ? "passed" : "FAILED"}, ${h.detail}, ${h.attempts} attempt(s)${h.runs > 1 ? `, run ${h.runs} times` : ""} at ${h.finishedAt}`);
   if (r.lease) lines.push(`driver: ${r.lease.holder} (lease until ${r.lease.expiresAt})`);
   for (const c of (r.controls ?? []).filter((x) => x.status === "pending")) lines.push(`pending control: ${c.verb}${c.gate ? ` (${c.gate})` : ""} by ${c.by} at ${c.at}: ${c.reason}`);
   lines.push("history:");

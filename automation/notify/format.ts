@@ -16,6 +16,7 @@ export function pct(n: number | null): string {
 export const EVENT_TITLES = {
   start: "Rollout started",
   advance: "Step",
+  switch: "All traffic on the new version (baking)",
   promote: "Promoting",
   complete: "Promoted",
   rollback: "Rolling back",

@@ -15,6 +15,7 @@ type SlackBlock = NonNullable<IncomingWebhookSendArguments["blocks"]>[number];
 const EMOJI: Readonly<Record<NotificationType, string>> = {
   start: ":rocket:",
   advance: ":arrow_forward:",
+  switch: ":twisted_rightwards_arrows:",
   promote: ":white_check_mark:",
   complete: ":tada:",
   rollback: ":rotating_light:",

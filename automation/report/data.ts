@@ -107,7 +107,7 @@ function countSeries(samples: readonly TraceSample[], raw: CountSeries | undefin
 
 const rate = (c: TraceCounts | null): number | null => (c && c.requests > 0 ? c.errors / c.requests : null);
 
-/** The weight in force over time: a step function from the history (0 before the first step and after a restore). */
+/** The weight in force over time: a step function from the history (0 before the first step and after a restore; a switch, all traffic at once). */
 function weightSeries(history: readonly HistoryEntry[], end: number): { t: number[]; w: number[] } {
   const t: number[] = [];
   const w: number[] = [];
@@ -122,7 +122,7 @@ function weightSeries(history: readonly HistoryEntry[], end: number): { t: numbe
     if (h.type === "start") {
       t.push(at);
       w.push(0);
-    } else if (h.type === "advance" && h.weight !== undefined) push(at, h.weight);
+    } else if ((h.type === "advance" || h.type === "switch") && h.weight !== undefined) push(at, h.weight);
     else if (h.type === "complete") push(at, 100);
     else if (h.type === "rolledBack") push(at, 0);
   }

@@ -249,8 +249,9 @@ async function finishStopped(store: RecordStore, record: RolloutRecord, access: 
     if (action.kind === "RollBack") return effects.rollBack(ctx, action);
     throw new Error(`a stopped rollout being promoted or rolled back never needs ${action.kind}`);
   };
-  // The call has not read the target: it goes by the weight the record says is applied.
-  const result = await drive({ session, plan, clock, execute }, record.step ? { applied: record.step.weight } : {});
+  // The call has not read the target: it goes by the weight the record says is applied. Lifecycle
+  // hooks are the driver's (their secrets are read by `canary rollout`): a control call runs none.
+  const result = await drive({ session, plan: { ...plan, hooks: [] }, clock, execute }, record.step ? { applied: record.step.weight } : {});
   const r = result.record;
   switch (result.outcome) {
     case "promoted":

@@ -11,10 +11,11 @@
  * operation runs with the lease renewed (a `pulumi up` may take minutes).
  */
 import { errorMessage } from "../errors";
-import { RolloutRecord } from "../state";
+import { HookRun, RolloutRecord } from "../state";
 import { ConcurrentUpdateRefusedError, RestoreError, RollbackMode, Target, TargetSnapshot } from "../targets/types";
 import { Clock, isoNow } from "./clock";
 import { Action } from "./decide";
+import { describeHook, HookRunner, HookSpec, HookVariables } from "./hooks";
 import { LeaseLostError } from "./lease";
 import { backoffMs, Session } from "./session";
 
@@ -81,8 +82,9 @@ async function verify(ctx: EffectContext, message?: string): Promise<number | "u
 
 /** Deploys the canary at weight 0 and verifies it; records it deployed. */
 export async function setCanary(ctx: EffectContext): Promise<EffectResult> {
-  const { version, image } = ctx.session.record;
-  const made = await changeTarget(ctx, `deploy canary ${version} at weight 0`, () => ctx.target.setCanary(version, image));
+  const { version, image, strategy } = ctx.session.record;
+  const what = strategy === "blueGreen" ? `deploy green ${version} beside blue at weight 0, at full size` : `deploy canary ${version} at weight 0`;
+  const made = await changeTarget(ctx, what, () => (strategy ? ctx.target.setCanary(version, image, strategy) : ctx.target.setCanary(version, image)));
   if (made.failed) return { failure: failureOf(made.failed) };
   if (made.interrupted) return {};
   try {
@@ -143,9 +145,86 @@ export async function setWeight(ctx: EffectContext, a: Extract<Action, { kind: "
   return { applied: applied === "unknown" ? a.weight : applied };
 }
 
+/**
+ * Sends all traffic to the new version at once, the previous version kept deployed, verifies it and
+ * records the `switch` (Baking): a blue/green switch, or a canary's last step passed with a bake to
+ * follow. With `applied` (a resumed switch read back at 100), only the switch is recorded; a switch
+ * made again during the bake (the target read back otherwise) only clears the intent.
+ */
+export async function switchTraffic(ctx: EffectContext, a: Extract<Action, { kind: "Switch" }>): Promise<EffectResult> {
+  const record = ctx.session.record;
+  const full = record.steps[record.steps.length - 1];
+  const previous = (record.snapshot as TargetSnapshot | undefined)?.stableVersion;
+  let applied: number | "unknown" = full;
+  if (!a.applied) {
+    const made = await changeTarget(ctx, `switch all traffic to ${record.version} (weight ${full}), ${previous ?? "the previous version"} kept deployed`, () => ctx.target.setWeight(full));
+    if (made.failed) return { failure: failureOf(made.failed) };
+    if (made.interrupted) return {};
+    try {
+      applied = await verify(ctx, "verify the applied weight");
+    } catch (e) {
+      if (e instanceof LeaseLostError) throw e;
+      return { failure: failureOf(e) };
+    }
+    if (applied !== "unknown" && applied !== full) return { failure: { reason: `switch: weight ${full} was set but ${applied} is applied`, evidence: { expected: full, applied } } };
+  }
+  if (record.phase === "Baking") ctx.session.update(withoutIntent);
+  else {
+    const blueGreen = record.strategy === "blueGreen";
+    ctx.session.recordEvent({
+      type: "switch",
+      at: isoNow(ctx.clock),
+      reason: blueGreen
+        ? `all traffic switched to green ${record.version}; blue ${previous ?? "(the previous version)"} kept deployed for the bake`
+        : `step ${record.step?.index ?? 0} passed; all traffic on ${record.version}, ${previous ?? "the previous version"} kept deployed until the bake ends`,
+      evidence: { applied: applied === "unknown" ? "cannot verify" : applied, ...(record.intent?.action === "switch" ? { requestedAt: record.intent.at } : {}), ...(record.lastVerdict ? { verdict: record.lastVerdict } : {}) },
+    });
+  }
+  return { applied: applied === "unknown" ? full : applied };
+}
+
+/** What running a hook needs: the runner (with the hooks' secrets) and the values of the hook variables. */
+export interface HookAccess {
+  readonly runner: Pick<HookRunner, "run">;
+  readonly hooks: readonly HookSpec[];
+  /** The variables as of now (the override route is read from the target each time: it exists once the new version is deployed). */
+  readonly variables: (a: Extract<Action, { kind: "RunHook" }>) => Promise<HookVariables>;
+}
+
+/**
+ * Runs a lifecycle hook (with its retries) and records the run in the record (the latest run of
+ * each hook at each point), clearing the intent written ahead. A hook a killed driver had started
+ * (its intent written, no run recorded) is run again by the next one: at least once, never lost.
+ */
+export async function runHook(ctx: EffectContext, a: Extract<Action, { kind: "RunHook" }>, access: HookAccess): Promise<EffectResult> {
+  const s = ctx.session;
+  const hook = access.hooks.find((h) => h.name === a.hook);
+  if (!hook) return { failure: { reason: `hook ${a.hook} is not in the plan`, evidence: { hook: a.hook } } };
+  const previous = s.record.hooks?.find((r) => r.hook === a.hook && r.slot === a.slot);
+  ctx.say(`run hook ${a.hook} (${a.slot}): ${describeHook(hook)}`);
+  const startedAt = isoNow(ctx.clock);
+  const outcome = await s.renewing(async () => access.runner.run(hook, await access.variables(a)));
+  const run: HookRun = {
+    hook: a.hook,
+    slot: a.slot,
+    startedAt,
+    finishedAt: isoNow(ctx.clock),
+    ok: outcome.ok,
+    attempts: outcome.attempts,
+    detail: outcome.detail,
+    ...(outcome.excerpt !== undefined ? { excerpt: outcome.excerpt } : {}),
+    runs: (previous?.runs ?? 0) + 1,
+  };
+  s.update((r) => ({ ...withoutIntent(r), hooks: [...(r.hooks ?? []).filter((x) => !(x.hook === a.hook && x.slot === a.slot)), run] }));
+  const consequence = outcome.ok ? "" : hook.onFailure === "ignore" || a.at === "onRollback" || s.record.phase === "Succeeded" ? " (recorded; the rollout goes on)" : hook.onFailure === "block" ? "; holding, running it again next tick" : "; rolling back";
+  ctx.log(`hook ${a.hook} (${a.slot}) ${outcome.ok ? "passed" : "FAILED"}: ${outcome.detail}${consequence}`);
+  return {};
+}
+
 /** The weight the record expects the target to carry: the change under way, or the step in force. */
 function expectedWeight(record: RolloutRecord): number | undefined {
   if (record.intent?.action === "setWeight") return record.intent.weight;
+  if (record.intent?.action === "switch") return record.steps[record.steps.length - 1];
   if (record.phase === "Initializing" || record.phase === "RollingBack") return undefined;
   return record.step?.weight;
 }

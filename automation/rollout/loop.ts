@@ -63,9 +63,11 @@ export async function drive(d: Drive, first: Partial<Observation> = {}): Promise
   }
 }
 
-/** The target change an action is about to make, written to the record before it starts. */
+/** The change an action is about to make (to the target, or a hook's run), written to the record before it starts. */
 function intentOf(action: Action, at: string): RolloutRecord["intent"] {
   if (action.kind === "SetCanary") return { action: "setCanary", at };
   if (action.kind === "SetWeight" && !action.applied) return { action: "setWeight", step: action.step, weight: action.weight, at };
+  if (action.kind === "Switch" && !action.applied) return { action: "switch", at };
+  if (action.kind === "RunHook") return { action: "hook", hook: action.hook, slot: action.slot, at };
   return undefined;
 }

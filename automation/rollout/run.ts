@@ -8,7 +8,11 @@ import { formatPreflight, isPreflightSource, preflight } from "../analysis/prefl
 import { gateNames, Plan, PlanError, preflightPlan } from "../plan";
 import { RecordStore, revisionOf } from "../record/types";
 import { describePhase, isUnfinished, newRecord, RolloutRecord } from "../state";
-import { Target, TargetSnapshot } from "../targets/types";
+import { InputError } from "../errors";
+import { SecretSources } from "../notify/config";
+import { StrategyRefusedError, Target, TargetSnapshot } from "../targets/types";
+import { AlertSource } from "./alerts";
+import { HookRunner, resolveHookSecrets } from "./hooks";
 import { Clock, isoNow, systemClock } from "./clock";
 import { dryRunRollout } from "./dryRun";
 import { DriverEvent } from "./events";
@@ -53,11 +57,42 @@ export interface RolloutOptions {
   readonly leaseSeconds?: number;
   /** This rollout retries a rolled-back one (`canary retry`): recorded on its start. */
   readonly retryOf?: { readonly id: string; readonly by: string; readonly reason: string };
+  /**
+   * The previous version's counts for the bake's reference: a factory called with the versions
+   * swapped (the previous version is the `canary` there). Defaults to `metrics` when it is a factory.
+   */
+  readonly referenceMetrics?: (versions: ComparedVersions) => MetricsSource;
+  /** Where the plan's alert gate asks. Defaults to the plan's `alerts.url`, else `analysis.metrics.url`. */
+  readonly alertSource?: AlertSource;
+  /** Where the hooks' secret URLs and headers come from. Defaults to the environment. */
+  readonly hookSecrets?: SecretSources;
+  /** Runs the plan's hooks. Defaults to the {@link HookRunner} (HTTP calls and local commands). */
+  readonly hookRunner?: Pick<HookRunner, "run">;
 }
 
 /** Whether a stored rollout is the one these options ask for (so a new driver may continue it). */
 function sameRollout(r: RolloutRecord, o: RolloutOptions): boolean {
-  return r.version === o.version && r.image === o.image && r.target === o.target.type && r.steps.join() === o.plan.steps.map((s) => s.weight).join();
+  return (
+    r.version === o.version &&
+    r.image === o.image &&
+    r.target === o.target.type &&
+    r.steps.join() === o.plan.steps.map((s) => s.weight).join() &&
+    (r.strategy ?? "canary") === o.plan.strategy
+  );
+}
+
+/** The alert gate's Prometheus: the plan's `alerts.url`, else the metrics' URL and headers. @throws InputError when there is none. */
+export function alertSourceOf(plan: Plan, defaults: { readonly url?: string } = {}): AlertSource | undefined {
+  if (!plan.alerts) return undefined;
+  const m = plan.analysis.metrics as { url?: unknown; headers?: unknown; timeoutMs?: unknown };
+  const url = plan.alerts.url ?? (typeof m.url === "string" ? m.url : defaults.url);
+  if (url === undefined) throw new InputError("alerts.url: is required (or analysis.metrics.url): the Prometheus that evaluates the alerts");
+  const sameServer = plan.alerts.url === undefined;
+  return {
+    url,
+    ...(sameServer && m.headers && typeof m.headers === "object" ? { headers: m.headers as Record<string, string> } : {}),
+    ...(typeof m.timeoutMs === "number" ? { timeoutMs: m.timeoutMs } : {}),
+  };
 }
 
 /**
@@ -91,8 +126,18 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
   // snapshot that a rollback restores is the one taken before the rollout changed anything.
   const prepared = await o.target.prepare();
   const snapshot = (resumed ? resumed.snapshot : prepared) as TargetSnapshot;
-  // Built before anything changes, so an invalid provider config fails with nothing applied.
+  if (plan.strategy !== "canary") {
+    const refused = o.target.strategyProblem?.(plan.strategy, prepared);
+    if (refused !== undefined) throw new StrategyRefusedError(`strategy: ${plan.strategy} cannot run on ${o.target.type} ${o.target.name}: ${refused}; nothing was changed`);
+  }
+  // Built before anything changes, so an invalid provider config, a missing alert source or a
+  // hook secret that is not set fails with nothing applied.
   const metrics = typeof o.metrics === "function" ? o.metrics({ canary: o.version, baseline: snapshot.stableVersion }) : o.metrics;
+  const referenceFactory = o.referenceMetrics ?? (typeof o.metrics === "function" ? o.metrics : undefined);
+  const previous = snapshot.stableVersion;
+  const reference = plan.bake && referenceFactory && previous !== undefined && previous !== o.version ? () => referenceFactory({ canary: previous, baseline: o.version }) : undefined;
+  const alertSource = o.alertSource ?? alertSourceOf(plan);
+  const hookSecrets = resolveHookSecrets(plan.hooks, o.hookSecrets ?? { env: process.env });
   const report = o.report ?? (() => undefined);
   // Still before anything changes: the tick against the scrape interval, a forecast of every step
   // at the current traffic (refused, exit 2, where a step cannot decide), the judge's reference.
@@ -118,7 +163,7 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     });
   } else {
     const at = isoNow(clock);
-    const fresh = newRecord({ id: o.id ?? `${at.replace(/[-:.]/g, "")}-${o.version}`, stack: o.target.name, target: o.target.type, version: o.version, image: o.image, steps: plan.steps.map((s) => s.weight), gates: gateNames(plan), at });
+    const fresh = newRecord({ id: o.id ?? `${at.replace(/[-:.]/g, "")}-${o.version}`, stack: o.target.name, target: o.target.type, version: o.version, image: o.image, steps: plan.steps.map((s) => s.weight), strategy: plan.strategy, gates: gateNames(plan), at });
     // Written over the finished record it replaces (compare-and-swap on its revision).
     session = new Session({ ...fresh, snapshot, lease, revision: revisionOf(existing) }, options);
     const through = `${o.version} (${o.image}) through ${plan.steps.map((s) => s.weight).join(" → ")}`;
@@ -139,5 +184,26 @@ export async function runRollout(o: RolloutOptions): Promise<RolloutResult> {
     log: (line) => report({ kind: "log", line }),
     ...(o.interrupt ? { interrupt: o.interrupt } : {}),
   };
-  return drive({ session, plan, clock, interrupt: o.interrupt, execute: rolloutExecutor(ctx, plan, o.interrupt, { metrics, analysis }) }, resumed ? { tookOver: resumed.lease?.holder ?? "unknown" } : {});
+  const hooks: effects.HookAccess = {
+    hooks: plan.hooks,
+    runner: o.hookRunner ?? new HookRunner({ secrets: hookSecrets, sleep: (ms) => clock.sleep(ms), log: ctx.log }),
+    variables: async (a) => {
+      const r = session.record;
+      const route = await o.target.overrideRoute?.().catch(() => undefined);
+      const step = a.step !== undefined ? { CANARY_STEP: String(a.step), CANARY_WEIGHT: String(r.steps[a.step]) } : {};
+      return {
+        CANARY_STACK: o.target.name,
+        CANARY_ROLLOUT: r.id,
+        CANARY_VERSION: r.version,
+        CANARY_IMAGE: r.image,
+        ...(previous !== undefined ? { CANARY_STABLE_VERSION: previous } : {}),
+        CANARY_HOOK_POINT: a.at,
+        ...step,
+        ...(route?.url !== undefined ? { CANARY_OVERRIDE_URL: route.url } : {}),
+        ...(route?.header ? { CANARY_OVERRIDE_HEADER: route.header.name, CANARY_OVERRIDE_VALUE: route.header.value } : {}),
+      };
+    },
+  };
+  const judging = { metrics, analysis, ...(reference ? { reference } : {}), ...(alertSource ? { alerts: alertSource } : {}) };
+  return drive({ session, plan, clock, interrupt: o.interrupt, execute: rolloutExecutor(ctx, plan, o.interrupt, judging, hooks) }, resumed ? { tookOver: resumed.lease?.holder ?? "unknown" } : {});
 }

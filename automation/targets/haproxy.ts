@@ -4,17 +4,19 @@
  * its read-back) and reader (`Sandbox.readWeights`). Both versions run as the `stable` and
  * `canary` servers; the rollout only moves the default route's weight between them, so:
  *  - setCanary checks the canary server runs the requested version and sets weight 0 (the
- *    override route, rendered at 100% canary, is the header route);
+ *    override route, rendered at 100% canary, is the header route); blue/green is the same, both
+ *    servers running at full size already, and its switch is weight 100 at once;
  *  - promote puts all traffic on the canary (weight 100): the sandbox has no deployment to
  *    rewrite, so the new version serving everything is what a promotion means here;
  *  - rollback sets weight 0 (`keepCanary`) or the snapshotted weight (`restore`).
  */
 import type { Sandbox } from "../../local/sandbox";
 import { errorMessage } from "../errors";
-import { RestoreError, RollbackMode, Target, TargetError, TargetSnapshot } from "./types";
+import { Strategy } from "../state";
+import { OverrideRoute, RestoreError, RollbackMode, Target, TargetError, TargetSnapshot } from "./types";
 
 /** The part of the sandbox handle the target uses. */
-export type SandboxLike = Pick<Sandbox, "setWeight" | "readWeights" | "versions" | "urls">;
+export type SandboxLike = Pick<Sandbox, "setWeight" | "readWeights" | "versions" | "urls" | "traffic">;
 
 /** Options of {@link HaproxyTarget}. */
 export interface HaproxyTargetOptions {
@@ -64,6 +66,17 @@ export class HaproxyTarget implements Target {
 
   async setWeight(weight: number): Promise<void> {
     await this.apply(weight);
+  }
+
+  /** Blue/green's pre-traffic checks need the sandbox's override route (its header ACL). */
+  strategyProblem(strategy: Strategy): string | undefined {
+    return strategy === "blueGreen" && !this.sandbox.traffic.override ? "the sandbox was started without an override route, through which the pre-traffic checks reach green" : undefined;
+  }
+
+  /** The sandbox's frontend and its override header. */
+  async overrideRoute(): Promise<OverrideRoute | undefined> {
+    const o = this.sandbox.traffic.override;
+    return { url: this.sandbox.urls.traffic, ...(o && o.kind === "header" ? { header: { name: o.name, value: o.value } } : {}) };
   }
 
   async verify(): Promise<number | undefined> {

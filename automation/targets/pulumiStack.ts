@@ -7,9 +7,12 @@
  * tests can run it against an in-memory stack whose `up` evaluates the real program.
  */
 import { ConcurrentUpdateError, ConfigMap, ConfigValue, LocalWorkspace, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { allCapabilities, capabilitiesOf, PLATFORMS } from "../../components/routing/capabilities";
+import { NAMESPACE } from "../../infra/keys";
 import { ROLLOUT_RECORD_KEY } from "../record/pulumiConfig";
 import { errorMessage } from "../errors";
-import { ConcurrentUpdateRefusedError, RestoreError, RollbackMode, Target, TargetError, TargetSnapshot } from "./types";
+import { Strategy } from "../state";
+import { ConcurrentUpdateRefusedError, OverrideRoute, RestoreError, RollbackMode, Target, TargetError, TargetSnapshot } from "./types";
 
 /** The part of the Automation API's `Stack` this target (and the record store) uses. */
 export type StackLike = Pick<Stack, "name" | "getAllConfig" | "setAllConfig" | "removeAllConfig" | "setConfig" | "up" | "outputs" | "info">;
@@ -48,6 +51,13 @@ function stableVersionIn(config: ConfigMap): { stableVersion?: string } {
   }
 }
 
+/** The value of `canary:canary`: the version, its image, and `strategy: blueGreen` for green. */
+interface CanaryValue {
+  readonly version: string;
+  readonly image: string;
+  readonly strategy?: "blueGreen";
+}
+
 /** Options of {@link PulumiStackTarget}. */
 export interface PulumiStackTargetOptions {
   /** Receives the `up` output line by line, and the target's own notes. */
@@ -67,7 +77,7 @@ export class PulumiStackTarget implements Target {
   private readonly preserve: ReadonlySet<string>;
   /** The full snapshot, secrets included, while this process holds it. */
   private full?: ConfigMap;
-  private canary?: { version: string; image: string };
+  private canary?: CanaryValue;
 
   constructor(
     private readonly stack: StackLike,
@@ -99,12 +109,45 @@ export class PulumiStackTarget implements Target {
     return { type: "pulumi", stack: this.name, ...stableVersionIn(config), config: redacted };
   }
 
-  async setCanary(version: string, image: string): Promise<void> {
-    this.canary = { version, image };
-    await this.call(`set ${KEYS.canary} to ${version}`, () =>
-      this.stack.setAllConfig({ [KEYS.canary]: { value: JSON.stringify({ version, image }) }, [KEYS.weight]: { value: "0" } }),
-    );
-    await this.up(`canary: deploy ${version} at weight 0`);
+  async setCanary(version: string, image: string, strategy?: Strategy): Promise<void> {
+    this.canary = { version, image, ...(strategy === "blueGreen" ? { strategy } : {}) };
+    const canary = this.canary;
+    await this.call(`set ${KEYS.canary} to ${version}`, () => this.stack.setAllConfig({ [KEYS.canary]: { value: JSON.stringify(canary) }, [KEYS.weight]: { value: "0" } }));
+    await this.up(strategy === "blueGreen" ? `canary: deploy green ${version} beside blue at weight 0` : `canary: deploy ${version} at weight 0`);
+  }
+
+  /**
+   * Blue/green needs a platform that can express it (the capability matrix, read from
+   * `canary:platform`) and the override route for its pre-traffic checks (`canary:override`).
+   */
+  strategyProblem(strategy: Strategy, snapshot: TargetSnapshot): string | undefined {
+    if (strategy !== "blueGreen" || !isSnapshot(snapshot)) return undefined;
+    const platform = snapshot.config[`${NAMESPACE}:platform`]?.value;
+    if (platform === undefined || !(PLATFORMS as readonly string[]).includes(platform)) return `stack ${this.name} has no known canary:platform (${JSON.stringify(platform ?? null)})`;
+    const support = capabilitiesOf(platform).features.blueGreen;
+    if (!support.supported) {
+      const others = allCapabilities().filter((c) => c.features.blueGreen.supported).map((c) => c.platform);
+      return `platform ${platform} cannot do blue/green: ${support.why}; platforms that can: ${others.join(", ")}`;
+    }
+    try {
+      const override = JSON.parse(snapshot.config[`${NAMESPACE}:override`]?.value ?? "{}") as { enabled?: unknown };
+      if (override.enabled === false) return "canary:override.enabled is false: the pre-traffic checks reach green through the override route (enable it)";
+    } catch {
+      // An unreadable override is the program's to refuse, at the first up.
+    }
+    return undefined;
+  }
+
+  /** The canary's tag URL (Cloud Run), or the override header, from the last update's outputs. */
+  async overrideRoute(): Promise<OverrideRoute | undefined> {
+    const outputs = await this.call("read the stack outputs", () => this.stack.outputs());
+    const url: unknown = outputs.canaryUrl?.value;
+    const header = outputs.overrideHeader?.value as { name?: unknown; value?: unknown } | null | undefined;
+    const route = {
+      ...(typeof url === "string" && url !== "" ? { url } : {}),
+      ...(header && typeof header.name === "string" && typeof header.value === "string" ? { header: { name: header.name, value: header.value } } : {}),
+    };
+    return Object.keys(route).length > 0 ? route : undefined;
   }
 
   async setWeight(weight: number): Promise<void> {
@@ -120,8 +163,10 @@ export class PulumiStackTarget implements Target {
 
   async promote(): Promise<void> {
     const canary = this.canary ?? (await this.currentCanary());
+    // The stable version is a version and its image: how the canary was rolled out stays with the canary.
+    const stable = { version: canary.version, image: canary.image };
     await this.call(`promote ${canary.version}`, async () => {
-      await this.stack.setAllConfig({ [KEYS.stable]: { value: JSON.stringify(canary) }, [KEYS.weight]: { value: "0" } });
+      await this.stack.setAllConfig({ [KEYS.stable]: { value: JSON.stringify(stable) }, [KEYS.weight]: { value: "0" } });
       await this.stack.removeAllConfig([KEYS.canary]);
     });
     await this.up(`canary: promote ${canary.version} to stable`);
@@ -145,7 +190,8 @@ export class PulumiStackTarget implements Target {
       if (mode === "keepCanary") {
         const canary = this.canary ?? this.canaryIn(current);
         if (canary) {
-          desired[KEYS.canary] = { value: JSON.stringify(canary), secret: false };
+          // Kept for debugging at weight 0: at a canary's size, not green's full one.
+          desired[KEYS.canary] = { value: JSON.stringify({ version: canary.version, image: canary.image }), secret: false };
           desired[KEYS.weight] = { value: "0", secret: false };
         }
       }
@@ -166,18 +212,18 @@ export class PulumiStackTarget implements Target {
     }
   }
 
-  private canaryIn(config: ConfigMap): { version: string; image: string } | undefined {
+  private canaryIn(config: ConfigMap): CanaryValue | undefined {
     const raw = config[KEYS.canary]?.value;
     if (raw === undefined) return undefined;
     try {
-      const v = JSON.parse(raw) as { version?: unknown; image?: unknown };
-      return typeof v.version === "string" && typeof v.image === "string" ? { version: v.version, image: v.image } : undefined;
+      const v = JSON.parse(raw) as { version?: unknown; image?: unknown; strategy?: unknown };
+      return typeof v.version === "string" && typeof v.image === "string" ? { version: v.version, image: v.image, ...(v.strategy === "blueGreen" ? { strategy: "blueGreen" as const } : {}) } : undefined;
     } catch {
       return undefined;
     }
   }
 
-  private async currentCanary(): Promise<{ version: string; image: string }> {
+  private async currentCanary(): Promise<CanaryValue> {
     const canary = this.canaryIn(await this.call("read the config", () => this.stack.getAllConfig()));
     if (!canary) throw new TargetError(`stack ${this.name}: cannot promote: ${KEYS.canary} is not set`);
     return canary;

@@ -3,7 +3,8 @@
  * local sandbox's HAProxy. One interface, one file per implementation, and a factory
  * ({@link createTarget} in ./index.ts) that throws on an unknown type.
  */
-import { InfrastructureError, RollbackFailedError } from "../errors";
+import { InfrastructureError, InputError, RollbackFailedError } from "../errors";
+import { Strategy } from "../state";
 
 /** How a rollback leaves the canary (the plan's `rollback.mode`). */
 export type RollbackMode = "keepCanary" | "restore";
@@ -31,8 +32,11 @@ export interface Target {
    * @throws ConcurrentUpdateRefusedError when another update is running.
    */
   prepare(): Promise<TargetSnapshot>;
-  /** Deploys `version` as the canary at weight 0 (reachable through the header route only). */
-  setCanary(version: string, image: string): Promise<void>;
+  /**
+   * Deploys `version` as the canary at weight 0 (reachable through the override route only).
+   * `blueGreen`: as green, at the stable version's full size, ready to take all traffic at once.
+   */
+  setCanary(version: string, image: string, strategy?: Strategy): Promise<void>;
   /** Sends `weight` percent of the traffic to the canary. */
   setWeight(weight: number): Promise<void>;
   /**
@@ -47,6 +51,32 @@ export interface Target {
    * @throws RestoreError when the target could not be brought back to the snapshot.
    */
   rollback(snapshot: TargetSnapshot, mode: RollbackMode): Promise<void>;
+  /**
+   * Why the target cannot run a rollout of `strategy`, judged from its snapshot (the platform, the
+   * override route), or `undefined` when it can. Absent: every strategy works.
+   */
+  strategyProblem?(strategy: Strategy, snapshot: TargetSnapshot): string | undefined;
+  /**
+   * How a check reaches the new version before users do (the hooks' `CANARY_OVERRIDE_*`): a URL
+   * and, where the route matches a header, the header. `undefined` when the target cannot tell.
+   */
+  overrideRoute?(): Promise<OverrideRoute | undefined>;
+}
+
+/** The override route to the new version, for pre-traffic checks. */
+export interface OverrideRoute {
+  /** Where to send the request (a Cloud Run tag URL, the sandbox's frontend), when known. */
+  readonly url?: string;
+  /** The header that selects the new version, when the route matches one. */
+  readonly header?: { readonly name: string; readonly value: string };
+}
+
+/** A blue/green rollout was asked of a target that cannot run one. Nothing was changed. Exit 2. */
+export class StrategyRefusedError extends InputError {
+  constructor(message: string) {
+    super(message);
+    this.name = "StrategyRefusedError";
+  }
 }
 
 /** A target operation failed. The message names the target, the action and the cause. Exit 3. */

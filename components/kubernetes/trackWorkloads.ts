@@ -30,7 +30,7 @@ export interface WorkloadArgs {
   readonly port?: number;
   /** Container port, named `http`; the probes and the Services target it by that name. Defaults to 8080. */
   readonly targetPort?: number;
-  /** Stable replicas, 1–1000; the canary gets ceil(replicas × weight / 100), at least 1. Defaults to 3. */
+  /** Stable replicas, 1–1000; the canary gets ceil(replicas × weight / 100), at least 1 (with traffic.blueGreen, as many as the stable). Defaults to 3. */
   readonly replicas?: number;
   /** Path of the readiness and liveness probes. Defaults to /health. */
   readonly healthPath?: string;
@@ -107,7 +107,8 @@ export function createDeployments(name: string, parent: pulumi.Resource, setting
   const replicas = args.replicas ?? WORKLOAD_DEFAULTS.replicas;
   const stableDeployment = new k8s.apps.v1.Deployment(`${name}-stable-deploy`, renderDeployment(settings, "stable", { version: args.stableVersion, image: args.stableImage, replicas }), { parent });
   if (!args.traffic.hasCanary) return { stableDeployment };
-  const canaryVersion = { version: args.canaryVersion!, image: args.canaryImage!, replicas: canaryReplicas(replicas, args.traffic.canaryWeight) };
+  // Green (blue/green) runs at the stable's full size from the start, so all traffic can move to it at once.
+  const canaryVersion = { version: args.canaryVersion!, image: args.canaryImage!, replicas: args.traffic.blueGreen ? replicas : canaryReplicas(replicas, args.traffic.canaryWeight) };
   return { stableDeployment, canaryDeployment: new k8s.apps.v1.Deployment(`${name}-canary-deploy`, renderDeployment(settings, "canary", canaryVersion), { parent }) };
 }
 

@@ -7,7 +7,7 @@ import { assertNoProblems, note, Path, Problem } from "../validation";
 import { TrafficSpec } from "./model";
 
 /** A feature of the traffic model that not every platform can render. */
-export type Feature = "weights" | "override" | "segments" | "stickiness" | "mirror" | "readBack";
+export type Feature = "weights" | "override" | "segments" | "stickiness" | "mirror" | "readBack" | "blueGreen";
 
 /** Either how the platform supports a feature, or why it cannot. */
 export type Support = { readonly supported: true; readonly how: string } | { readonly supported: false; readonly why: string };
@@ -27,6 +27,7 @@ export const FEATURE_NAMES: Readonly<Record<Feature, string>> = {
   stickiness: "stickiness",
   mirror: "mirroring",
   readBack: "weight read-back",
+  blueGreen: "blue/green",
 };
 
 /** The field of {@link TrafficSpec} that turns each optional feature on: where a refusal points. */
@@ -35,6 +36,7 @@ const FEATURE_FIELDS: Readonly<Record<Exclude<Feature, "weights" | "readBack">, 
   segments: "segments",
   stickiness: "stickiness",
   mirror: "mirrorPercent",
+  blueGreen: "blueGreen",
 };
 
 /** The platforms the traffic model renders to; the values of `canary:platform`. */
@@ -54,6 +56,7 @@ export const CAPABILITIES: Readonly<Record<Platform, PlatformCapabilities>> = {
       stickiness: { supported: true, how: "target-group stickiness on the forward action (ALB cookie, 1–604800 s)" },
       mirror: { supported: false, why: "ALB listener rules cannot copy requests" },
       readBack: { supported: true, how: "forward weights in the stack outputs" },
+      blueGreen: { supported: true, how: "all forward weight to the green target group in one rule update, the header rule reaching green first (green's targets are registered at full size by their service)" },
     },
   },
   istio: {
@@ -65,6 +68,7 @@ export const CAPABILITIES: Readonly<Record<Platform, PlatformCapabilities>> = {
       stickiness: { supported: true, how: "DestinationRule consistent hash on a header or cookie (pins a user to a pod; the version is chosen per request)" },
       mirror: { supported: true, how: "VirtualService mirror with mirrorPercentage" },
       readBack: { supported: true, how: "VirtualService weights in the stack outputs" },
+      blueGreen: { supported: true, how: "green Deployment at blue's replicas, VirtualService weights 0/100 in one update, the header route reaching green first" },
     },
   },
   linkerd: {
@@ -76,6 +80,7 @@ export const CAPABILITIES: Readonly<Record<Platform, PlatformCapabilities>> = {
       stickiness: { supported: false, why: "SMI TrafficSplit has no session affinity" },
       mirror: { supported: false, why: "SMI TrafficSplit cannot copy requests" },
       readBack: { supported: true, how: "TrafficSplit weights in the stack outputs" },
+      blueGreen: { supported: false, why: "SMI TrafficSplit cannot route on headers, so green cannot be checked through an override route before it takes all traffic" },
     },
   },
   "gateway-api": {
@@ -87,6 +92,7 @@ export const CAPABILITIES: Readonly<Record<Platform, PlatformCapabilities>> = {
       stickiness: { supported: false, why: "session persistence is not in the Gateway API standard channel" },
       mirror: { supported: true, how: "RequestMirror filter with percent" },
       readBack: { supported: true, how: "HTTPRoute weights in the stack outputs" },
+      blueGreen: { supported: true, how: "green Deployment at blue's replicas, HTTPRoute weights 0/100 in one update, the header rule reaching green first" },
     },
   },
   gcp: {
@@ -98,6 +104,7 @@ export const CAPABILITIES: Readonly<Record<Platform, PlatformCapabilities>> = {
       stickiness: { supported: false, why: "Cloud Run session affinity pins a client to an instance, not to a revision" },
       mirror: { supported: false, why: "Cloud Run cannot copy requests" },
       readBack: { supported: true, how: "revision traffic in the stack outputs" },
+      blueGreen: { supported: true, how: "all traffic to the green revision in one update (blue's revision is kept), its tag URL reaching green first" },
     },
   },
 };
@@ -126,6 +133,7 @@ export function capabilityProblems(platform: string, spec: TrafficSpec, root: Pa
   if (spec.segments.length > 0) used.push("segments");
   if (spec.stickiness.enabled) used.push("stickiness");
   if ((spec.mirrorPercent ?? 0) > 0) used.push("mirror");
+  if (spec.blueGreen) used.push("blueGreen");
   const problems: Problem[] = [];
   for (const feature of used) {
     const support = caps.features[feature];

@@ -71,6 +71,12 @@ export interface TrafficSpec {
   readonly stickiness: Stickiness;
   /** Percent of stable traffic copied to the canary (responses discarded), 0–100. */
   readonly mirrorPercent?: number;
+  /**
+   * Blue/green: the canary is green, deployed beside the stable version (blue) at its full size so
+   * that all traffic can move to it at once (and back); checked through the override route first.
+   * Defaults to false.
+   */
+  readonly blueGreen?: boolean;
 }
 
 /** What a route is for; renderers use it for names and priorities. */
@@ -145,6 +151,10 @@ export function trafficProblems(spec: TrafficSpec, root: Path = ["traffic"]): Pr
   const key = spec.stickiness.hashKey;
   if (key.kind !== "header" && key.kind !== "cookie") c.add([...root, "stickiness", "hashKey", "kind"], "must be header or cookie", key.kind);
   c.rule([...root, "stickiness", "hashKey", "name"], key.name, headerName);
+  if (spec.blueGreen) {
+    if (!spec.hasCanary) c.note([...root, "blueGreen"], "needs a canary: green is the canary deployed beside the stable version");
+    if (!spec.override) c.note([...root, "override"], "is required with blueGreen: the pre-traffic checks reach green through the override route before any user does");
+  }
   return c.problems;
 }
 

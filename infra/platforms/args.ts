@@ -42,6 +42,8 @@ function trafficKey(rest: Path): Path | undefined {
       return ["weight"];
     case "mirrorPercent":
       return ["mirror"];
+    case "blueGreen":
+      return ["canary", "strategy"];
     case "override":
       // The override's header is `name` in the model and `header` in the config; its kind is always header.
       return tail[0] === "name" ? ["override", "header"] : tail[0] === "value" ? ["override", "value"] : ["override"];

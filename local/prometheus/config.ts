@@ -17,6 +17,8 @@ export interface PrometheusTargets {
   readonly scrapeIntervalSeconds?: number;
   /** Defaults to 127.0.0.1. */
   readonly host?: string;
+  /** Rule files (alerting and recording rules), relative to the config file. Defaults to none. */
+  readonly ruleFiles?: readonly string[];
 }
 
 /**
@@ -28,6 +30,7 @@ export function renderPrometheusConfig(t: PrometheusTargets): string {
   const host = t.host ?? "127.0.0.1";
   const config = {
     global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
+    ...(t.ruleFiles?.length ? { rule_files: [...t.ruleFiles] } : {}),
     scrape_configs: [
       {
         job_name: "app",

@@ -83,9 +83,9 @@ describe("cli", function () {
         "[dry run] would snapshot pulumi target dev and record the rollout in stack dev config canary:rollout",
         "[dry run] would deploy canary v2.5.0 (registry/checkout:v2.5.0) at weight 0, then verify the applied weight is 0",
         "[dry run] would set the canary weight to 10, then verify it is applied",
-        "[dry run] would judge every 15s: pass after at least 60s observed with traffic; at 600s undecided roll back; on a failed analysis roll back (keepCanary) at once",
+        "[dry run] would judge every 15s from the canary's first request: pass after at least 60s observed with traffic; at 600s undecided roll back; on a failed analysis roll back (keepCanary) at once",
         "[dry run] would set the canary weight to 50, then verify it is applied",
-        "[dry run] would judge every 15s: pass after at least 60s observed with traffic; at 600s undecided roll back; on a failed analysis roll back (keepCanary) at once",
+        "[dry run] would judge every 15s from the canary's first request: pass after at least 60s observed with traffic; at 600s undecided roll back; on a failed analysis roll back (keepCanary) at once",
         "[dry run] would promote v2.5.0 to stable (weight 100)",
       ],
     );

@@ -129,8 +129,8 @@ describe("control verbs on a stopped rollout", () => {
     ["a finished rollout", { ...progressing(), phase: "RolledBack" }, input("pause"), "rollout r1 of v2 is RolledBack: nothing to pause"],
     ["resume of a progressing rollout", progressing(), input("resume"), "cannot resume from Progressing (rollout r1 of v2 on fake-target); resume is legal from Paused"],
     ["unfreeze of a progressing rollout", progressing(), input("unfreeze"), "cannot unfreeze from Progressing (rollout r1 of v2 on fake-target); unfreeze is legal from Frozen"],
-    ["promote --full of a frozen rollout", { ...progressing(), phase: "Frozen" }, input("promoteFull"), "cannot promoteFull from Frozen (rollout r1 of v2 on fake-target); promoteFull is legal from Progressing, Paused"],
-    ["skip of a paused rollout", { ...progressing(), phase: "Paused" }, input("promote"), "cannot skip from Paused (rollout r1 of v2 on fake-target); skip is legal from Progressing"],
+    ["promote --full of a frozen rollout", { ...progressing(), phase: "Frozen" }, input("promoteFull"), "cannot promoteFull from Frozen (rollout r1 of v2 on fake-target); promoteFull is legal from Progressing, Paused, Baking"],
+    ["skip of a paused rollout", { ...progressing(), phase: "Paused" }, input("promote"), "cannot skip from Paused (rollout r1 of v2 on fake-target); skip is legal from Progressing, Baking"],
     ["pause before the first step", transition(newRecord({ id: "r1", stack: "fake-target", target: "fake", version: "v2", image: "app:v2", steps: [5, 100], at: "t" }), { type: "start", at: "t", reason: "go" }), input("pause"), "cannot pause from Initializing (rollout r1 of v2 on fake-target); pause is legal from Progressing"],
   ];
   for (const [name, record, i, message] of refused) {

@@ -277,7 +277,7 @@ describe("bad input: control calls", () => {
     ["resume of a progressing rollout", ["resume"], live, "ControlRefusedError: cannot resume from Progressing (rollout r1 of v2 on fake-target); resume is legal from Paused", true],
     ["unfreeze of a progressing rollout", ["unfreeze"], live, "ControlRefusedError: cannot unfreeze from Progressing (rollout r1 of v2 on fake-target); unfreeze is legal from Frozen", true],
     ["freeze while initializing", ["freeze"], initializing, "ControlRefusedError: cannot freeze from Initializing (rollout r1 of v2 on fake-target); freeze is legal from Progressing, Paused", true],
-    ["promote --full while initializing", ["promote", "--full"], initializing, "ControlRefusedError: cannot promoteFull from Initializing (rollout r1 of v2 on fake-target); promoteFull is legal from Progressing, Paused", true],
+    ["promote --full while initializing", ["promote", "--full"], initializing, "ControlRefusedError: cannot promoteFull from Initializing (rollout r1 of v2 on fake-target); promoteFull is legal from Progressing, Paused, Baking", true],
     ["pause while the weight is being changed, with no driver", ["pause"], changingWeight, "ControlRefusedError: cannot pause rollout r1 while its canary weight is being changed to 25 (step 1); run `canary rollout` to resume it, or `canary abort`", true],
     ["retry of a progressing rollout", ["retry"], live, "ControlRefusedError: retry: rollout r1 of v2 is Progressing(step 0, weight 5); only a rolled-back rollout can be retried", true],
   ];

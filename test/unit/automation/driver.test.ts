@@ -202,9 +202,9 @@ describe("driver", () => {
         "action [dry run] would snapshot fake target fake-target and record the rollout in memory",
         "action [dry run] would deploy canary v2 (app:v2) at weight 0, then verify the applied weight is 0",
         "action [dry run] would set the canary weight to 5, then verify it is applied",
-        "action [dry run] would judge every 10s: pass after at least 20s observed with traffic; at 300s undecided roll back; on a failed analysis roll back (keepCanary) at once",
+        "action [dry run] would judge every 10s from the canary's first request: pass after at least 20s observed with traffic; at 300s undecided roll back; on a failed analysis roll back (keepCanary) at once",
         "action [dry run] would set the canary weight to 25, then verify it is applied",
-        "action [dry run] would judge every 10s: pass after at least 20s observed with traffic; at 300s undecided roll back; on a failed analysis roll back (keepCanary) at once",
+        "action [dry run] would judge every 10s from the canary's first request: pass after at least 20s observed with traffic; at 300s undecided roll back; on a failed analysis roll back (keepCanary) at once",
         "action [dry run] would promote v2 to stable (weight 100)",
       ],
     );

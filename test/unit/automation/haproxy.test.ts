@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { RouteWeights } from "../../../local/sandbox";
+import { DEFAULT_TRAFFIC, RouteWeights } from "../../../local/sandbox";
 import { HaproxyTarget, SandboxLike } from "../../../automation/targets/haproxy";
 import { createTarget } from "../../../automation/targets";
 
@@ -10,6 +10,7 @@ function fakeSandbox(initial: number | undefined, fail?: Error) {
   const sandbox: SandboxLike = {
     urls: { traffic: "http://127.0.0.1:8080/", haproxyStats: "", haproxyMetrics: "", stable: "", canary: "" },
     versions: { stable: "v1", canary: "v2" },
+    traffic: DEFAULT_TRAFFIC,
     async readWeights(): Promise<RouteWeights[]> {
       const c = percent ?? 0;
       return [

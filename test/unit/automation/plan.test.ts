@@ -26,6 +26,8 @@ describe("plan", () => {
       gates: { beforeSteps: [], beforePromotion: false },
       onResume: "resume",
       onSignal: "rollback",
+      strategy: "canary",
+      hooks: [],
     });
     assert.deepEqual(defaultPlan(), parsePlan("{}"));
   });
@@ -118,4 +120,92 @@ describe("plan: notifications section", () => {
       "notifications.channels[0].urlEnv: is required (or urlConfig): the environment variable holding the webhook URL",
     ]);
   });
+});
+
+describe("plan: blue/green, the bake, hooks and the alert gate", () => {
+  it("a blue/green plan is one step, the switch to 100, with its bake and scaleDownDelay", () => {
+    const plan = parsePlan("strategy: blueGreen\nbake: { duration: 5m }\n");
+    assert.deepEqual(plan.steps, [{ weight: 100, minDurationSeconds: 0, maxDurationSeconds: 0 }]);
+    assert.equal(plan.strategy, "blueGreen");
+    assert.deepEqual(plan.blueGreen, { scaleDownDelaySeconds: 30 });
+    assert.deepEqual(plan.bake, { durationSeconds: 300, maxDurationSeconds: 600, maxRatio: 2, referenceSeconds: 600 });
+    assert.deepEqual(parsePlan("strategy: blueGreen\nblueGreen: { scaleDownDelay: 10m }\nbake: { duration: 20m, maxRatio: 1.5, reference: 1h }\n").bake, { durationSeconds: 1200, maxDurationSeconds: 2400, maxRatio: 1.5, referenceSeconds: 3600 });
+  });
+
+  it("a canary's bake is optional; without one it promotes after its last step as before", () => {
+    assert.equal(parsePlan("").bake, undefined);
+    assert.deepEqual(parsePlan("bake: { duration: 10m, maxDuration: 30m }").bake, { durationSeconds: 600, maxDurationSeconds: 1800, maxRatio: 2, referenceSeconds: 600 });
+  });
+
+  it("hooks get their defaults: a hook before a change rolls back on failure, one after the end is only recorded", () => {
+    const plan = parsePlan(`
+hooks:
+  - { name: smoke, at: beforeStep, steps: [1], command: "npm run smoke -- $CANARY_OVERRIDE_URL", timeout: 2m, retries: 2 }
+  - { name: cab, at: preRollout, http: { urlEnv: CAB_URL, method: POST, body: '{"version":"\${CANARY_VERSION}"}', expectStatus: [200, 201] } }
+  - { name: announce, at: afterPromotion, http: { url: "https://chat.example.com/deploys?v=\${CANARY_VERSION}", headersEnv: { Authorization: CHAT_TOKEN } } }
+  - { name: page, at: onRollback, command: [./page-oncall] }
+`);
+    assert.deepEqual(plan.hooks.map((h) => [h.name, h.at, h.onFailure, h.timeoutSeconds, h.retries]), [
+      ["smoke", "beforeStep", "rollback", 120, 2],
+      ["cab", "preRollout", "rollback", 30, 0],
+      ["announce", "afterPromotion", "ignore", 30, 0],
+      ["page", "onRollback", "ignore", 30, 0],
+    ]);
+    assert.deepEqual(plan.hooks[1].http, { urlEnv: "CAB_URL", method: "POST", headers: {}, headersEnv: {}, headersConfig: {}, body: '{"version":"${CANARY_VERSION}"}', expectStatus: [200, 201] });
+    // With a bake, the previous version is still there after the switch: an afterPromotion hook may roll back.
+    assert.equal(parsePlan("bake: { duration: 1m }\nhooks: [{ name: post, at: afterPromotion, command: [./smoke] }]").hooks[0].onFailure, "rollback");
+  });
+
+  it("the alert gate watches the service's generated alerts, or a selector", () => {
+    const generated = parsePlan("alerts: {}\nanalysis: { metrics: { selectors: { service: checkout } } }").alerts!;
+    assert.deepEqual(generated.matchers, [
+      { label: "alertname", op: "=~", value: "CanaryHighErrorRate|CanaryErrorRateHigherThanStable|CanaryLatencyHigherThanStable|CanaryPodCrashLooping" },
+      { label: "service", op: "=", value: "checkout" },
+    ]);
+    assert.deepEqual([generated.onFiring, generated.maxOutageSeconds], ["rollback", 120]);
+    const selected = parsePlan(`alerts: { selector: '{team="payments", severity=~"critical|page"}', onFiring: hold, url: "http://prometheus:9090" }`).alerts!;
+    assert.deepEqual(selected.matchers, [
+      { label: "team", op: "=", value: "payments" },
+      { label: "severity", op: "=~", value: "critical|page" },
+    ]);
+    assert.deepEqual([selected.onFiring, selected.url], ["hold", "http://prometheus:9090"]);
+  });
+
+  const invalid: [string, string, string[]][] = [
+    ["steps in a blue/green plan", "strategy: blueGreen\nbake: { duration: 1m }\nsteps: [{weight: 5}, {weight: 100}]", ["steps: a blue/green plan switches all traffic at once and takes no steps (its judging is the bake); remove steps, or use strategy: canary"]],
+    ["a blue/green plan without a bake", "strategy: blueGreen", ["bake: is required with strategy: blueGreen: green is judged during the bake, against blue's own rates from before the switch"]],
+    ["blueGreen settings on a canary", "blueGreen: { scaleDownDelay: 1m }", ["blueGreen: is for strategy: blueGreen; this plan's strategy is canary"]],
+    ["a step gate in a blue/green plan", "strategy: blueGreen\nbake: { duration: 1m }\ngates: { beforeSteps: [0] }", ["gates.beforeSteps: a blue/green plan has no steps; gates.beforePromotion is the approval before the switch"]],
+    ["an unknown strategy", "strategy: rainbow", ['strategy: must be one of canary, blueGreen, got "rainbow"']],
+    ["a bake without a duration", "bake: {}", ["bake.duration: is required"]],
+    ["a bake whose limit is below its duration", "bake: { duration: 20m, maxDuration: 10m }", ["bake.maxDuration: must be ≥ duration (20m), got 10m"]],
+    ["a ratio of 1", "bake: { duration: 1m, maxRatio: 1 }", ["bake.maxRatio: must be > 1, got 1"]],
+    ["a hook with both a command and a call", "hooks: [{ name: x, at: preRollout, command: [a], http: { url: 'https://e.example.com' } }]", ['hooks[0].command: exactly one of command and http is required, got ["a"]']],
+    ["a hook with neither", "hooks: [{ name: x, at: preRollout }]", ["hooks[0].command: exactly one of command and http is required"]],
+    ["an unknown hook point", "hooks: [{ name: x, at: whenever, command: [a] }]", ['hooks[0].at: must be one of preRollout, beforeStep, beforePromotion, afterPromotion, onRollback, got "whenever"']],
+    ["two hooks of one name", "hooks: [{ name: x, at: preRollout, command: [a] }, { name: x, at: onRollback, command: [b] }]", ['hooks[1].name: is used by hooks[0] already, got "x"']],
+    ["steps on a hook that is not beforeStep", "hooks: [{ name: x, at: preRollout, steps: [0], command: [a] }]", ["hooks[0].steps: is for beforeStep hooks; this hook runs at preRollout, got [0]"]],
+    ["a hook before a step the plan does not judge", "hooks: [{ name: x, at: beforeStep, steps: [3], command: [a] }]", ["hooks[0].steps[0]: must name a judged step (0–2), got 3"]],
+    ["a beforeStep hook in a blue/green plan", "strategy: blueGreen\nbake: { duration: 1m }\nhooks: [{ name: x, at: beforeStep, command: [a] }]", ["hooks[0].at: a blue/green plan has no steps: pre-traffic checks run at beforePromotion (green reachable through the override route only)"]],
+    ["an onRollback hook that would roll back", "hooks: [{ name: x, at: onRollback, command: [a], onFailure: rollback }]", ['hooks[0].onFailure: must be ignore: an onRollback hook runs once the rollback is done, got "rollback"']],
+    [
+      "an afterPromotion hook that would roll back without a bake",
+      "hooks: [{ name: x, at: afterPromotion, command: [a], onFailure: block }]",
+      ['hooks[0].onFailure: must be ignore: without a bake, afterPromotion runs once the previous version is gone (add a bake to roll back on it), got "block"'],
+    ],
+    ["a pasted secret URL", "hooks: [{ name: x, at: preRollout, http: { url: 'https://user:token@ci.example.com/hook' } }]", ["hooks[0].http.url: must be an http(s) URL without credentials (a secret URL goes in urlEnv or urlConfig)"]],
+    ["a URL in urlEnv", "hooks: [{ name: x, at: preRollout, http: { urlEnv: 'https://ci.example.com/hook' } }]", ["hooks[0].http.urlEnv: must be the name of an environment variable such as DEPLOY_HOOK_URL (the value goes in the environment, not in the plan)"]],
+    ["two URLs", "hooks: [{ name: x, at: preRollout, http: { url: 'https://a.example.com', urlEnv: HOOK } }]", ["hooks[0].http.urlEnv: must not be set together with url: the URL comes from one place"]],
+    ["an unknown variable", "hooks: [{ name: x, at: preRollout, http: { url: 'https://a.example.com/${CANARY_PASSWORD}' } }]", ["hooks[0].http.url: unknown variable ${CANARY_PASSWORD}; known: CANARY_STACK, CANARY_ROLLOUT, CANARY_VERSION, CANARY_IMAGE, CANARY_STABLE_VERSION, CANARY_HOOK_POINT, CANARY_STEP, CANARY_WEIGHT, CANARY_OVERRIDE_URL, CANARY_OVERRIDE_HEADER, CANARY_OVERRIDE_VALUE"]],
+    ["a retry count out of range", "hooks: [{ name: x, at: preRollout, command: [a], retries: 11 }]", ["hooks[0].retries: must be ≤ 10, got 11"]],
+    ["an alert gate that names no service", "alerts: {}", ["alerts.service: is required (or alerts.selector, or analysis.metrics.selectors.service): whose generated alerts to watch"]],
+    ["a selector and a service", "alerts: { service: checkout, selector: '{team=\"x\"}' }", ["alerts.service: must not be set together with alerts.selector: the selector chooses the alerts"]],
+    ["a selector that is not matchers", "alerts: { selector: 'team=x' }", ['alerts.selector: must be label matchers in braces, such as {team="payments", severity="critical"}, got "team=x"']],
+    ["a selector with injected PromQL", "alerts: { selector: '{team=\"x\"} or vector(1)' }", ['alerts.selector: must be label matchers in braces, such as {team="payments", severity="critical"}, got "{team=\\"x\\"} or vector(1)"']],
+    ["a selector on alertstate", "alerts: { selector: '{alertstate=\"pending\"}' }", ['alerts.selector: must not match alertstate: the gate asks for firing alerts itself, got "{alertstate=\\"pending\\"}"']],
+    ["an unknown alert action", "alerts: { service: checkout, onFiring: page }", ['alerts.onFiring: must be one of rollback, hold, got "page"']],
+  ];
+  for (const [name, text, expected] of invalid) {
+    it(`rejects ${name}`, () => assert.deepEqual(problems(text), expected));
+  }
 });

@@ -4,6 +4,9 @@ import { EventType, newRecord, Phase, PHASES, RolloutEvent, RolloutRecord, trans
 const T0 = "2026-01-01T00:00:00.000Z";
 const base = newRecord({ id: "r1", stack: "dev", target: "pulumi", version: "v2", image: "app:v2", steps: [5, 25, 100], at: T0 });
 
+/** A blue/green record: one step, the switch to 100. */
+const blueGreen = newRecord({ id: "r1", stack: "dev", target: "pulumi", version: "v2", image: "app:v2", steps: [100], strategy: "blueGreen", at: T0 });
+
 /** A record in `phase` at step `index` (weights 5, 25, then the final 100). */
 function at(phase: Phase, index?: number): RolloutRecord {
   return { ...base, phase, ...(index !== undefined ? { step: { index, weight: base.steps[index], startedAt: T0 } } : {}) };
@@ -43,6 +46,14 @@ describe("state", () => {
     ["approve a gate while frozen", at("Frozen", 0), event("approve", { gate: "promotion" }), "Frozen", 0],
     ["take over a progressing rollout", at("Progressing", 1), event("takeOver"), "Progressing", 1],
     ["take over an unfinished rollback", at("RollingBack", 0), event("takeOver"), "RollingBack", 0],
+    ["the last judged step passed, all traffic on the canary for its bake", at("Progressing", 1), event("switch"), "Baking", 2],
+    ["blue/green: the switch", { ...blueGreen, phase: "Initializing" }, event("switch"), "Baking", 0],
+    ["the bake passed: promote", at("Baking", 2), event("promote"), "Promoting", 2],
+    ["the bake failed: roll back", at("Baking", 2), event("rollback"), "RollingBack", 2],
+    ["an operator ends the bake's wait", at("Baking", 2), event("skip"), "Baking", 2],
+    ["an operator promotes now, skipping the bake", at("Baking", 2), event("promoteFull"), "Promoting", 2],
+    ["approve while baking", at("Baking", 2), event("approve", { gate: "promotion" }), "Baking", 2],
+    ["take over a bake", at("Baking", 2), event("takeOver"), "Baking", 2],
   ];
   for (const [name, record, ev, phase, step] of legal) {
     it(`legal: ${name} → ${phase}`, () => {
@@ -89,6 +100,8 @@ describe("state", () => {
       "cannot advance to step 2 (rollout r1 of v2 on dev): the plan judges steps 0–1; the final 100 is the promotion",
     ],
     ["promoting before the last judged step", at("Progressing", 0), event("promote"), "cannot promote from Progressing(step 0, weight 5) (rollout r1 of v2 on dev): the last judged step is 1"],
+    ["switching before the last judged step", at("Progressing", 0), event("switch"), "cannot switch all traffic from Progressing(step 0, weight 5) (rollout r1 of v2 on dev): the last judged step is 1"],
+    ["a canary switching from Initializing", at("Initializing"), event("switch"), "cannot switch all traffic from Initializing (rollout r1 of v2 on dev): only a blue/green rollout (a single step of 100) switches from Initializing"],
     [
       "an analysis rollback while frozen",
       at("Frozen", 0),
@@ -118,6 +131,13 @@ describe("state", () => {
       ],
     );
     assert.equal(describePhase(r), "RollingBack(step 0, weight 5)");
+  });
+
+  it("describes a bake by its weight, and the switch ends a switch under way", () => {
+    assert.equal(describePhase(at("Baking", 2)), "Baking(weight 100)");
+    const r = transition({ ...at("Progressing", 1), intent: { action: "switch", at: T0 } }, event("switch"));
+    assert.equal(r.intent, undefined);
+    assert.deepEqual(r.step, { index: 2, weight: 100, startedAt: "2026-01-01T00:01:00.000Z" });
   });
 
   it("checks a stored record's shape", () => {

@@ -24,7 +24,7 @@ async function outputs(platform: string): Promise<Record<string, unknown>> {
   return Object.fromEntries(await Promise.all(Object.entries(out).map(async ([k, v]) => [k, await unwrap(v)] as const)));
 }
 
-const SHARED = ["service", "platform", "canaryWeight", "stableWeight", "stableVersion", "canaryVersion", "appliedCanaryWeight", "queries", "dashboardUid", "dashboardUrl", "prometheusRulesYaml", "dashboardJson"];
+const SHARED = ["service", "platform", "canaryWeight", "stableWeight", "stableVersion", "canaryVersion", "appliedCanaryWeight", "overrideHeader", "queries", "dashboardUid", "dashboardUrl", "prometheusRulesYaml", "dashboardJson"];
 
 describe("stack outputs", () => {
   const expected: Record<string, Record<string, unknown>> = {

@@ -60,7 +60,7 @@ describe("notify config", () => {
 
   it("rejects bad events, durations and retry bounds by path", () => {
     assert.deepEqual(issues({ channels: [{ type: "webhook", urlEnv: "A", events: ["deployed"], timeout: "soon" }], retry: { attempts: 0 } }), [
-      "channels.0.events.0: must be one of start, advance, promote, complete, rollback, rolledBack, rollbackFailed, pause, resume, freeze, unfreeze, skip, promoteFull, approve, takeOver, gateWaiting",
+      "channels.0.events.0: must be one of start, advance, switch, promote, complete, rollback, rolledBack, rollbackFailed, pause, resume, freeze, unfreeze, skip, promoteFull, approve, takeOver, gateWaiting",
       "channels.0.timeout: must be a duration such as 30s, 5m or 1h (or a number of seconds)",
       "retry.attempts: must be ≥ 1",
     ]);

@@ -7,7 +7,7 @@ describe("notify events", () => {
   const t = fixtureTransitions();
 
   it("lists every transition type and gateWaiting", () => {
-    assert.deepEqual(NOTIFICATION_TYPES, ["start", "advance", "promote", "complete", "rollback", "rolledBack", "rollbackFailed", "pause", "resume", "freeze", "unfreeze", "skip", "promoteFull", "approve", "takeOver", "gateWaiting"]);
+    assert.deepEqual(NOTIFICATION_TYPES, ["start", "advance", "switch", "promote", "complete", "rollback", "rolledBack", "rollbackFailed", "pause", "resume", "freeze", "unfreeze", "skip", "promoteFull", "approve", "takeOver", "gateWaiting"]);
   });
 
   it("a rollback carries the judge's reasons and numbers", () => {

@@ -71,6 +71,16 @@ describe("rollout report (pure)", () => {
     assert.deepEqual(d.notes, ["Error rate and latency: the counts the judge read at each tick (no Prometheus series: none configured)."]);
   });
 
+  it("a switch (blue/green, or a canary's bake) puts the weight at 100 until the rollback", () => {
+    const history = fixture.kept.record.history;
+    const last = history.findIndex((h) => h.type === "rollback");
+    const switched = { ...history[last - 1]!, type: "switch" as const, to: "Baking" as const, weight: 100, at: new Date(Date.parse(history[last]!.at) - 1000).toISOString(), reason: "step 1 passed; all traffic on v4.2.0" };
+    const kept = { ...fixture.kept, record: { ...fixture.kept.record, history: [...history.slice(0, last), switched, ...history.slice(last)] } };
+    const weight = buildReportData({ kept, samples: fixture.samples, judge: parseJudgeConfig(FIXTURE_JUDGE), rawMissing: "none configured", now }).charts[0]!.series[0]!.values;
+    assert.deepEqual([...new Set(weight)], [0, 5, 25, 100]);
+    assert.deepEqual(weight.slice(-3), [100, 0, 0]);
+  });
+
   it("without a trace: the weight and the words still, and a note saying what is missing", () => {
     const d = buildReportData({ kept: fixture.kept, samples: [], now });
     assert.deepEqual(d.charts.map((c) => c.id), ["weight", "errors"]);

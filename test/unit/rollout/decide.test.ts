@@ -9,7 +9,7 @@ import { Decision } from "../../../automation/analysis/types";
 import { parsePlan, Plan } from "../../../automation/plan";
 import { Action, decide, Observation } from "../../../automation/rollout/decide";
 import { applyControl, ControlInput, newRequest } from "../../../automation/rollout/requests";
-import { ControlVerb, newRecord, Phase, PHASES, RolloutRecord, transition } from "../../../automation/state";
+import { ControlVerb, describePhase, newRecord, Phase, PHASES, RolloutRecord, transition } from "../../../automation/state";
 import { verdict } from "../../helpers/fakes";
 
 const AT = "2026-01-01T00:10:00.000Z";
@@ -311,5 +311,248 @@ describe("control requests as transitions", () => {
   it("a skip records the step as passed", () => {
     const r = transition(record("Progressing", 0), { type: "skip", at: AT, reason: "promote by a@h: go" });
     assert.deepEqual(r.step!.passed, { at: AT, reason: "promote by a@h: go" });
+  });
+});
+
+describe("decide: blue/green, the bake, hooks and alert gates", () => {
+  const BG = parsePlan("strategy: blueGreen\ntick: 10s\nbake: { duration: 20s }\nblueGreen: { scaleDownDelay: 40s }\n");
+  const BG_GATED = { ...BG, gates: { beforeSteps: [], beforePromotion: true } };
+  const BAKED = parsePlan("steps: [{weight: 5}, {weight: 25}, {weight: 100}]\ntick: 10s\nbake: { duration: 20s }\n");
+  const HOOKED = parsePlan(`
+steps: [{weight: 5}, {weight: 25}, {weight: 100}]
+tick: 10s
+hooks:
+  - { name: freeze-check, at: preRollout, command: [./check-freeze] }
+  - { name: smoke, at: beforeStep, steps: [1], command: [./smoke], onFailure: block }
+  - { name: contract, at: beforeStep, steps: [1], http: { url: "https://ci.example.com/contract" }, onFailure: ignore }
+  - { name: announce, at: afterPromotion, http: { url: "https://chat.example.com/hook" } }
+  - { name: page, at: onRollback, command: [./page] }
+`);
+  const BG_HOOKED = parsePlan(`
+strategy: blueGreen
+tick: 10s
+bake: { duration: 20s }
+hooks:
+  - { name: pre-traffic, at: beforePromotion, command: [./smoke] }
+  - { name: post-switch, at: afterPromotion, command: [./smoke] }
+`);
+  const ALERTED = parsePlan("steps: [{weight: 5}, {weight: 25}, {weight: 100}]\ntick: 10s\nalerts: { service: checkout }\n");
+  const ALERTS_HOLD = parsePlan("steps: [{weight: 5}, {weight: 25}, {weight: 100}]\ntick: 10s\nalerts: { service: checkout, onFiring: hold }\n");
+  const BG_ALERTED = parsePlan("strategy: blueGreen\ntick: 10s\nbake: { duration: 20s }\nblueGreen: { scaleDownDelay: 40s }\nalerts: { service: checkout, onFiring: hold }\n");
+
+  const SWITCHED = "2026-01-01T00:09:00.000Z"; // 60 s before AT: blue has been kept for more than scaleDownDelay
+  const JUST_SWITCHED = "2026-01-01T00:09:50.000Z"; // 10 s before AT
+  const LATER = "2026-01-01T00:10:10.000Z"; // a tick after AT
+
+  /** A blue/green record (one step: the switch to 100) in `phase`. */
+  function bg(phase: Phase, extra: Partial<RolloutRecord> = {}): RolloutRecord {
+    const base = newRecord({ id: "r1", stack: "dev", target: "fake", version: "v2", image: "app:v2", steps: [100], strategy: "blueGreen", at: "2026-01-01T00:00:00.000Z" });
+    return { ...base, snapshot: { type: "fake", weight: 0, stableVersion: "v1" }, phase, ...(phase === "Baking" ? { step: { index: 0, weight: 100, startedAt: SWITCHED } } : {}), ...extra };
+  }
+  const reference = { version: "v1", from: AT, to: AT, requests: 1000, errors: 1 };
+  const deployed = { canaryDeployedAt: AT, reference };
+  const baked = (r: RolloutRecord, decision: Decision, at = AT): RolloutRecord => ({
+    ...r,
+    lastVerdict: { at, decision, reasons: [`bake says ${decision}`], stepElapsedSeconds: 30, stepObservedSeconds: 30, step: r.step!.index },
+    step: { ...r.step!, ...(decision === "promote" ? { passed: { at, reason: "bake says promote" } } : {}) },
+  });
+  const run = (hook: string, slot: string, ok: boolean, finishedAt = AT) => ({ hook, slot, startedAt: finishedAt, finishedAt, ok, attempts: 1, detail: ok ? "exit 0" : "exit 1", runs: 1 });
+  const alerts = (gate: string, firing: string[], at = AT, error?: string, failingSince?: string) => ({ gate, at, firing, ...(error !== undefined ? { error } : {}), ...(failingSince !== undefined ? { failingSince } : {}) });
+  const rollBack = (reason: string, evidence?: unknown): Action => ({ kind: "RollBack", trigger: "analysis", reason, ...(evidence !== undefined ? { evidence } : {}), gradual: [], recorded: false });
+  const firing = ['CanaryHighErrorRate{service="checkout",version="v2"}'];
+
+  const rows: [string, RolloutRecord, Plan, Observation, Action][] = [
+    // Blue/green: reference, green, gates, switch, bake, promotion.
+    ["blue/green: the previous version's rates are read before anything is deployed", bg("Initializing"), BG, { at: AT }, { kind: "MeasureReference" }],
+    ["…then green is deployed", bg("Initializing", { reference }), BG, { at: AT }, { kind: "SetCanary" }],
+    ["…then the switch", bg("Initializing", deployed), BG, { at: AT, applied: 0 }, { kind: "Switch" }],
+    ["…after the approval before promotion, when the plan asks for one", bg("Initializing", deployed), BG_GATED, { at: AT, applied: 0 }, { kind: "AwaitGate", gate: "promotion" }],
+    ["…after the pre-traffic checks (beforePromotion hooks)", bg("Initializing", deployed), BG_HOOKED, { at: AT, applied: 0 }, { kind: "RunHook", hook: "pre-traffic", at: "beforePromotion", slot: "beforePromotion" }],
+    ["…a failed pre-traffic check rolls back", bg("Initializing", { ...deployed, hooks: [run("pre-traffic", "beforePromotion", false)] }), BG_HOOKED, { at: AT, applied: 0 }, rollBack("hook pre-traffic (beforePromotion) failed: exit 1", { hook: run("pre-traffic", "beforePromotion", false) })],
+    ["a switch under way, not yet seen: read back", bg("Initializing", { ...deployed, intent: { action: "switch", at: AT } }), BG, { at: AT }, { kind: "ReadBack" }],
+    ["…applied already: only recorded", bg("Initializing", { ...deployed, intent: { action: "switch", at: AT } }), BG, { at: AT, applied: 100 }, { kind: "Switch", applied: true }],
+    ["…not applied: made again", bg("Initializing", { ...deployed, intent: { action: "switch", at: AT } }), BG, { at: AT, applied: 0 }, { kind: "Switch" }],
+    ["baking, not seen the target: read back", bg("Baking"), BG, { at: AT }, { kind: "ReadBack" }],
+    ["baking, the target lost the switch: switched again, forward", bg("Baking"), BG, { at: AT, applied: 0 }, { kind: "Switch" }],
+    ["baking: post-switch hooks first (afterPromotion, blue still there)", bg("Baking"), BG_HOOKED, { at: AT, applied: 100 }, { kind: "RunHook", hook: "post-switch", at: "afterPromotion", slot: "afterPromotion" }],
+    ["…a failed one switches back", bg("Baking", { hooks: [run("post-switch", "afterPromotion", false)] }), BG_HOOKED, { at: AT, applied: 100 }, rollBack("hook post-switch (afterPromotion) failed: exit 1", { hook: run("post-switch", "afterPromotion", false) })],
+    ["baking: the bake's judging begins", bg("Baking"), BG, { at: AT, applied: 100 }, { kind: "Judge", step: 0, start: "begin" }],
+    ["baking: a tick is due", bg("Baking"), BG, { at: AT, applied: 100, judging: 0, tickDue: true }, { kind: "Judge", step: 0 }],
+    ["baking with an alert gate: the alerts first, then the tick", bg("Baking"), BG_ALERTED, { at: AT, applied: 100, judging: 0, tickDue: true }, { kind: "CheckAlerts", gate: "bake", tick: true }],
+    ["…checked: judge", bg("Baking"), BG_ALERTED, { at: AT, applied: 100, judging: 0, tickDue: true, alertsChecked: true }, { kind: "Judge", step: 0 }],
+    ["baking, no decision yet: hold", baked(bg("Baking"), "continue"), BG, { at: AT, applied: 100, judging: 0 }, { kind: "Hold" }],
+    ["a failing bake switches back at once", baked(bg("Baking"), "rollback"), BG, { at: AT, applied: 100, judging: 0 }, rollBack("bake says rollback", { decision: "rollback", reasons: ["bake says rollback"] })],
+    ["an inconclusive bake rolls back (plan inconclusive: rollback)", baked(bg("Baking"), "inconclusive"), BG, { at: AT, applied: 100, judging: 0 }, rollBack("inconclusive: bake says inconclusive", { decision: "inconclusive", reasons: ["bake says inconclusive"] })],
+    ["…or holds (plan inconclusive: hold)", baked(bg("Baking"), "inconclusive"), { ...BG, inconclusive: "hold" }, { at: AT, applied: 100, judging: 0 }, { kind: "Hold" }],
+    ["a passed bake keeps blue until scaleDownDelay is over", baked(bg("Baking", { step: { index: 0, weight: 100, startedAt: JUST_SWITCHED } }), "promote"), BG, { at: AT, applied: 100, judging: 0 }, { kind: "Hold" }],
+    ["…then promotes", baked(bg("Baking"), "promote"), BG, { at: AT, applied: 100, judging: 0 }, { kind: "Promote", reason: "bake passed: bake says promote", evidence: { decision: "promote", reasons: ["bake says promote"] } }],
+    ["…not while an alert fires (onFiring: hold)", baked(bg("Baking", { alerts: alerts("bake", firing) }), "promote"), BG_ALERTED, { at: AT, applied: 100, judging: 0 }, { kind: "Hold" }],
+    ["…nor while the alerts cannot be read", baked(bg("Baking", { alerts: alerts("bake", [], AT, "connection refused", AT) }), "promote"), BG_ALERTED, { at: AT, applied: 100, judging: 0 }, { kind: "Hold" }],
+    ["firing alerts in the bake roll back (onFiring: rollback)", baked(bg("Baking", { alerts: alerts("bake", firing) }), "continue"), { ...BG_ALERTED, alerts: { ...BG_ALERTED.alerts!, onFiring: "rollback" } }, { at: AT, applied: 100, judging: 0 }, rollBack(`alerts firing (bake): ${firing[0]}`, { alerts: alerts("bake", firing) })],
+    ["a signal in the bake with onSignal: pause leaves it baking", bg("Baking"), { ...BG, onSignal: "pause" }, { at: AT, applied: 100, judging: 0, interrupted: "interrupted (SIGTERM)" }, { kind: "Done", outcome: "paused", reason: "interrupted (SIGTERM)" }],
+    ["…and rolls back by default", bg("Baking"), BG, { at: AT, applied: 100, judging: 0, interrupted: "interrupted (SIGTERM)" }, { kind: "RollBack", trigger: "operator", reason: "interrupted (SIGTERM)", gradual: [], recorded: false }],
+
+    // A canary with a bake: the last step's pass switches instead of promoting.
+    ["a canary with a bake: its reference before the canary is deployed", record("Initializing"), BAKED, { at: AT }, { kind: "MeasureReference" }],
+    ["…its last step passed: all traffic to it, the old stable kept", judged(record("Progressing", 1), "promote"), BAKED, afterTick(1, 25), { kind: "Switch" }],
+    ["…without a bake it promotes, as before", judged(record("Progressing", 1), "promote"), PLAN, afterTick(1, 25), { kind: "Promote", reason: "step 1 passed: tick says promote", evidence: { decision: "promote", reasons: ["tick says promote"] } }],
+    ["…the bake passed: promote", baked(record("Baking", 2, { step: { index: 2, weight: 100, startedAt: SWITCHED } }), "promote"), BAKED, { at: AT, applied: 100, judging: 2 }, { kind: "Promote", reason: "bake passed: bake says promote", evidence: { decision: "promote", reasons: ["bake says promote"] } }],
+    ["…the bake failed: roll back to the kept version", baked(record("Baking", 2, { step: { index: 2, weight: 100, startedAt: SWITCHED } }), "rollback"), BAKED, { at: AT, applied: 100, judging: 2 }, rollBack("bake says rollback", { decision: "rollback", reasons: ["bake says rollback"] })],
+
+    // Hooks.
+    ["a pre-rollout hook runs before anything is deployed", record("Initializing"), HOOKED, { at: AT }, { kind: "RunHook", hook: "freeze-check", at: "preRollout", slot: "preRollout" }],
+    ["…passed: deploy", record("Initializing", undefined, { hooks: [run("freeze-check", "preRollout", true)] }), HOOKED, { at: AT }, { kind: "SetCanary" }],
+    ["…failed (onFailure: rollback by default): roll back, nothing deployed yet", record("Initializing", undefined, { hooks: [run("freeze-check", "preRollout", false)] }), HOOKED, { at: AT }, rollBack("hook freeze-check (preRollout) failed: exit 1", { hook: run("freeze-check", "preRollout", false) })],
+    ["a step without hooks goes on", record("Initializing", undefined, { canaryDeployedAt: AT, hooks: [run("freeze-check", "preRollout", true)] }), HOOKED, { at: AT, applied: 0 }, { kind: "SetWeight", step: 0, weight: 5 }],
+    ["the hooks before step 1 run once step 0 passed", judged(record("Progressing", 0), "promote"), HOOKED, afterTick(0, 5), { kind: "RunHook", hook: "smoke", at: "beforeStep", slot: "beforeStep 1", step: 1 }],
+    ["…a blocking one that failed holds (still judging)…", judged(record("Progressing", 0, { hooks: [run("smoke", "beforeStep 1", false)] }), "promote"), HOOKED, afterTick(0, 5), { kind: "Hold" }],
+    ["…and runs again a tick later", judged(record("Progressing", 0, { hooks: [run("smoke", "beforeStep 1", false)] }), "promote"), HOOKED, afterTick(0, 5, { at: LATER }), { kind: "RunHook", hook: "smoke", at: "beforeStep", slot: "beforeStep 1", step: 1 }],
+    ["…passed: the next hook", judged(record("Progressing", 0, { hooks: [run("smoke", "beforeStep 1", true)] }), "promote"), HOOKED, afterTick(0, 5), { kind: "RunHook", hook: "contract", at: "beforeStep", slot: "beforeStep 1", step: 1 }],
+    ["…an ignored failure does not stop the step", judged(record("Progressing", 0, { hooks: [run("smoke", "beforeStep 1", true), run("contract", "beforeStep 1", false)] }), "promote"), HOOKED, afterTick(0, 5), { kind: "SetWeight", step: 1, weight: 25 }],
+    ["after the promotion: the afterPromotion hooks, then done", record("Succeeded", 1, { history: [{ at: AT, type: "promote", from: "Progressing", to: "Promoting", reason: "passed" }] }), HOOKED, { at: AT }, { kind: "RunHook", hook: "announce", at: "afterPromotion", slot: "afterPromotion" }],
+    ["…whose failure is only recorded", record("Succeeded", 1, { hooks: [run("announce", "afterPromotion", false)], history: [{ at: AT, type: "promote", from: "Progressing", to: "Promoting", reason: "passed" }] }), HOOKED, { at: AT }, { kind: "Done", outcome: "promoted", reason: "passed" }],
+    ["after a rollback: the onRollback hooks", record("RolledBack", 1, { history: [{ at: AT, type: "rollback", from: "Progressing", to: "RollingBack", reason: "bad", trigger: "analysis" }] }), HOOKED, { at: AT }, { kind: "RunHook", hook: "page", at: "onRollback", slot: "onRollback" }],
+    ["…then done, whatever they said", record("RolledBack", 1, { hooks: [run("page", "onRollback", false)], history: [{ at: AT, type: "rollback", from: "Progressing", to: "RollingBack", reason: "bad", trigger: "analysis" }] }), HOOKED, { at: AT }, { kind: "Done", outcome: "rolledBack", reason: "bad" }],
+
+    // Alert gates.
+    ["before the first step: the alerts", record("Initializing", undefined, { canaryDeployedAt: AT }), ALERTED, { at: AT, applied: 0 }, { kind: "CheckAlerts", gate: "step 0" }],
+    ["…none firing: the step", record("Initializing", undefined, { canaryDeployedAt: AT, alerts: alerts("step 0", []) }), ALERTED, { at: AT, applied: 0 }, { kind: "SetWeight", step: 0, weight: 5 }],
+    ["…firing: roll back (onFiring: rollback)", record("Initializing", undefined, { canaryDeployedAt: AT, alerts: alerts("step 0", firing) }), ALERTED, { at: AT, applied: 0 }, rollBack(`alerts firing (step 0): ${firing[0]}`, { alerts: alerts("step 0", firing) })],
+    ["…firing: hold (onFiring: hold)", record("Initializing", undefined, { canaryDeployedAt: AT, alerts: alerts("step 0", firing) }), ALERTS_HOLD, { at: AT, applied: 0 }, { kind: "Hold" }],
+    ["…and check again a tick later", record("Initializing", undefined, { canaryDeployedAt: AT, alerts: alerts("step 0", firing) }), ALERTS_HOLD, { at: LATER, applied: 0 }, { kind: "CheckAlerts", gate: "step 0" }],
+    ["a check for another gate does not count", judged(record("Progressing", 0, { alerts: alerts("step 0", []) }), "promote"), ALERTED, afterTick(0, 5), { kind: "CheckAlerts", gate: "step 1" }],
+    ["before the promotion too", judged(record("Progressing", 1, { alerts: alerts("step 1", []) }), "promote"), ALERTED, afterTick(1, 25), { kind: "CheckAlerts", gate: "promotion" }],
+    ["alerts that cannot be read hold…", record("Initializing", undefined, { canaryDeployedAt: AT, alerts: alerts("step 0", [], AT, "connection refused", "2026-01-01T00:09:00.000Z") }), ALERTED, { at: AT, applied: 0 }, { kind: "Hold" }],
+    [
+      "…and roll back past the judge's outage limit",
+      record("Initializing", undefined, { canaryDeployedAt: AT, alerts: alerts("step 0", [], AT, "connection refused", "2026-01-01T00:07:00.000Z") }),
+      ALERTED,
+      { at: AT, applied: 0 },
+      rollBack("alerts unknown for 180s (limit 120s): connection refused", { alerts: alerts("step 0", [], AT, "connection refused", "2026-01-01T00:07:00.000Z") }),
+    ],
+  ];
+  for (const [name, r, plan, obs, action] of rows) {
+    it(name, () => assert.deepEqual(decide(r, plan, obs), action));
+  }
+
+  describe("every combination of phase, plan, hook runs, alert checks, verdicts and what the driver has seen", () => {
+    const plans: [string, Plan][] = [
+      ["blue/green", BG],
+      ["blue/green gated", BG_GATED],
+      ["blue/green hooked", BG_HOOKED],
+      ["blue/green alerted", BG_ALERTED],
+      ["baked canary", BAKED],
+      ["hooked canary", HOOKED],
+      ["alerted canary", ALERTED],
+      ["alerts hold", ALERTS_HOLD],
+    ];
+    const records: RolloutRecord[] = [
+      bg("Initializing"),
+      bg("Initializing", { reference }),
+      bg("Initializing", deployed),
+      bg("Initializing", { ...deployed, intent: { action: "switch", at: AT } }),
+      bg("Baking"),
+      bg("Baking", { step: { index: 0, weight: 100, startedAt: JUST_SWITCHED } }),
+      bg("Promoting", { step: { index: 0, weight: 100, startedAt: SWITCHED } }),
+      bg("Succeeded", { step: { index: 0, weight: 100, startedAt: SWITCHED } }),
+      bg("RolledBack"),
+      record("Initializing"),
+      record("Initializing", undefined, { canaryDeployedAt: AT, reference }),
+      record("Progressing", 0),
+      record("Progressing", 1),
+      record("Baking", 2, { step: { index: 2, weight: 100, startedAt: SWITCHED } }),
+      record("Succeeded", 1),
+      record("RolledBack", 1),
+    ];
+    const hookStates: [string, (r: RolloutRecord) => RolloutRecord][] = [
+      ["no hook run", (r) => r],
+      ["every hook passed", (r) => ({ ...r, hooks: ["preRollout", "beforeStep 1", "beforePromotion", "afterPromotion", "onRollback"].flatMap((slot) => ["freeze-check", "smoke", "contract", "announce", "page", "pre-traffic", "post-switch"].map((h) => run(h, slot, true))) })],
+      ["every hook failed", (r) => ({ ...r, hooks: ["preRollout", "beforeStep 1", "beforePromotion", "afterPromotion", "onRollback"].flatMap((slot) => ["freeze-check", "smoke", "contract", "announce", "page", "pre-traffic", "post-switch"].map((h) => run(h, slot, false))) })],
+    ];
+    const alertStates: [string, (r: RolloutRecord) => RolloutRecord][] = [
+      ["no check", (r) => r],
+      ...["step 0", "step 1", "promotion", "bake"].flatMap((gate): [string, (r: RolloutRecord) => RolloutRecord][] => [
+        [`${gate} quiet`, (r) => ({ ...r, alerts: alerts(gate, []) })],
+        [`${gate} firing`, (r) => ({ ...r, alerts: alerts(gate, firing) })],
+        [`${gate} unreadable`, (r) => ({ ...r, alerts: alerts(gate, [], AT, "refused", "2026-01-01T00:00:00.000Z") })],
+      ]),
+    ];
+    const verdicts: (Decision | undefined)[] = [undefined, "continue", "promote", "rollback", "inconclusive"];
+    const views: [string, (r: RolloutRecord) => Observation][] = [
+      ["a new driver", () => ({ at: AT })],
+      ["after a tick", (r) => ({ at: AT, applied: r.step?.weight ?? 0, judging: r.step?.index ?? 0 })],
+      ["a tick due", (r) => ({ at: AT, applied: r.step?.weight ?? 0, judging: r.step?.index ?? 0, tickDue: true })],
+      ["a tick later", (r) => ({ at: LATER, applied: r.step?.weight ?? 0, judging: r.step?.index ?? 0 })],
+      ["a signal", (r) => ({ at: AT, applied: r.step?.weight ?? 0, judging: r.step?.index ?? 0, interrupted: "interrupted (SIGTERM)" })],
+    ];
+    type Row = { name: string; r: RolloutRecord; plan: Plan; obs: Observation; a: Action };
+    const all: Row[] = [];
+    for (const base of records) {
+      for (const v of verdicts) {
+        const withVerdict = v && base.step ? (base.phase === "Baking" ? baked(base, v) : judged(base, v)) : base;
+        for (const [hname, h] of hookStates) {
+          for (const [aname, al] of alertStates) {
+            const r = al(h(withVerdict));
+            for (const [pname, plan] of plans) {
+              if ((r.strategy === "blueGreen") !== (plan.strategy === "blueGreen")) continue;
+              for (const [vname, view] of views) {
+                const obs = view(r);
+                all.push({ name: `${describePhase(r)} ${v ?? "no verdict"} ${hname} ${aname} ${pname} ${vname}`, r, plan, obs, a: decide(r, plan, obs) });
+              }
+            }
+          }
+        }
+      }
+    }
+
+    it(`covers ${all.length} combinations, reaching every new action`, () => {
+      assert.ok(all.length > 10000, String(all.length));
+      const kinds = new Set(all.map((x) => x.a.kind));
+      for (const k of ["MeasureReference", "RunHook", "CheckAlerts", "Switch", "Promote", "RollBack", "Hold", "Judge", "Done"]) assert.ok(kinds.has(k as Action["kind"]), k);
+    });
+
+    it("is deterministic and depends on nothing but the record's JSON", () => {
+      for (const x of all) assert.deepEqual(decide(JSON.parse(JSON.stringify(x.r)) as RolloutRecord, x.plan, x.obs), x.a, x.name);
+    });
+
+    it("switches only past an open gate, quiet alerts and passed (or ignored) hooks, and only to the plan's last weight", () => {
+      for (const x of all) {
+        if (x.a.kind !== "Switch" || x.a.applied || x.r.intent?.action === "switch" || x.r.phase === "Baking") continue;
+        assert.ok(!x.plan.gates.beforePromotion || (x.r.controls ?? []).some((c) => c.verb === "approve" && c.gate === "promotion"), `${x.name}: past the promotion gate`);
+        if (x.plan.alerts) assert.deepEqual([x.r.alerts?.gate, x.r.alerts?.firing, x.r.alerts?.error], ["promotion", [], undefined], `${x.name}: past the alert gate`);
+        for (const h of x.plan.hooks.filter((k) => k.at === "beforePromotion")) {
+          const ran = x.r.hooks?.find((k) => k.hook === h.name && k.slot === "beforePromotion");
+          assert.ok(ran && (ran.ok || h.onFailure === "ignore"), `${x.name}: past hook ${h.name}`);
+        }
+        assert.ok(x.plan.bake, `${x.name}: a switch without a bake`);
+      }
+    });
+
+    it("promotes from the bake only once it passed, blue was kept for scaleDownDelay and no alert fires or is unknown", () => {
+      for (const x of all) {
+        if (x.a.kind !== "Promote" || x.r.phase !== "Baking") continue;
+        assert.ok(x.r.step?.passed, `${x.name}: bake not passed`);
+        const kept = (Date.parse(x.obs.at) - Date.parse(x.r.step!.startedAt)) / 1000;
+        assert.ok(kept >= (x.plan.blueGreen?.scaleDownDelaySeconds ?? 0), `${x.name}: blue kept only ${kept}s`);
+        if (x.plan.alerts && x.r.alerts?.gate === "bake") assert.deepEqual([x.r.alerts.firing, x.r.alerts.error], [[], undefined], x.name);
+      }
+    });
+
+    it("rolls back only for a reason: a failure, a signal, the analysis or the bake, firing or unreadable alerts, a failed hook that may roll back", () => {
+      for (const x of all) {
+        if (x.a.kind !== "RollBack" || x.a.recorded) continue;
+        const v = x.r.lastVerdict?.step === x.r.step?.index ? x.r.lastVerdict?.decision : undefined;
+        const hookFailed = (x.r.hooks ?? []).some((h) => !h.ok && x.plan.hooks.some((p) => p.name === h.hook && p.onFailure === "rollback"));
+        const alerting = x.plan.alerts && x.r.alerts && (x.r.alerts.error !== undefined || (x.r.alerts.firing.length > 0 && x.plan.alerts.onFiring === "rollback"));
+        const why = x.obs.interrupted ? "signal" : v === "rollback" ? "analysis" : v === "inconclusive" ? "inconclusive" : alerting ? "alerts" : hookFailed ? "hook" : undefined;
+        assert.ok(why, `${x.name}: RollBack without a reason`);
+      }
+    });
+
+    it("runs the hooks after the end without letting them undo anything: Succeeded and RolledBack end in RunHook or Done", () => {
+      for (const x of all) {
+        if (x.r.phase === "Succeeded" || x.r.phase === "RolledBack") assert.ok(x.a.kind === "RunHook" || x.a.kind === "Done", `${x.name}: ${x.a.kind}`);
+      }
+    });
   });
 });

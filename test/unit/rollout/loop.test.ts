@@ -89,7 +89,7 @@ describe("dry run: the real decisions, printed", () => {
     const seen: string[] = [];
     const result = await runRollout({ plan, version: "v2", image: "app:v2", target, store, metrics, analysis: new ScriptedAnalysis([]), clock: new FakeClock(), report: events(seen), dryRun: true });
     assert.equal(result.outcome, "dryRun");
-    const judge = "judge every 10s: pass after at least 20s observed with traffic; at 600s undecided roll back; on a failed analysis roll back (keepCanary) at once";
+    const judge = "judge every 10s from the canary's first request: pass after at least 20s observed with traffic; at 600s undecided roll back; on a failed analysis roll back (keepCanary) at once";
     assert.deepEqual(
       seen.filter((l) => l.startsWith("action")),
       [

@@ -139,3 +139,65 @@ describe("exact resume: a driver killed at every operation boundary, then run ag
     assert.deepEqual([...outcomes.keys()].sort(), ["promoted", "unchanged"]);
   });
 });
+
+describe("exact resume of a blue/green rollout: the pre-traffic hook, the switch and the bake", () => {
+  const T0 = Date.UTC(2026, 0, 1);
+  const LATER = T0 + 3_600_000;
+  const BG = parsePlan(`
+strategy: blueGreen
+tick: 10s
+bake: { duration: 20s }
+blueGreen: { scaleDownDelay: 30s }
+hooks: [{ name: pre-traffic, at: beforePromotion, command: [./smoke] }]
+`);
+
+  /** One `canary rollout` process of the blue/green plan; its hook runs are operations of its life. */
+  async function bgProcess(platform: Platform, store: MemoryRecordStore, life: Life, startMs: number, hookRuns: string[]): Promise<{ result?: RolloutResult; error?: Error }> {
+    try {
+      const result = await runRollout({
+        plan: BG,
+        version: "v2",
+        image: "app:v2",
+        target: new MortalTarget(platform, life),
+        store: new MortalStore(store, life),
+        metrics: new FakeMetrics(),
+        hookRunner: { run: (hook) => life.run(`hook ${hook.name}`, async () => (hookRuns.push(`${hook.name} at weight ${platform.weight}`), { ok: true, attempts: 1, detail: "exit 0" })) },
+        clock: new FakeClock(startMs),
+        id: "r1",
+      });
+      return { result };
+    } catch (e) {
+      return { error: e as Error };
+    }
+  }
+
+  it("every kill point is resumed exactly: traffic moves 0 → 100 once, the hook runs before the switch and is recorded once", async () => {
+    const clean = new Life();
+    const cleanRuns: string[] = [];
+    const reference = await bgProcess(new Platform(), new MemoryRecordStore(), clean, T0, cleanRuns);
+    assert.equal(reference.result?.outcome, "promoted", reference.error?.stack);
+    assert.deepEqual(cleanRuns, ["pre-traffic at weight 0"]);
+    assert.ok(clean.names.includes("hook pre-traffic") && clean.names.includes("setWeight 100"), clean.names.join(", "));
+    for (let op = 1; op <= clean.ops; op++) {
+      for (const when of ["before", "during"] as const) {
+        const at = `${when} ${clean.names[op - 1]} (operation ${op})`;
+        const platform = new Platform();
+        const store = new MemoryRecordStore();
+        const runs: string[] = [];
+        const first = await bgProcess(platform, store, new Life({ op, when }), T0, runs);
+        assert.equal(first.result, undefined, `${at}: the killed driver finished`);
+        const again = await bgProcess(platform, store, new Life(), LATER, runs);
+        assert.ok(again.result, `${at}: the rerun failed: ${again.error?.stack}`);
+        const record = (await store.load())!;
+        assert.equal(record.phase, "Succeeded", at);
+        const moves = platform.applied.filter((w, i) => i === 0 || w !== platform.applied[i - 1]);
+        assert.deepEqual(moves, [0, 100].slice(0, moves.length), `${at}: traffic went ${platform.applied.join(" → ")}`);
+        assert.deepEqual(record.history.map((h) => h.type).filter((t) => t !== "takeOver"), ["start", "switch", "promote", "complete"], at);
+        // The hook ran before the switch, every time; a run whose outcome a kill lost is run again (at least once, never after the switch).
+        assert.ok(runs.length >= 1 && runs.length <= 2 && runs.every((r) => r === "pre-traffic at weight 0"), `${at}: ${runs.join("; ")}`);
+        assert.deepEqual(record.hooks?.map((h) => [h.hook, h.slot, h.ok]), [["pre-traffic", "beforePromotion", true]], at);
+        assert.equal(record.intent, undefined, at);
+      }
+    }
+  });
+});

@@ -46,7 +46,7 @@ describe("telemetry metrics", () => {
         "",
         "# HELP canary_rollout_phase Rollout phase: 1 for the current phase, 0 for the others.",
         "# TYPE canary_rollout_phase gauge",
-        ...["Idle", "Initializing", "Progressing", "Paused", "Frozen", "Promoting", "Succeeded", "RollingBack", "RolledBack"].map((p) => `canary_rollout_phase{${L},phase="${p}"} ${p === "Idle" ? 1 : 0}`),
+        ...["Idle", "Initializing", "Progressing", "Paused", "Frozen", "Baking", "Promoting", "Succeeded", "RollingBack", "RolledBack"].map((p) => `canary_rollout_phase{${L},phase="${p}"} ${p === "Idle" ? 1 : 0}`),
         "",
         "# HELP canary_rollout_step Index (0-based) of the judged step in force.",
         "# TYPE canary_rollout_step gauge",
