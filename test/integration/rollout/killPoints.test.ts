@@ -84,7 +84,7 @@ describe("exact resume on the sandbox: SIGKILL at every action boundary, then th
     await new Promise((r) => setTimeout(r, 1500));
     fs.writeFileSync(path.join(dir, "plan.yaml"), PLAN);
     stopLoad = new AbortController();
-    load = runLoad({ url: sb().urls.traffic, rps: 300, durationSeconds: 3600, signal: stopLoad.signal });
+    load = runLoad({ url: sb().urls.traffic, rps: 800, durationSeconds: 3600, signal: stopLoad.signal });
   });
   after(async () => {
     stopLoad?.abort();
