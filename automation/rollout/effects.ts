@@ -109,6 +109,26 @@ function withoutIntent(r: RolloutRecord): RolloutRecord {
 }
 
 /**
+ * Sets the target's weight and reads it back: the weight applied ("unknown" when the target cannot
+ * say), or the effect's result when the change failed, was interrupted, or another weight is
+ * applied (`label` names the step or the switch in that failure).
+ */
+async function setAndVerify(ctx: EffectContext, what: string, weight: number, label: string): Promise<{ applied: number | "unknown" } | { result: EffectResult }> {
+  const made = await changeTarget(ctx, what, () => ctx.target.setWeight(weight));
+  if (made.failed) return { result: { failure: failureOf(made.failed) } };
+  if (made.interrupted) return { result: {} };
+  let applied: number | "unknown";
+  try {
+    applied = await verify(ctx, "verify the applied weight");
+  } catch (e) {
+    if (e instanceof LeaseLostError) throw e;
+    return { result: { failure: failureOf(e) } };
+  }
+  if (applied !== "unknown" && applied !== weight) return { result: { failure: { reason: `${label}: weight ${weight} was set but ${applied} is applied`, evidence: { expected: weight, applied } } } };
+  return { applied };
+}
+
+/**
  * Sets judged step `step`'s weight, verifies it and records the step (unless it is the step in
  * force already: a resumed step whose weight is applied again). With `applied`, the target was
  * read back at this weight: only the step is recorded.
@@ -116,18 +136,9 @@ function withoutIntent(r: RolloutRecord): RolloutRecord {
 export async function setWeight(ctx: EffectContext, a: Extract<Action, { kind: "SetWeight" }>): Promise<EffectResult> {
   let applied: number | "unknown" = a.weight;
   if (!a.applied) {
-    const made = await changeTarget(ctx, `set the canary weight to ${a.weight}`, () => ctx.target.setWeight(a.weight));
-    if (made.failed) return { failure: failureOf(made.failed) };
-    if (made.interrupted) return {};
-    try {
-      applied = await verify(ctx, "verify the applied weight");
-    } catch (e) {
-      if (e instanceof LeaseLostError) throw e;
-      return { failure: failureOf(e) };
-    }
-    if (applied !== "unknown" && applied !== a.weight) {
-      return { failure: { reason: `step ${a.step}: weight ${a.weight} was set but ${applied} is applied`, evidence: { expected: a.weight, applied } } };
-    }
+    const set = await setAndVerify(ctx, `set the canary weight to ${a.weight}`, a.weight, `step ${a.step}`);
+    if ("result" in set) return set.result;
+    applied = set.applied;
   }
   const record = ctx.session.record;
   if (record.step?.index === a.step) ctx.session.update(withoutIntent);
@@ -157,16 +168,9 @@ export async function switchTraffic(ctx: EffectContext, a: Extract<Action, { kin
   const previous = (record.snapshot as TargetSnapshot | undefined)?.stableVersion;
   let applied: number | "unknown" = full;
   if (!a.applied) {
-    const made = await changeTarget(ctx, `switch all traffic to ${record.version} (weight ${full}), ${previous ?? "the previous version"} kept deployed`, () => ctx.target.setWeight(full));
-    if (made.failed) return { failure: failureOf(made.failed) };
-    if (made.interrupted) return {};
-    try {
-      applied = await verify(ctx, "verify the applied weight");
-    } catch (e) {
-      if (e instanceof LeaseLostError) throw e;
-      return { failure: failureOf(e) };
-    }
-    if (applied !== "unknown" && applied !== full) return { failure: { reason: `switch: weight ${full} was set but ${applied} is applied`, evidence: { expected: full, applied } } };
+    const set = await setAndVerify(ctx, `switch all traffic to ${record.version} (weight ${full}), ${previous ?? "the previous version"} kept deployed`, full, "switch");
+    if ("result" in set) return set.result;
+    applied = set.applied;
   }
   if (record.phase === "Baking") ctx.session.update(withoutIntent);
   else {
