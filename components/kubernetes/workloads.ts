@@ -30,55 +30,15 @@ import { intRange, MAX_DNS_LABEL } from "../validation";
 /** Which side of the split a workload serves; the value of the `track` label. */
 export type Track = "stable" | "canary";
 
+/** CPU and memory quantities of a container, in Kubernetes notation. */
+export interface ResourceQuantities {
+  /** CPU, e.g. "100m" or "1". */
+  readonly cpu: string;
+  /** Memory, e.g. "128Mi". */
+  readonly memory: string;
+}
+
 /** Container resources, identical for both versions so their metrics compare like for like. */
-/** CPU and memory quantities of a container, in Kubernetes notation. */
-export interface ResourceQuantities {
-  /** CPU, e.g. "100m" or "1". */
-  readonly cpu: string;
-  /** Memory, e.g. "128Mi". */
-  readonly memory: string;
-}
-
-/** CPU and memory quantities of a container, in Kubernetes notation. */
-export interface ResourceQuantities {
-  /** CPU, e.g. "100m" or "1". */
-  readonly cpu: string;
-  /** Memory, e.g. "128Mi". */
-  readonly memory: string;
-}
-
-/** CPU and memory quantities of a container, in Kubernetes notation. */
-export interface ResourceQuantities {
-  /** CPU, e.g. "100m" or "1". */
-  readonly cpu: string;
-  /** Memory, e.g. "128Mi". */
-  readonly memory: string;
-}
-
-/** CPU and memory quantities of a container, in Kubernetes notation. */
-export interface ResourceQuantities {
-  /** CPU, e.g. "100m" or "1". */
-  readonly cpu: string;
-  /** Memory, e.g. "128Mi". */
-  readonly memory: string;
-}
-
-/** CPU and memory quantities of a container, in Kubernetes notation. */
-export interface ResourceQuantities {
-  /** CPU, e.g. "100m" or "1". */
-  readonly cpu: string;
-  /** Memory, e.g. "128Mi". */
-  readonly memory: string;
-}
-
-/** CPU and memory quantities of a container, in Kubernetes notation. */
-export interface ResourceQuantities {
-  /** CPU, e.g. "100m" or "1". */
-  readonly cpu: string;
-  /** Memory, e.g. "128Mi". */
-  readonly memory: string;
-}
-
 export interface ContainerResources {
   /** What the scheduler reserves: `cpu` (e.g. 100m) and `memory` (e.g. 128Mi). */
   readonly requests: ResourceQuantities;
