@@ -310,7 +310,7 @@ export function decide(record: RolloutRecord, plan: DecisionPlan, obs: Observati
 }
 
 /** The evidence recorded for a decision: the verdict with its metric and guardrail reports. */
-function evidenceOf(v: Verdict): unknown {
+export function evidenceOf(v: Verdict): unknown {
   return {
     decision: v.decision,
     reasons: v.reasons,

@@ -7,10 +7,11 @@
  * archive would have written.
  */
 import { Judge, JudgeConfigInput } from "../../automation/analysis/judge";
-import { OkMeasurement, Verdict, VersionCounts } from "../../automation/analysis/types";
+import { OkMeasurement, VersionCounts } from "../../automation/analysis/types";
 import { KeptRollout } from "../../automation/history/store";
 import { TraceSample, traceSample } from "../../automation/report/trace";
 import { newRecord, RolloutEvent, RolloutRecord, transition } from "../../automation/state";
+import { evidenceOf } from "../../automation/rollout/decide";
 
 /** The judge of the fixture: errors and slow requests, a p95 latency guardrail. */
 export const FIXTURE_JUDGE: JudgeConfigInput = {
@@ -55,18 +56,6 @@ function counts(requests: number, errorShare: number, slowShare: number, rnd: ()
       { le: 1, count: requests },
       { le: Infinity, count: requests },
     ],
-  };
-}
-
-/** The evidence the driver records for a decision (the verdict with its metric and guardrail reports). */
-function evidenceOf(v: Verdict): unknown {
-  return {
-    decision: v.decision,
-    reasons: v.reasons,
-    stepElapsedSeconds: v.stepElapsedSeconds,
-    stepObservedSeconds: v.stepObservedSeconds,
-    metrics: v.metrics.map((m) => ({ name: m.name, status: m.status, canaryRate: m.canaryRate, baselineRate: m.baselineRate, canaryRequests: m.canaryRequests, ratio: m.ratio, ratioLower: m.ratioLower, ratioUpper: Number.isFinite(m.ratioUpper) ? m.ratioUpper : null, eValue: m.eValue, rollbackThreshold: m.rollbackThreshold })),
-    guardrails: v.guardrails.map((g) => ({ name: g.name, status: g.status, observed: g.observed, lowerBound: g.lowerBound, limit: g.limit, requests: g.requests })),
   };
 }
 
